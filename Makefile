@@ -1,0 +1,124 @@
+# deskfs - desktops as files.
+#
+#   make demo           install what is missing, build, mount, drive a session, clean up
+#   make check          the same set-up, then every test (unit + end to end)
+#   make bench          screenshots and input against scrot / import / xdotool
+#   make SANITIZE=1 check   the same under ASan + UBSan
+#   make install PREFIX=/usr/local DESTDIR=...
+
+VERSION    := 0.1.0
+PKG_CONFIG ?= pkg-config
+CC         ?= cc
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+CFLAGS     ?= -O2 -g
+
+WARN := -std=c11 -Wall -Wextra -Wstrict-prototypes -Wmissing-declarations \
+	-Wwrite-strings -Wno-unused-parameter
+DEFS := -D_GNU_SOURCE -DDESKFS_VERSION=\"$(VERSION)\"
+
+ifeq ($(SANITIZE),1)
+SANITIZE := address,undefined
+endif
+ifneq ($(SANITIZE),)
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+endif
+
+# Flags of our own, kept apart from the user's CFLAGS/LDFLAGS.
+ALL_CFLAGS  = $(WARN) $(DEFS) -MMD -MP -I. $(SANFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+
+DAEMON_PKGS := fuse3 libcurl libcjson
+AGENT_PKGS  := x11 xext xtst xdamage xfixes libmicrohttpd libcjson libpng libisal
+
+DEPS_STAMP := .deps-installed
+
+DAEMON_SRC := $(wildcard fs/*.c core/*.c providers/*.c)
+AGENT_SRC  := $(wildcard agent/*.c)
+AGENT_LIB_SRC := agent/action.c agent/keys.c
+DAEMON_OBJ := $(DAEMON_SRC:%.c=build/%.o)
+AGENT_OBJ  := $(AGENT_SRC:%.c=build/%.o)
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+TOOL_SRC   := $(wildcard tests/tools/*.c)
+TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=build/tests/%)
+
+BINS := bin/deskfs bin/deskfs-agent
+
+.PHONY: all deps demo check unit e2e bench install uninstall clean format
+
+all: $(DEPS_STAMP) $(BINS) $(UNIT_BIN) $(TOOL_BIN)
+
+# One idempotent script installs what is missing (apt-get); the stamp keeps
+# a second make from asking dpkg again.
+$(DEPS_STAMP): contrib/install-deps.sh
+	@contrib/install-deps.sh
+	@touch $@
+
+deps:
+	@contrib/install-deps.sh
+
+bin/deskfs: $(DAEMON_OBJ) | $(DEPS_STAMP)
+	@mkdir -p bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS)) -lpthread
+
+bin/deskfs-agent: $(AGENT_OBJ) | $(DEPS_STAMP)
+	@mkdir -p bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(AGENT_PKGS)) -lpthread -lm
+
+build/fs/%.o build/core/%.o build/providers/%.o: | $(DEPS_STAMP)
+build/fs/%.o: fs/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS)) -c -o $@ $<
+build/core/%.o: core/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS)) -c -o $@ $<
+build/providers/%.o: providers/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS)) -c -o $@ $<
+build/agent/%.o: agent/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(AGENT_PKGS)) -c -o $@ $<
+
+# Unit tests link the pure parts they test.
+build/tests/test_%: tests/unit/test_%.c $(AGENT_LIB_SRC:%.c=build/%.o) build/core/util.o | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(AGENT_PKGS)) -o $@ $^ \
+		$(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs $(AGENT_PKGS) $(DAEMON_PKGS)) -lpthread -lm
+
+build/tests/%: tests/tools/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags libpng x11) -o $@ $< \
+		$(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs libpng x11 xtst)
+
+unit: all
+	@tests/run.sh unit
+
+e2e: all
+	@tests/run.sh e2e
+
+check: all
+	@tests/run.sh all
+
+demo: all
+	@contrib/demo.sh
+
+bench: all
+	@contrib/install-deps.sh bench
+	@tests/bench.sh
+
+install: $(BINS)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/deskfs $(DESTDIR)$(BINDIR)/deskfs-agent
+
+format:
+	clang-format -i $(wildcard */*.c */*.h tests/*/*.c)
+
+clean:
+	rm -rf build bin
+
+-include $(DAEMON_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)

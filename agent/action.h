@@ -1,0 +1,89 @@
+/*
+ * action.h - input actions: the parsed form, and the parser for every
+ * dialect the actions file accepts (text lines, Anthropic's computer tool,
+ * OpenAI computer-use, E2B method calls).
+ *
+ *	struct act_screen scr = { 1280, 800 };
+ *	struct act_list l = { 0 };
+ *	char err[256];
+ *	if (act_parse(body, len, &scr, &l, err, sizeof err) < 0)
+ *		reply 400 with err;          (nothing is performed)
+ *	... perform l.v[0 .. l.n-1] ...
+ *	act_list_free(&l);
+ *
+ * The parser is pure: no X connection. Key names are resolved to KeySyms
+ * with keys.h (which uses libX11's keysym tables, not a display).
+ * act_list_free() frees everything act_parse() allocated.
+ */
+#ifndef DESKFS_ACTION_H
+#define DESKFS_ACTION_H
+
+#include <stddef.h>
+
+enum act_kind {
+	ACT_CLICK,      /* x,y (or at_cursor), button, count 1..3, mods */
+	ACT_MOVE,       /* x,y */
+	ACT_DRAG,       /* path[0..npath-1], button (default 1) */
+	ACT_DOWN,       /* button, at x,y or at_cursor */
+	ACT_UP,         /* button, at x,y or at_cursor */
+	ACT_SCROLL,     /* dx,dy wheel clicks (+ = right/down) at x,y or at_cursor */
+	ACT_TYPE,       /* text (UTF-8) */
+	ACT_KEY,        /* chords[0..nchords-1], each pressed then released */
+	ACT_KEYDOWN,    /* chords[0] pressed */
+	ACT_KEYUP,      /* chords[0] released */
+	ACT_HOLD,       /* chords[0] held for ms */
+	ACT_WAIT,       /* ms */
+	ACT_SCREENSHOT, /* no input; accepted so model transcripts replay */
+	ACT_CURSOR,     /* no input; receipt carries the cursor position */
+};
+
+#define ACT_MAX_CHORD 8
+#define ACT_MAX_MS 60000 /* a wait or hold longer than a minute is an error */
+
+struct act_chord {
+	int n;
+	unsigned long sym[ACT_MAX_CHORD]; /* KeySyms: pressed in order, released in reverse */
+};
+
+struct act_point {
+	int x, y;
+};
+
+struct action {
+	enum act_kind kind;
+	int line;              /* 1-based line of the request it came from */
+	int at_cursor;         /* 1: no coordinate given, act where the pointer is */
+	int x, y;              /* screen pixels, checked against act_screen */
+	int button;            /* X button: 1 left, 2 middle, 3 right, 8 back, 9 forward */
+	int count;             /* ACT_CLICK: 1..3 */
+	int dx, dy;            /* ACT_SCROLL: wheel clicks */
+	int npath;             /* ACT_DRAG: >= 2 */
+	struct act_point *path;
+	char *text;            /* ACT_TYPE: valid UTF-8, NUL-terminated */
+	int nchords;
+	struct act_chord *chords;
+	struct act_chord mods; /* held around a click (Anthropic's "text" on clicks) */
+	int ms;                /* ACT_WAIT, ACT_HOLD */
+};
+
+struct act_list {
+	int n, cap;
+	struct action *v;
+};
+
+struct act_screen {
+	int width, height;
+};
+
+/*
+ * Parse buf[0..len) - one action per line; blank lines are skipped; a line
+ * starting with '{' or '[' is JSON (an array holds several actions) - into
+ * out. On error returns -EINVAL (or -E2BIG for absurd sizes), fills err with
+ * "line N: what is wrong", and leaves out empty.
+ */
+int act_parse(const char *buf, size_t len, const struct act_screen *scr,
+	      struct act_list *out, char *err, size_t errlen);
+void act_list_free(struct act_list *l);
+const char *act_kind_name(enum act_kind k);
+
+#endif
