@@ -14,7 +14,7 @@ BINDIR     ?= $(PREFIX)/bin
 CFLAGS     ?= -O2 -g
 
 WARN := -std=c11 -Wall -Wextra -Wstrict-prototypes -Wmissing-declarations \
-	-Wwrite-strings -Wno-unused-parameter
+	-Wwrite-strings -Wno-unused-parameter -Wno-format-truncation
 DEFS := -D_GNU_SOURCE -DDESKFS_VERSION=\"$(VERSION)\"
 
 ifeq ($(SANITIZE),1)

@@ -1,0 +1,162 @@
+/*
+ * agentc.c - see agentc.h.
+ */
+#include "core/agentc.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct agentc {
+	pthread_mutex_t lock;
+	CURL *curl;                 /* protected by lock */
+	struct curl_slist *headers; /* Authorization; immutable after new */
+	char *unix_path;
+	char base[256];
+};
+
+void agentc_global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+struct agentc *agentc_new(const char *unix_path, const char *base_url, const char *token)
+{
+	struct agentc *c = calloc(1, sizeof *c);
+	char auth[256];
+	if (!c)
+		return NULL;
+	pthread_mutex_init(&c->lock, NULL);
+	c->curl = curl_easy_init();
+	if (!c->curl)
+		goto out_free;
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+	c->headers = curl_slist_append(NULL, auth);
+	c->headers = curl_slist_append(c->headers, "Expect:");
+	if (unix_path) {
+		c->unix_path = strdup(unix_path);
+		snprintf(c->base, sizeof c->base, "http://agent");
+	} else {
+		snprintf(c->base, sizeof c->base, "%s", base_url);
+		size_t n = strlen(c->base);
+		if (n && c->base[n - 1] == '/')
+			c->base[n - 1] = '\0';
+	}
+	return c;
+out_free:
+	free(c);
+	return NULL;
+}
+
+void agentc_free(struct agentc *c)
+{
+	if (!c)
+		return;
+	curl_easy_cleanup(c->curl);
+	curl_slist_free_all(c->headers);
+	free(c->unix_path);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static size_t on_body(char *p, size_t sz, size_t n, void *arg)
+{
+	struct buf *b = arg;
+	return buf_append(b, p, sz * n) < 0 ? 0 : sz * n;
+}
+
+/* The one table from transport failures to errno. */
+static int curl_to_errno(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return -ENOTCONN;
+	case CURLE_OPERATION_TIMEDOUT:
+		return -ETIMEDOUT;
+	case CURLE_OUT_OF_MEMORY:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+}
+
+static int http_to_errno(long status)
+{
+	switch (status) {
+	case 400:
+		return -EINVAL;
+	case 401:
+	case 403:
+		return -EACCES;
+	case 404:
+		return -ENOENT;
+	case 413:
+		return -E2BIG;
+	case 503:
+		return -EAGAIN;
+	default:
+		return -EIO;
+	}
+}
+
+/* The agent's error body is {"code":..,"message":..}: prefer its words. */
+static void http_error_text(const struct buf *out, long status, char *err, size_t errlen)
+{
+	cJSON *j = out->len ? cJSON_ParseWithLength(out->data, out->len) : NULL;
+	const char *code = cJSON_GetStringValue(cJSON_GetObjectItem(j, "code"));
+	const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(j, "message"));
+	if (code && msg)
+		snprintf(err, errlen, "%s: %s", code, msg);
+	else
+		snprintf(err, errlen, "agent_error: agent answered HTTP %ld", status);
+	cJSON_Delete(j);
+}
+
+int agentc_request(struct agentc *c, const char *method, const char *path, const void *body,
+		   size_t len, long timeout_ms, struct buf *out, char *err, size_t errlen)
+{
+	char url[512];
+	long status = 0;
+	int ret = 0;
+	snprintf(url, sizeof url, "%s%s", c->base, path);
+	buf_reset(out);
+
+	pthread_mutex_lock(&c->lock);
+	CURL *h = c->curl;
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	if (c->unix_path)
+		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->unix_path);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 2000 ? timeout_ms : 2000L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	}
+	CURLcode rc = curl_easy_perform(h);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	pthread_mutex_unlock(&c->lock);
+
+	if (rc != CURLE_OK) {
+		ret = curl_to_errno(rc);
+		snprintf(err, errlen, "%s: %s %s: %s",
+			 ret == -ETIMEDOUT ? "agent_timeout" : "agent_unreachable", method, path,
+			 curl_easy_strerror(rc));
+	} else if (status < 200 || status > 299) {
+		ret = http_to_errno(status);
+		http_error_text(out, status, err, errlen);
+	}
+	return ret;
+}

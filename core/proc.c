@@ -1,0 +1,209 @@
+/*
+ * proc.c - see proc.h.
+ */
+#include "core/proc.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+unsigned long long proc_starttime(pid_t pid)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	size_t n = fread(line, 1, sizeof line - 1, f);
+	fclose(f);
+	line[n] = '\0';
+	char *p = strrchr(line, ')'); /* comm may hold spaces */
+	if (!p)
+		return 0;
+	unsigned long long v = 0;
+	/* field 22 = starttime; after ") " we are at field 3 */
+	int field = 2;
+	for (p++; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (field == 22)
+		v = strtoull(p, NULL, 10);
+	return v;
+}
+
+static void child_exec(const char *const argv[], char *const envp[], int logfd, int pass_fd)
+{
+	setsid();
+	if (chdir("/") < 0)
+		_exit(126);
+	int null = open("/dev/null", O_RDONLY);
+	if (null >= 0 && null != 0) {
+		dup2(null, 0);
+		close(null);
+	}
+	if (logfd >= 0) {
+		dup2(logfd, 1);
+		dup2(logfd, 2);
+	}
+	if (pass_fd >= 0) {
+		if (pass_fd != 3)
+			dup2(pass_fd, 3);
+		fcntl(3, F_SETFD, 0);
+	}
+	int first = pass_fd >= 0 ? 4 : 3;
+	if (syscall(SYS_close_range, first, ~0U, 0) < 0)
+		for (int fd = first; fd < 1024; fd++)
+			close(fd);
+	signal(SIGPIPE, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(argv[0], (char *const *)argv, envp);
+	_exit(127);
+}
+
+int proc_spawn(struct proc *p, const char *role, const char *const argv[],
+	       const char *const env[], const char *logpath, int pass_fd)
+{
+	memset(p, 0, sizeof *p);
+	snprintf(p->role, sizeof p->role, "%s", role);
+	int logfd = -1;
+	if (logpath) {
+		logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (logfd < 0)
+			return -errno;
+	}
+	/* Built before fork: the child of a threaded process must not allocate. */
+	size_t nenv = 0, nextra = 0;
+	while (environ[nenv])
+		nenv++;
+	while (env && env[nextra])
+		nextra++;
+	char **envp = calloc(nenv + nextra + 1, sizeof *envp);
+	if (!envp) {
+		if (logfd >= 0)
+			close(logfd);
+		return -ENOMEM;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < nextra; i++)
+		envp[k++] = (char *)env[i];
+	for (size_t i = 0; i < nenv; i++) {
+		const char *eq = strchr(environ[i], '=');
+		int shadowed = 0;
+		for (size_t j = 0; eq && j < nextra; j++)
+			if (strncmp(env[j], environ[i], (size_t)(eq - environ[i]) + 1) == 0)
+				shadowed = 1;
+		if (!shadowed)
+			envp[k++] = environ[i];
+	}
+	pid_t pid = fork();
+	if (pid == 0)
+		child_exec(argv, envp, logfd, pass_fd);
+	int e = errno;
+	free(envp);
+	if (logfd >= 0)
+		close(logfd);
+	if (pid < 0)
+		return -e;
+	p->pid = pid;
+	p->owned = 1;
+	p->start = proc_starttime(pid);
+	return 0;
+}
+
+int proc_alive(struct proc *p)
+{
+	if (p->pid <= 0)
+		return 0;
+	int st;
+	pid_t r = waitpid(p->pid, &st, WNOHANG);
+	if (r == p->pid) {
+		p->exited = 1;
+		p->status = st;
+		p->pid = 0;
+		return 0;
+	}
+	if (r < 0 && errno == ECHILD) {
+		/* not our child (re-attached): trust /proc and the start time */
+		if (kill(p->pid, 0) < 0 || proc_starttime(p->pid) != p->start) {
+			p->exited = 1;
+			p->pid = 0;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+void proc_stop(struct proc *p, unsigned grace_ms)
+{
+	if (p->pid <= 0 || !p->owned)
+		return;
+	if (!proc_alive(p))
+		return;
+	kill(p->pid, SIGTERM);
+	uint64_t end = util_mono_ms() + grace_ms;
+	while (util_mono_ms() < end) {
+		if (!proc_alive(p))
+			return;
+		util_sleep_ms(2);
+	}
+	kill(p->pid, SIGKILL);
+	end = util_mono_ms() + 2000;
+	while (proc_alive(p) && util_mono_ms() < end)
+		util_sleep_ms(2);
+}
+
+void proc_describe(const struct proc *p, char *out, size_t len)
+{
+	if (!p->exited)
+		snprintf(out, len, "is running");
+	else if (WIFEXITED(p->status))
+		snprintf(out, len, "exited with status %d", WEXITSTATUS(p->status));
+	else if (WIFSIGNALED(p->status))
+		snprintf(out, len, "was killed by signal %d", WTERMSIG(p->status));
+	else
+		snprintf(out, len, "is gone");
+}
+
+int proc_find_exe(const char *name, char *out, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(out, len, "%s/%s", self, name);
+			if (access(out, X_OK) == 0)
+				return 0;
+		}
+	}
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	char *dup = strdup(path), *save = NULL;
+	if (!dup)
+		return -ENOMEM;
+	for (char *d = strtok_r(dup, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		snprintf(out, len, "%s/%s", d, name);
+		if (access(out, X_OK) == 0) {
+			free(dup);
+			return 0;
+		}
+	}
+	free(dup);
+	return -ENOENT;
+}

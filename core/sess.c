@@ -1,0 +1,731 @@
+/*
+ * sess.c - the session registry and each session's lifecycle thread.
+ * See sess.h for the locking rules.
+ */
+#include "core/sess.h"
+#include "core/agentc.h"
+#include "providers/prov.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct reg_node {
+	struct sess *s;
+	struct reg_node *next;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct reg_node *head, *tail; /* protected by lock, creation order */
+	int count;                    /* protected by lock */
+	uint64_t next_sid;            /* protected by lock */
+	struct sess_opts opts;        /* immutable after sess_init */
+	struct evq_hub events;        /* .events */
+} reg = {.lock = PTHREAD_MUTEX_INITIALIZER, .next_sid = 1};
+
+static const char *const status_names[] = {"starting", "ready", "failed", "stopping", "stopped"};
+static const char *const readiness_names[] = {"booting",         "desktop_ready",
+					      "bridge_listening", "bridge_attached",
+					      "runtime_ready",   "failed"};
+
+const char *sess_status_name(enum sess_status st)
+{
+	return status_names[st];
+}
+
+const char *sess_readiness_name(enum sess_readiness r)
+{
+	return readiness_names[r];
+}
+
+const struct sess_opts *sess_options(void)
+{
+	return &reg.opts;
+}
+
+struct evq_hub *sess_global_events(void)
+{
+	return &reg.events;
+}
+
+int sess_init(const struct sess_opts *opts)
+{
+	reg.opts = *opts;
+	evq_hub_init(&reg.events);
+	int r = util_mkdir_p(reg.opts.statedir, 0700);
+	if (r < 0)
+		return r;
+	return chmod(reg.opts.statedir, 0700) < 0 ? -errno : 0;
+}
+
+int sess_conf_set(struct sess_conf *c, const char *key, const char *val, char *err, size_t errlen)
+{
+	long v;
+	if (strcmp(key, "provider") == 0) {
+		if (!prov_find(val)) {
+			snprintf(err, errlen, "unknown provider '%s' (see .providers.json)", val);
+			return -EINVAL;
+		}
+		snprintf(c->provider, sizeof c->provider, "%s", val);
+	} else if (strcmp(key, "width") == 0 || strcmp(key, "height") == 0) {
+		if (util_parse_int(val, 64, 8192, &v) < 0) {
+			snprintf(err, errlen, "%s must be a number of pixels from 64 to 8192, not '%s'", key, val);
+			return -EINVAL;
+		}
+		*(key[0] == 'w' ? &c->width : &c->height) = (int)v;
+	} else if (strcmp(key, "size") == 0) {
+		int w, h;
+		char tail;
+		if (sscanf(val, "%dx%d%c", &w, &h, &tail) != 2 || w < 64 || h < 64 || w > 8192 || h > 8192) {
+			snprintf(err, errlen, "size must be WxH, e.g. 1280x800, not '%s'", val);
+			return -EINVAL;
+		}
+		c->width = w;
+		c->height = h;
+	} else if (strcmp(key, "display") == 0) {
+		if (val[0] != ':' || util_parse_int(val + 1, 0, 65535, &v) < 0) {
+			snprintf(err, errlen, "display must look like :N, not '%s'", val);
+			return -EINVAL;
+		}
+		snprintf(c->display, sizeof c->display, "%s", val);
+	} else if (strcmp(key, "glx") == 0) {
+		if (util_parse_int(val, 0, 1, &v) < 0) {
+			snprintf(err, errlen, "glx must be 0 or 1, not '%s'", val);
+			return -EINVAL;
+		}
+		c->glx = (int)v;
+	} else if (strcmp(key, "ready_timeout") == 0) {
+		if (util_parse_int(val, 1, 600, &v) < 0) {
+			snprintf(err, errlen, "ready_timeout must be 1..600 seconds, not '%s'", val);
+			return -EINVAL;
+		}
+		c->ready_timeout_ms = (int)v * 1000;
+	} else if (strcmp(key, "memory") == 0 || strcmp(key, "cpus") == 0) {
+		int mem = key[0] == 'm';
+		if (util_parse_int(val, mem ? 128 : 1, mem ? 65536 : 64, &v) < 0) {
+			snprintf(err, errlen, "%s out of range: '%s'", key, val);
+			return -EINVAL;
+		}
+		*(mem ? &c->memory : &c->cpus) = (int)v;
+	} else if (strcmp(key, "url") == 0) {
+		if (strncmp(val, "http://", 7) != 0 || strlen(val) >= sizeof c->url) {
+			snprintf(err, errlen, "url must start with http:// and be shorter than %zu bytes",
+				 sizeof c->url);
+			return -EINVAL;
+		}
+		snprintf(c->url, sizeof c->url, "%s", val);
+	} else if (strcmp(key, "token_file") == 0) {
+		if (val[0] != '/' || strlen(val) >= sizeof c->token_file) {
+			snprintf(err, errlen, "token_file must be an absolute path");
+			return -EINVAL;
+		}
+		snprintf(c->token_file, sizeof c->token_file, "%s", val);
+	} else {
+		snprintf(err, errlen,
+			 "unknown setting '%s' (known: provider width height size display glx "
+			 "ready_timeout memory cpus url token_file)",
+			 key);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- events ---- */
+
+void sess_publish(struct sess *s, cJSON *ev, int global)
+{
+	char ts[40];
+	util_iso8601(util_now(), ts, sizeof ts);
+	if (!cJSON_GetObjectItem(ev, "session"))
+		cJSON_AddStringToObject(ev, "session", s->name);
+	cJSON_AddStringToObject(ev, "ts", ts);
+	char *line = cJSON_PrintUnformatted(ev);
+	if (line) {
+		evq_publish(&s->events, line);
+		if (global)
+			evq_publish(&reg.events, line);
+		free(line);
+	}
+	cJSON_Delete(ev);
+}
+
+/* Persist the record so a restarted daemon can find what this one ran. */
+static void persist_locked(struct sess *s)
+{
+	char path[PATH_MAX + 16], line[PATH_MAX + 512];
+	int n = snprintf(line, sizeof line,
+			 "{\"name\":\"%s\",\"id\":\"%s\",\"provider\":\"%s\",\"status\":\"%s\","
+			 "\"display\":\"%s\",\"procs\":[",
+			 s->name, s->id, s->conf.provider, status_names[s->status], s->display);
+	for (int i = 0; i < SESS_MAX_PROCS; i++)
+		if (s->procs[i].pid > 0)
+			n += snprintf(line + n, sizeof line - (size_t)n,
+				      "%s{\"role\":\"%s\",\"pid\":%d,\"start\":%llu,\"owned\":%d}",
+				      line[n - 1] == '[' ? "" : ",", s->procs[i].role, (int)s->procs[i].pid,
+				      s->procs[i].start, s->procs[i].owned);
+	n += snprintf(line + n, sizeof line - (size_t)n, "]}\n");
+	snprintf(path, sizeof path, "%s/record.json", s->dir);
+	util_write_file(path, line, (size_t)n, 0600);
+}
+
+static void state_event(struct sess *s)
+{
+	cJSON *ev = cJSON_CreateObject();
+	pthread_mutex_lock(&s->lock);
+	cJSON_AddStringToObject(ev, "type", "state");
+	cJSON_AddStringToObject(ev, "status", status_names[s->status]);
+	cJSON_AddStringToObject(ev, "readiness", readiness_names[s->readiness]);
+	persist_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	sess_publish(s, ev, 1);
+}
+
+static void set_status(struct sess *s, enum sess_status st)
+{
+	pthread_mutex_lock(&s->lock);
+	int changed = s->status != st;
+	s->status = st;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	if (changed)
+		state_event(s);
+}
+
+void sess_set_readiness(struct sess *s, enum sess_readiness r)
+{
+	pthread_mutex_lock(&s->lock);
+	/* readiness only moves forward within one start */
+	int changed = r > s->readiness && s->readiness != RD_FAILED;
+	if (changed)
+		s->readiness = r;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	if (changed)
+		state_event(s);
+}
+
+void sess_set_display(struct sess *s, const char *display)
+{
+	pthread_mutex_lock(&s->lock);
+	snprintf(s->display, sizeof s->display, "%s", display);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static const char *errno_category(int err, int *retryable)
+{
+	*retryable = 0;
+	switch (err) {
+	case EINVAL:
+	case E2BIG:
+		return "input";
+	case EAGAIN:
+	case EBUSY:
+		*retryable = 1;
+		return "not_ready";
+	case ETIMEDOUT:
+		*retryable = 1;
+		return "timeout";
+	case ENOTCONN:
+	case EACCES:
+		return "agent";
+	default:
+		return "provider";
+	}
+}
+
+void sess_error_text(struct sess *s, int fail, int err, const char *text)
+{
+	char code[64] = "error";
+	const char *msg = text;
+	const char *colon = strstr(text, ": ");
+	if (colon && colon - text < (long)sizeof code && !memchr(text, ' ', (size_t)(colon - text))) {
+		memcpy(code, text, (size_t)(colon - text));
+		code[colon - text] = '\0';
+		msg = colon + 2;
+	}
+	int retryable;
+	const char *category = errno_category(err, &retryable);
+	char ts[40];
+	util_iso8601(util_now(), ts, sizeof ts);
+
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "code", code);
+	cJSON_AddStringToObject(j, "message", msg);
+	cJSON_AddBoolToObject(j, "retryable", retryable);
+	cJSON_AddStringToObject(j, "category", category);
+	cJSON *d = cJSON_AddObjectToObject(j, "details");
+	cJSON_AddStringToObject(d, "errno", strerrorname_np(err) ? strerrorname_np(err) : "EIO");
+	cJSON_AddStringToObject(j, "ts", ts);
+
+	pthread_mutex_lock(&s->lock);
+	cJSON_AddStringToObject(d, "status", status_names[fail ? SESS_FAILED : s->status]);
+	char *line = cJSON_PrintUnformatted(j);
+	buf_reset(&s->error);
+	if (line) {
+		buf_append(&s->error, line, strlen(line));
+		buf_append(&s->error, "\n", 1);
+	}
+	free(line);
+	pthread_mutex_unlock(&s->lock);
+
+	cJSON *ev = cJSON_Duplicate(j, 1);
+	cJSON_AddStringToObject(ev, "type", "error");
+	cJSON_Delete(j);
+	sess_publish(s, ev, 0);
+	if (fail) {
+		pthread_mutex_lock(&s->lock);
+		s->readiness = RD_FAILED;
+		pthread_mutex_unlock(&s->lock);
+		set_status(s, SESS_FAILED);
+	}
+}
+
+void sess_error(struct sess *s, int fail, int err, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	int n = snprintf(msg, sizeof msg, "%s: ", code);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+	va_end(ap);
+	sess_error_text(s, fail, err, msg);
+}
+
+/* ---- lifecycle ---- */
+
+int sess_should_stop(struct sess *s)
+{
+	pthread_mutex_lock(&s->lock);
+	int r = s->stop_req;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* bridge_listening -> bridge_attached -> runtime_ready: the daemon's side. */
+static int attach_agent(struct sess *s, char *err, size_t errlen)
+{
+	struct agentc *c = agentc_new(s->agent_sock[0] ? s->agent_sock : NULL, s->agent_url, s->token);
+	struct buf out = BUF_INIT;
+	int r = -ENOMEM;
+	if (!c)
+		goto out;
+	uint64_t end = util_mono_ms() + 10000;
+	do {
+		r = agentc_request(c, "GET", "/health", NULL, 0, 1000, &out, err, errlen);
+		if (r == 0 || r == -EACCES || sess_should_stop(s))
+			break;
+		util_sleep_ms(20);
+	} while (util_mono_ms() < end);
+	if (r < 0)
+		goto out;
+	sess_set_readiness(s, RD_BRIDGE_ATTACHED);
+	pthread_mutex_lock(&s->lock);
+	s->agent = c;
+	c = NULL;
+	pthread_mutex_unlock(&s->lock);
+	sess_set_readiness(s, RD_RUNTIME_READY);
+out:
+	agentc_free(c);
+	buf_free(&out);
+	return r;
+}
+
+static int wait_stop_req(struct sess *s, unsigned ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	ts.tv_sec += ms / 1000 + ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&s->lock);
+	if (!s->stop_req)
+		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+	int r = s->stop_req;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static void *lifecycle_main(void *arg)
+{
+	struct sess *s = arg;
+	char err[1024] = "";
+	int r = s->prov->start(s, err, sizeof err);
+	if (r == 0 && !sess_should_stop(s))
+		r = attach_agent(s, err, sizeof err);
+	if (sess_should_stop(s))
+		return NULL;
+	if (r < 0) {
+		sess_error_text(s, 1, -r, err[0] ? err : "start_failed: the provider could not start");
+		s->prov->stop(s);
+		return NULL;
+	}
+	set_status(s, SESS_READY);
+	while (!wait_stop_req(s, SESS_HEALTH_MS)) {
+		r = s->prov->health(s, err, sizeof err);
+		if (r < 0 && !sess_should_stop(s)) {
+			sess_error_text(s, 1, -r, err);
+			s->prov->stop(s);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Caller holds op_lock. */
+static int start_locked(struct sess *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stop_req = 0;
+	s->readiness = RD_BOOTING;
+	s->display[0] = '\0';
+	s->agent_sock[0] = s->agent_url[0] = '\0';
+	pthread_mutex_unlock(&s->lock);
+	set_status(s, SESS_STARTING);
+	if (pthread_create(&s->thread, NULL, lifecycle_main, s) != 0) {
+		sess_error(s, 1, EAGAIN, "start_failed", "cannot create the session thread");
+		return -EAGAIN;
+	}
+	s->thread_live = 1;
+	return 0;
+}
+
+/* Caller holds op_lock. */
+static void stop_locked(struct sess *s, enum sess_status final)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stop_req = 1;
+	enum sess_status was = s->status;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	if (was != SESS_FAILED)
+		set_status(s, SESS_STOPPING);
+	if (s->thread_live) {
+		pthread_join(s->thread, NULL);
+		s->thread_live = 0;
+	}
+	s->prov->stop(s);
+	pthread_mutex_lock(&s->lock);
+	struct agentc *c = s->agent;
+	s->agent = NULL;
+	pthread_mutex_unlock(&s->lock);
+	agentc_free(c);
+	if (was != SESS_FAILED || final == SESS_STOPPED)
+		set_status(s, final);
+}
+
+int sess_start(struct sess *s)
+{
+	pthread_mutex_lock(&s->op_lock);
+	int r = 0;
+	pthread_mutex_lock(&s->lock);
+	int running = s->status == SESS_STARTING || s->status == SESS_READY;
+	pthread_mutex_unlock(&s->lock);
+	if (!running) {
+		if (s->thread_live)
+			stop_locked(s, SESS_STOPPED);
+		r = start_locked(s);
+	}
+	pthread_mutex_unlock(&s->op_lock);
+	return r;
+}
+
+void sess_stop(struct sess *s)
+{
+	pthread_mutex_lock(&s->op_lock);
+	stop_locked(s, SESS_STOPPED);
+	pthread_mutex_unlock(&s->op_lock);
+}
+
+int sess_wait_ready(struct sess *s, sess_intr_fn intr, void *arg)
+{
+	uint64_t end;
+	int r = 0;
+	pthread_mutex_lock(&s->lock);
+	end = util_mono_ms() + (uint64_t)s->conf.ready_timeout_ms;
+	while (s->status == SESS_STARTING) {
+		if (util_mono_ms() >= end) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		if (intr && intr(arg)) {
+			r = -EINTR;
+			break;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+	}
+	enum sess_status st = s->status;
+	int secs = s->conf.ready_timeout_ms / 1000;
+	pthread_mutex_unlock(&s->lock);
+	if (r == -EINTR)
+		return r;
+	if (r == -ETIMEDOUT) {
+		sess_error(s, 0, ETIMEDOUT, "not_ready",
+			   "session '%s' did not become ready within %d s (readiness: see session.json)",
+			   s->name, secs);
+		return r;
+	}
+	switch (st) {
+	case SESS_READY:
+		return 0;
+	case SESS_FAILED:
+		/* the error file already says why it failed; keep that record */
+		return -EIO;
+	default:
+		sess_error(s, 0, EAGAIN, "session_stopped",
+			   "session '%s' is %s; write 'start' to its ctl file", s->name,
+			   status_names[st]);
+		return -EAGAIN;
+	}
+}
+
+/* ---- registry ---- */
+
+static void sess_free(struct sess *s)
+{
+	evq_hub_close(&s->events);
+	buf_free(&s->error);
+	for (int i = 0; i < s->nartifacts; i++)
+		free(s->artifacts[i]);
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->op_lock);
+	pthread_cond_destroy(&s->cond);
+	free(s);
+}
+
+void sess_put(struct sess *s)
+{
+	if (s && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		sess_free(s);
+}
+
+static struct sess *find_locked(const char *name, uint64_t sid)
+{
+	for (struct reg_node *n = reg.head; n; n = n->next)
+		if (name ? strcmp(n->s->name, name) == 0 : n->s->sid == sid)
+			return n->s;
+	return NULL;
+}
+
+static struct sess *get_ref(const char *name, uint64_t sid)
+{
+	pthread_mutex_lock(&reg.lock);
+	struct sess *s = find_locked(name, sid);
+	if (s)
+		__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+	pthread_mutex_unlock(&reg.lock);
+	return s;
+}
+
+struct sess *sess_get(const char *name)
+{
+	return get_ref(name, 0);
+}
+
+struct sess *sess_get_sid(uint64_t sid)
+{
+	return get_ref(NULL, sid);
+}
+
+int sess_names(char ***names, uint64_t **sids, int *n)
+{
+	pthread_mutex_lock(&reg.lock);
+	int cnt = reg.count, i = 0;
+	*names = calloc((size_t)cnt + 1, sizeof **names);
+	*sids = calloc((size_t)cnt + 1, sizeof **sids);
+	if (!*names || !*sids) {
+		pthread_mutex_unlock(&reg.lock);
+		free(*names);
+		free(*sids);
+		return -ENOMEM;
+	}
+	for (struct reg_node *p = reg.head; p; p = p->next, i++) {
+		(*names)[i] = strdup(p->s->name);
+		(*sids)[i] = p->s->sid;
+	}
+	pthread_mutex_unlock(&reg.lock);
+	*n = cnt;
+	return 0;
+}
+
+void sess_names_free(char **names, uint64_t *sids, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(sids);
+}
+
+static struct sess *sess_alloc(const char *name, const struct sess_conf *conf)
+{
+	struct sess *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	snprintf(s->name, sizeof s->name, "%s", name);
+	util_uuid4(s->id);
+	s->created_at = util_now();
+	s->conf = *conf;
+	s->prov = prov_find(conf->provider);
+	s->refs = 1; /* the registry's */
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->op_lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_cond_init(&s->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	evq_hub_init(&s->events);
+	snprintf(s->screenshot_source, sizeof s->screenshot_source, "agent");
+	snprintf(s->dir, sizeof s->dir, "%s/%s", reg.opts.statedir, name);
+	snprintf(s->artdir, sizeof s->artdir, "%s/artifacts", s->dir);
+	return s;
+}
+
+static int sess_prepare_dir(struct sess *s, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 16];
+	util_rm_rf(s->dir); /* a leftover of an earlier run of the same name */
+	int r = util_mkdir_p(s->artdir, 0700);
+	if (r == 0)
+		r = util_random_hex(s->token, 32);
+	if (r == 0) {
+		snprintf(path, sizeof path, "%s/token", s->dir);
+		char line[80];
+		int n = snprintf(line, sizeof line, "%s\n", s->token);
+		r = util_write_file(path, line, (size_t)n, 0600);
+	}
+	if (r < 0)
+		snprintf(err, errlen, "state_dir: cannot prepare %s: %s", s->dir, strerror(-r));
+	return r;
+}
+
+int sess_create(const char *name, const struct sess_conf *conf, struct sess **out, char *err,
+		size_t errlen)
+{
+	if (!util_name_valid(name)) {
+		snprintf(err, errlen,
+			 "invalid_name: '%.80s' is not a session name ([A-Za-z0-9][A-Za-z0-9._-]{0,63})",
+			 name);
+		return -EINVAL;
+	}
+	if (!prov_find(conf->provider)) {
+		snprintf(err, errlen, "invalid_provider: unknown provider '%s'", conf->provider);
+		return -EINVAL;
+	}
+	struct reg_node *node = calloc(1, sizeof *node);
+	struct sess *s = sess_alloc(name, conf);
+	int r = 0;
+	if (!node || !s) {
+		r = -ENOMEM;
+		goto out_free;
+	}
+	pthread_mutex_lock(&reg.lock);
+	if (find_locked(name, 0)) {
+		pthread_mutex_unlock(&reg.lock);
+		snprintf(err, errlen, "exists: session '%s' already exists", name);
+		r = -EEXIST;
+		goto out_free;
+	}
+	if (reg.opts.max_sessions > 0 && reg.count >= reg.opts.max_sessions) {
+		pthread_mutex_unlock(&reg.lock);
+		snprintf(err, errlen, "too_many_sessions: the mount allows %d sessions (max_sessions)",
+			 reg.opts.max_sessions);
+		r = -EAGAIN;
+		goto out_free;
+	}
+	r = sess_prepare_dir(s, err, errlen);
+	if (r < 0) {
+		pthread_mutex_unlock(&reg.lock);
+		goto out_free;
+	}
+	s->sid = reg.next_sid++;
+	node->s = s;
+	if (reg.tail)
+		reg.tail->next = node;
+	else
+		reg.head = node;
+	reg.tail = node;
+	reg.count++;
+	__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL); /* the caller's */
+	pthread_mutex_unlock(&reg.lock);
+
+	cJSON *ev = cJSON_CreateObject();
+	cJSON_AddStringToObject(ev, "type", "created");
+	cJSON_AddStringToObject(ev, "provider", conf->provider);
+	cJSON_AddStringToObject(ev, "id", s->id);
+	sess_publish(s, ev, 1);
+	sess_start(s);
+	if (out)
+		*out = s;
+	else
+		sess_put(s);
+	return 0;
+out_free:
+	free(node);
+	if (s)
+		sess_free(s);
+	return r;
+}
+
+static struct sess *unregister(const char *name)
+{
+	struct sess *s = NULL;
+	pthread_mutex_lock(&reg.lock);
+	struct reg_node **pp = &reg.head, *prev = NULL;
+	while (*pp && strcmp((*pp)->s->name, name) != 0) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if (*pp) {
+		struct reg_node *n = *pp;
+		s = n->s;
+		*pp = n->next;
+		if (reg.tail == n)
+			reg.tail = prev;
+		reg.count--;
+		free(n);
+	}
+	pthread_mutex_unlock(&reg.lock);
+	return s;
+}
+
+int sess_destroy(const char *name)
+{
+	struct sess *s = unregister(name);
+	if (!s)
+		return -ENOENT;
+	sess_stop(s);
+	cJSON *ev = cJSON_CreateObject();
+	cJSON_AddStringToObject(ev, "type", "destroyed");
+	cJSON_AddStringToObject(ev, "id", s->id);
+	sess_publish(s, ev, 1);
+	evq_hub_close(&s->events);
+	util_rm_rf(s->dir);
+	sess_put(s); /* the registry's reference */
+	return 0;
+}
+
+void sess_shutdown(void)
+{
+	char **names;
+	uint64_t *sids;
+	int n;
+	if (sess_names(&names, &sids, &n) < 0)
+		return;
+	for (int i = 0; i < n; i++)
+		sess_destroy(names[i]);
+	sess_names_free(names, sids, n);
+	evq_hub_close(&reg.events);
+}

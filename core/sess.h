@@ -1,0 +1,146 @@
+/*
+ * sess.h - the registry and state machine of sessions.
+ *
+ *	sess_init(&opts);                       once, before the mount
+ *	sess_create("s1", &conf, &s, err, n);   mkdir / .ctl create: registers, starts
+ *	s = sess_get("s1"); ... sess_put(s);    lookups take a reference
+ *	sess_wait_ready(s, intr, req);          desktop operations wait, bounded
+ *	sess_destroy("s1");                     rmdir: unregisters, stops, frees
+ *	sess_shutdown();                        unmount / SIGTERM: destroys all
+ *
+ * Each session has one lifecycle thread: it runs the provider's start, then
+ * attaches the agent client and watches health every SESS_HEALTH_MS until
+ * asked to stop. Lifecycle operations (stop/start/restart/destroy) are
+ * serialised by s->op_lock; state fields by s->lock. Lock order:
+ * registry lock -> s->op_lock -> s->lock. Never call out (HTTP, waitpid
+ * loops, provider code) with s->lock held.
+ *
+ * Desktop operations (capture, observe, actions, ctl) are in sess_ops.c.
+ */
+#ifndef DESKFS_SESS_H
+#define DESKFS_SESS_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <limits.h>
+
+#include "core/evq.h"
+#include "core/proc.h"
+#include "core/util.h"
+
+#define SESS_HEALTH_MS 100
+#define SESS_MAX_PROCS 4
+#define SESS_MAX_ARTIFACTS 256
+
+enum sess_status { SESS_STARTING, SESS_READY, SESS_FAILED, SESS_STOPPING, SESS_STOPPED };
+
+enum sess_readiness {
+	RD_BOOTING,
+	RD_DESKTOP_READY,
+	RD_BRIDGE_LISTENING,
+	RD_BRIDGE_ATTACHED,
+	RD_RUNTIME_READY,
+	RD_FAILED,
+};
+
+/* Settings of one session: mount defaults, overridden by `create` key=value. */
+struct sess_conf {
+	char provider[16];
+	int width, height;
+	char display[64];     /* provider=display: the X display to attach to */
+	int glx;              /* provider=xvfb: keep Xvfb's GLX extension */
+	int ready_timeout_ms; /* how long a desktop operation waits for ready */
+	int memory, cpus;     /* VM providers */
+	char url[256];        /* provider=remote */
+	char token_file[256]; /* provider=remote */
+};
+
+struct sess_opts {
+	char statedir[PATH_MAX];  /* this mount's state directory */
+	char agent_path[PATH_MAX];
+	struct sess_conf defaults;
+	int max_sessions;
+};
+
+struct prov_ops;
+struct cJSON;
+struct agentc;
+
+struct sess {
+	/* immutable after sess_create */
+	uint64_t sid; /* never reused: names inode numbers */
+	char name[65];
+	char id[37];
+	double created_at;
+	char dir[PATH_MAX];     /* state directory of this session */
+	char artdir[PATH_MAX];  /* its artifacts/ */
+	char token[65];
+	const struct prov_ops *prov;
+
+	int refs; /* atomic */
+
+	pthread_mutex_t op_lock; /* serialises start/stop/restart/destroy */
+	pthread_t thread;        /* protected by op_lock */
+	int thread_live;         /* protected by op_lock */
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;          /* signalled on every status change */
+	struct sess_conf conf;        /* protected by lock */
+	enum sess_status status;      /* protected by lock */
+	enum sess_readiness readiness;/* protected by lock */
+	int stop_req;                 /* protected by lock: lifecycle thread must end */
+	char display[64];             /* protected by lock */
+	char agent_sock[PATH_MAX];    /* set by the provider before bridge_listening */
+	char agent_url[256];          /* set by the provider before bridge_listening */
+	struct agentc *agent;         /* protected by lock; valid while READY */
+	struct buf error;             /* protected by lock: last error JSON, one line */
+	size_t snap_size[16];         /* protected by lock: last built size per file */
+	char *artifacts[SESS_MAX_ARTIFACTS]; /* protected by lock: names, by inode slot */
+	int nartifacts;               /* protected by lock */
+	uint64_t actions_done;        /* protected by lock */
+	char screenshot_source[32];   /* protected by lock: "agent" or "qmp" */
+
+	struct proc procs[SESS_MAX_PROCS]; /* owned by the lifecycle (op_lock / thread) */
+	void *prov_data;                   /* provider's own, freed by its stop */
+
+	struct evq_hub events; /* this session's `events` stream */
+};
+
+/* Interrupt check for bounded waits: returns nonzero when the caller gave up. */
+typedef int (*sess_intr_fn)(void *arg);
+
+int sess_init(const struct sess_opts *opts);
+const struct sess_opts *sess_options(void);
+void sess_shutdown(void);
+struct evq_hub *sess_global_events(void);
+
+int sess_conf_set(struct sess_conf *c, const char *key, const char *val, char *err, size_t errlen);
+
+int sess_create(const char *name, const struct sess_conf *conf, struct sess **out, char *err,
+		size_t errlen);
+int sess_destroy(const char *name);
+struct sess *sess_get(const char *name);
+struct sess *sess_get_sid(uint64_t sid);
+void sess_put(struct sess *s);
+/* Names of live sessions, in creation order; caller frees with sess_names_free. */
+int sess_names(char ***names, uint64_t **sids, int *n);
+void sess_names_free(char **names, uint64_t *sids, int n);
+
+int sess_start(struct sess *s);
+void sess_stop(struct sess *s);
+int sess_should_stop(struct sess *s);
+void sess_set_readiness(struct sess *s, enum sess_readiness r);
+void sess_set_display(struct sess *s, const char *display);
+/* Record an error: `error` file, events, and (fail=1) status failed. */
+void sess_error(struct sess *s, int fail, int err, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* Record "code: message" text as produced by agentc and the providers. */
+void sess_error_text(struct sess *s, int fail, int err, const char *text);
+int sess_wait_ready(struct sess *s, sess_intr_fn intr, void *arg);
+
+const char *sess_status_name(enum sess_status st);
+const char *sess_readiness_name(enum sess_readiness r);
+/* Publish a JSON object (consumed) on the session's and the global stream. */
+void sess_publish(struct sess *s, struct cJSON *ev, int global);
+
+#endif

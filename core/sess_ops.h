@@ -1,0 +1,34 @@
+/*
+ * sess_ops.h - what the files of a session do, independent of FUSE:
+ * build a snapshot (status, session.json, error, screenshot, observation),
+ * carry out written lines (actions, ctl, .ctl). Every function returns 0 or
+ * -errno; a failure is also recorded in the session's `error` and `events`.
+ *
+ *	struct buf png = BUF_INIT;
+ *	r = sess_capture(s, &png, intr, req);     waits for ready, bounded
+ *	r = sess_actions(s, "click 10 10\n", 12, intr, req);
+ */
+#ifndef DESKFS_SESS_OPS_H
+#define DESKFS_SESS_OPS_H
+
+#include "core/sess.h"
+
+#define SESS_AGENT_TIMEOUT_MS 15000  /* one agent request, beyond any wait/hold */
+
+void sess_status_text(struct sess *s, struct buf *out);
+void sess_record_json(struct sess *s, struct buf *out);
+void sess_error_json(struct sess *s, struct buf *out);
+void sess_ctl_help(struct buf *out);
+
+int sess_capture(struct sess *s, struct buf *out, sess_intr_fn intr, void *arg);
+int sess_observe(struct sess *s, struct buf *out, sess_intr_fn intr, void *arg);
+int sess_actions(struct sess *s, const char *text, size_t len, sess_intr_fn intr, void *arg);
+int sess_ctl(struct sess *s, const char *text, size_t len);
+void sess_actions_log_path(struct sess *s, char *out, size_t len);
+
+/* The control plane. */
+int sess_global_ctl(const char *text, size_t len, char *err, size_t errlen);
+void sess_global_info(struct buf *out);
+void sess_providers_json(struct buf *out);
+
+#endif

@@ -1,0 +1,417 @@
+/*
+ * files.c - open/read/write/flush/release/poll: the four behaviours of
+ * DESIGN.md ("Files that behave like files").
+ *
+ * Per-open state is a struct fs_handle behind fi->fh, freed in release.
+ *
+ * Streams never hold a FUSE thread. A read that finds nothing parks its
+ * request in the handle (h->req); whoever makes data available (the
+ * publisher's wake callback), an interrupt, or the end of the stream
+ * takes it from there under h->lock and replies. The interrupt callback
+ * is registered before the request is parked, so a signal that arrives
+ * in between is seen by fuse_req_interrupted() under the same lock.
+ */
+#include "fs/fs.h"
+#include "core/sess_ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_PENDING_LINE (4u << 20) /* one line of a write, split over calls */
+
+struct fs_handle {
+	enum fs_kind kind;
+	int node;
+	int nonblock;
+	struct sess *s;     /* a reference; NULL on the control plane */
+	struct buf data;    /* K_SNAPSHOT / K_DESKTOP / K_CTL reads */
+	int fd;             /* K_LOG and the read side of K_ACTIONS, else -1 */
+	struct buf pending; /* writes: the unfinished last line */
+
+	struct evq_sub *sub;          /* K_STREAM */
+	pthread_mutex_t lock;         /* protects req, req_size, ph */
+	fuse_req_t req;               /* a parked read */
+	size_t req_size;
+	struct fuse_pollhandle *ph;   /* a poller to notify */
+};
+
+static struct fs_handle *handle_of(struct fuse_file_info *fi)
+{
+	return (struct fs_handle *)(uintptr_t)fi->fh;
+}
+
+static int req_intr(void *arg)
+{
+	return fuse_req_interrupted((fuse_req_t)arg);
+}
+
+/* ---- streams ---- */
+
+static void stream_reply_locked(struct fs_handle *h)
+{
+	if (!h->req)
+		return;
+	char *tmp = malloc(h->req_size);
+	if (!tmp)
+		return;
+	ssize_t n = evq_take(h->sub, tmp, h->req_size);
+	if (n == -EAGAIN) {
+		free(tmp);
+		return;
+	}
+	fuse_req_t req = h->req;
+	h->req = NULL;
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, tmp, (size_t)n);
+	free(tmp);
+}
+
+/* evq wake callback: data arrived or the stream ended. */
+static void stream_wake(void *arg)
+{
+	struct fs_handle *h = arg;
+	pthread_mutex_lock(&h->lock);
+	stream_reply_locked(h);
+	if (h->ph) {
+		fuse_lowlevel_notify_poll(h->ph);
+		fuse_pollhandle_destroy(h->ph);
+		h->ph = NULL;
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void stream_interrupt(fuse_req_t req, void *arg)
+{
+	struct fs_handle *h = arg;
+	pthread_mutex_lock(&h->lock);
+	if (h->req == req) {
+		h->req = NULL;
+		fuse_reply_err(req, EINTR);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void stream_read(fuse_req_t req, struct fs_handle *h, size_t size)
+{
+	fuse_req_interrupt_func(req, stream_interrupt, h);
+	pthread_mutex_lock(&h->lock);
+	if (h->req) { /* one parked read per open; a second reader waits its turn */
+		pthread_mutex_unlock(&h->lock);
+		fuse_reply_err(req, EBUSY);
+		return;
+	}
+	h->req = req;
+	h->req_size = size;
+	stream_reply_locked(h);
+	if (h->req == req) {
+		if (h->nonblock) {
+			h->req = NULL;
+			fuse_reply_err(req, EAGAIN);
+		} else if (fuse_req_interrupted(req)) {
+			h->req = NULL;
+			fuse_reply_err(req, EINTR);
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* ---- open ---- */
+
+static const struct fs_file *file_of(fuse_ino_t ino)
+{
+	if (FS_SID(ino) == 0)
+		return fs_file_by_node(fs_control_files, FS_NODE(ino));
+	if (FS_NODE(ino) >= N_ART_BASE) {
+		static const struct fs_file artifact = {"artifact", N_ART_BASE, K_LOG, S_IFREG | 0444};
+		return &artifact;
+	}
+	return fs_file_by_node(fs_session_files, FS_NODE(ino));
+}
+
+static int open_log(struct fs_handle *h)
+{
+	char path[PATH_MAX + 300], name[256];
+	if (h->node == N_ACTIONS) {
+		sess_actions_log_path(h->s, path, sizeof path);
+		int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+		h->fd = fd;
+		return fd < 0 ? -errno : 0;
+	}
+	int r = fs_artifact_name(h->s, h->node - N_ART_BASE, name, sizeof name);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof path, "%s/%s", h->s->artdir, name);
+	h->fd = open(path, O_RDONLY | O_CLOEXEC);
+	return h->fd < 0 ? -errno : 0;
+}
+
+/* Build a snapshot's bytes; K_DESKTOP ones wait for the desktop. */
+static int build_snapshot(struct fs_handle *h, fuse_req_t req)
+{
+	struct sess *s = h->s;
+	int r = 0;
+	switch (h->node) {
+	case N_STATUS:
+		sess_status_text(s, &h->data);
+		break;
+	case N_RECORD:
+		sess_record_json(s, &h->data);
+		break;
+	case N_ERROR:
+		sess_error_json(s, &h->data);
+		break;
+	case N_SCREENSHOT:
+		r = sess_capture(s, &h->data, req_intr, req);
+		break;
+	case N_OBSERVATION:
+		r = sess_observe(s, &h->data, req_intr, req);
+		break;
+	}
+	if (r == 0 && h->kind == K_DESKTOP) {
+		pthread_mutex_lock(&s->lock);
+		s->snap_size[h->node] = h->data.len;
+		pthread_mutex_unlock(&s->lock);
+	}
+	return r;
+}
+
+static int build_control(struct fs_handle *h)
+{
+	if (h->node == N_GCTL)
+		sess_global_info(&h->data);
+	else if (h->node == N_PROVIDERS)
+		sess_providers_json(&h->data);
+	return 0;
+}
+
+static void handle_free(struct fs_handle *h)
+{
+	if (h->sub)
+		evq_unsubscribe(h->sub); /* after this no wake can arrive */
+	if (h->ph)
+		fuse_pollhandle_destroy(h->ph);
+	if (h->fd >= 0)
+		close(h->fd);
+	buf_free(&h->data);
+	buf_free(&h->pending);
+	sess_put(h->s);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	const struct fs_file *f = file_of(ino);
+	int acc = fi->flags & O_ACCMODE, r = 0;
+	if (!f || f->kind == K_DIR) {
+		fuse_reply_err(req, f ? EISDIR : ENOENT);
+		return;
+	}
+	int writes = f->kind == K_CTL || f->kind == K_ACTIONS;
+	if (acc != O_RDONLY && !writes) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	struct fs_handle *h = calloc(1, sizeof *h);
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_init(&h->lock, NULL);
+	h->kind = f->kind;
+	h->node = FS_NODE(ino);
+	h->fd = -1;
+	h->nonblock = !!(fi->flags & O_NONBLOCK);
+	if (FS_SID(ino) && !(h->s = sess_get_sid(FS_SID(ino)))) {
+		r = -ENOENT;
+		goto out_free;
+	}
+	fi->direct_io = 1; /* sizes are not known ahead; reads always come to us */
+	fi->keep_cache = 0;
+	switch (h->kind) {
+	case K_STREAM:
+		fi->nonseekable = 1;
+		h->sub = evq_subscribe(h->s ? &h->s->events : sess_global_events(), stream_wake, h);
+		r = h->sub ? 0 : -ENOMEM;
+		break;
+	case K_DESKTOP:
+		/* grep -r and indexers open with O_NONBLOCK: never capture for them */
+		if (h->nonblock) {
+			r = -EAGAIN;
+			break;
+		}
+		/* fall through */
+	case K_SNAPSHOT:
+		r = h->s ? build_snapshot(h, req) : build_control(h);
+		break;
+	case K_LOG:
+		r = open_log(h);
+		break;
+	case K_ACTIONS:
+		if (acc != O_WRONLY)
+			r = open_log(h);
+		break;
+	case K_CTL:
+		if (acc != O_WRONLY) {
+			if (h->s)
+				sess_ctl_help(&h->data);
+			else
+				sess_global_info(&h->data);
+		}
+		break;
+	case K_DIR:
+		break;
+	}
+	if (r < 0)
+		goto out_free;
+	fi->fh = (uint64_t)(uintptr_t)h;
+	if (fuse_reply_open(req, fi) == -ENOENT) /* the opener was interrupted meanwhile */
+		handle_free(h);
+	return;
+out_free:
+	handle_free(h);
+	fuse_reply_err(req, -r);
+}
+
+void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fs_handle *h = handle_of(fi);
+	if (h->kind == K_STREAM) {
+		stream_read(req, h, size);
+		return;
+	}
+	if (h->fd >= 0) {
+		char *tmp = malloc(size ? size : 1);
+		if (!tmp) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		ssize_t n = pread(h->fd, tmp, size, off);
+		if (n < 0)
+			fuse_reply_err(req, errno);
+		else
+			fuse_reply_buf(req, tmp, (size_t)n);
+		free(tmp);
+		return;
+	}
+	if (off < 0 || (size_t)off >= h->data.len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	size_t n = h->data.len - (size_t)off;
+	fuse_reply_buf(req, h->data.data + off, n < size ? n : size);
+}
+
+/* ---- writes: one command per line ---- */
+
+static int run_lines(struct fs_handle *h, fuse_req_t req, const char *text, size_t len)
+{
+	char err[700];
+	int r;
+	if (h->kind == K_ACTIONS)
+		return sess_actions(h->s, text, len, req_intr, req);
+	if (h->s)
+		return sess_ctl(h->s, text, len);
+	r = sess_global_ctl(text, len, err, sizeof err);
+	if (r < 0) {
+		char *line = NULL;
+		if (asprintf(&line, "{\"type\":\"error\",\"op\":\".ctl\",\"errno\":%d,\"message\":\"%s\"}",
+			     -r, err) > 0) {
+			/* err is our own text: no quotes or backslashes in it but names we validated */
+			evq_publish(sess_global_events(), line);
+			free(line);
+		}
+	}
+	return r;
+}
+
+void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+	      struct fuse_file_info *fi)
+{
+	struct fs_handle *h = handle_of(fi);
+	int r = 0;
+	if (h->kind != K_CTL && h->kind != K_ACTIONS) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	const char *nl = memrchr(buf, '\n', size);
+	if (!nl) { /* no line ends yet: keep it for the next write or close */
+		if (h->pending.len + size > MAX_PENDING_LINE) {
+			buf_reset(&h->pending);
+			if (h->s)
+				sess_error(h->s, 0, E2BIG, "too_large",
+					   "a line longer than %u bytes was written", MAX_PENDING_LINE);
+			fuse_reply_err(req, E2BIG);
+			return;
+		}
+		buf_append(&h->pending, buf, size);
+		fuse_reply_write(req, size);
+		return;
+	}
+	size_t head = (size_t)(nl - buf) + 1;
+	if (h->pending.len) {
+		buf_append(&h->pending, buf, head);
+		r = run_lines(h, req, h->pending.data, h->pending.len);
+	} else {
+		r = run_lines(h, req, buf, head);
+	}
+	buf_reset(&h->pending);
+	if (r == 0 && head < size)
+		buf_append(&h->pending, buf + head, size - head);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_write(req, size);
+}
+
+/* close(2): a last line without its newline runs now; its error is close's. */
+void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_handle *h = handle_of(fi);
+	int r = 0;
+	if ((h->kind == K_CTL || h->kind == K_ACTIONS) && h->pending.len) {
+		r = run_lines(h, req, h->pending.data, h->pending.len);
+		buf_reset(&h->pending);
+	}
+	fuse_reply_err(req, r < 0 ? -r : 0);
+}
+
+void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_handle *h = handle_of(fi);
+	pthread_mutex_lock(&h->lock);
+	fuse_req_t parked = h->req;
+	h->req = NULL;
+	pthread_mutex_unlock(&h->lock);
+	if (parked)
+		fuse_reply_buf(parked, NULL, 0);
+	handle_free(h);
+	fuse_reply_err(req, 0);
+}
+
+void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph)
+{
+	struct fs_handle *h = handle_of(fi);
+	if (h->kind != K_STREAM) {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	if (ph) {
+		if (h->ph)
+			fuse_pollhandle_destroy(h->ph);
+		h->ph = ph;
+	}
+	unsigned ev = evq_readable(h->sub) ? POLLIN | POLLRDNORM : 0;
+	pthread_mutex_unlock(&h->lock);
+	fuse_reply_poll(req, ev);
+}

@@ -1,0 +1,86 @@
+/*
+ * display.c - provider "display": drive an X display that already exists.
+ *
+ *	deskfs -o provider=display,display=:0 /mnt/desk     (or $DISPLAY)
+ *
+ * Only the agent is ours; the display is never stopped or killed.
+ */
+#include "providers/prov.h"
+#include "core/sess.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { SLOT_AGENT = 1 };
+
+static int display_socket_exists(const char *display)
+{
+	char path[128];
+	long n;
+	if (display[0] != ':' || util_parse_int(display + 1, 0, 65535, &n) < 0)
+		return 0;
+	snprintf(path, sizeof path, "/tmp/.X11-unix/X%ld", n);
+	return access(path, F_OK) == 0;
+}
+
+static const char *pick_display(const struct sess_conf *c)
+{
+	if (c->display[0])
+		return c->display;
+	const char *env = getenv("DISPLAY");
+	return env && env[0] ? env : NULL;
+}
+
+static int display_check(char *why, size_t len)
+{
+	const char *d = pick_display(&sess_options()->defaults);
+	if (!d) {
+		snprintf(why, len, "no display given: use display=:N (create or -o) or set $DISPLAY");
+		return 0;
+	}
+	if (d[0] == ':' && !display_socket_exists(d)) {
+		snprintf(why, len, "display %s has no X socket in /tmp/.X11-unix", d);
+		return 0;
+	}
+	snprintf(why, len, "display %s", d);
+	return 1;
+}
+
+static int display_start(struct sess *s, char *err, size_t errlen)
+{
+	char display[64];
+	pthread_mutex_lock(&s->lock);
+	const char *d = pick_display(&s->conf);
+	snprintf(display, sizeof display, "%s", d ? d : "");
+	pthread_mutex_unlock(&s->lock);
+	if (!display[0]) {
+		snprintf(err, errlen,
+			 "no_display: provider=display needs display=:N or $DISPLAY in the daemon");
+		return -EINVAL;
+	}
+	sess_set_display(s, display);
+	sess_set_readiness(s, RD_DESKTOP_READY);
+	return prov_start_local_agent(s, display, SLOT_AGENT, err, errlen);
+}
+
+static int display_health(struct sess *s, char *err, size_t errlen)
+{
+	return prov_check_procs(s, err, errlen);
+}
+
+static void display_stop(struct sess *s)
+{
+	prov_stop_procs(s); /* only the agent: the display is not ours */
+}
+
+const struct prov_ops prov_display = {
+	.name = "display",
+	.summary = "an agent on an existing X display (never stopped by deskfs)",
+	.check = display_check,
+	.start = display_start,
+	.health = display_health,
+	.stop = display_stop,
+};

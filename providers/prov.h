@@ -1,0 +1,49 @@
+/*
+ * prov.h - the provider interface: lifecycle only (start, health, stop).
+ * One designated-initializer table per provider, one file each:
+ *
+ *	xvfb.c      a private Xvfb (-displayfd) plus a local agent
+ *	display.c   a local agent on an X display that already exists
+ *
+ * start() runs in the session's lifecycle thread. It brings the desktop up
+ * to bridge_listening (calling sess_set_readiness on the way) and leaves
+ * the agent's endpoint in s->agent_sock or s->agent_url; the session core
+ * attaches the client. It returns 0 or -errno with err = "code: words".
+ * It must poll sess_should_stop() in every wait and honour its bounds.
+ * stop() ends everything start() began, also after a partial start.
+ */
+#ifndef DESKFS_PROV_H
+#define DESKFS_PROV_H
+
+#include <stddef.h>
+
+struct sess;
+
+struct prov_ops {
+	const char *name;
+	const char *summary;
+	/* 1 if usable here, 0 if not; why says which in words. */
+	int (*check)(char *why, size_t len);
+	int (*start)(struct sess *s, char *err, size_t errlen);
+	/* 0 while healthy; -errno with err naming the part that died. */
+	int (*health)(struct sess *s, char *err, size_t errlen);
+	void (*stop)(struct sess *s);
+};
+
+extern const struct prov_ops prov_xvfb;
+extern const struct prov_ops prov_display;
+
+const struct prov_ops *prov_find(const char *name);
+/* NULL-terminated list of every provider, for .providers.json */
+const struct prov_ops *const *prov_list(void);
+
+/* Shared by the local providers (prov_local.c). */
+int prov_start_local_agent(struct sess *s, const char *display, int slot, char *err,
+			   size_t errlen);
+/* Read one line (without its newline) from fd, bounded, while the process lives. */
+int prov_read_line(struct sess *s, int fd, int slot, unsigned timeout_ms, char *out,
+		   size_t len, char *err, size_t errlen);
+int prov_check_procs(struct sess *s, char *err, size_t errlen);
+void prov_stop_procs(struct sess *s);
+
+#endif
