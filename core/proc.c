@@ -70,6 +70,11 @@ static void child_exec(const char *const argv[], char *const envp[], int logfd, 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execve(argv[0], (char *const *)argv, envp);
+	/* only async-signal-safe calls here: the log says why */
+	static const char msg[] = "deskfs: cannot execute ";
+	if (write(2, msg, sizeof msg - 1) < 0 || write(2, argv[0], strlen(argv[0])) < 0 ||
+	    write(2, "\n", 1) < 0)
+		_exit(127);
 	_exit(127);
 }
 

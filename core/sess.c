@@ -580,6 +580,7 @@ static struct sess *sess_alloc(const char *name, const struct sess_conf *conf)
 	s->conf = *conf;
 	s->prov = prov_find(conf->provider);
 	s->refs = 1; /* the registry's */
+	s->status = SESS_STOPPED; /* sess_start moves it to starting */
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->op_lock, NULL);
 	pthread_condattr_t ca;

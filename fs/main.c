@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,10 +187,12 @@ int main(int argc, char *argv[])
 
 	cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_clone_fd(cfg, (unsigned)fo.clone_fd);
-	fuse_loop_cfg_set_idle_threads(cfg, fo.max_idle_threads);
+	if (fo.max_idle_threads != UINT_MAX)
+		fuse_loop_cfg_set_idle_threads(cfg, fo.max_idle_threads);
 	/* each session's desktop reads may wait on it: allow many at once */
 	fuse_loop_cfg_set_max_threads(cfg, 256);
-	ret = fuse_session_loop_mt(se, cfg) != 0;
+	/* > 0 is the signal that ended the loop (SIGTERM, SIGINT): a clean exit */
+	ret = fuse_session_loop_mt(se, cfg) < 0;
 	fuse_loop_cfg_destroy(cfg);
 
 	sess_shutdown(); /* SIGTERM or unmount: nothing of ours keeps running */
