@@ -35,7 +35,7 @@ DEPS_STAMP := .deps-installed
 
 DAEMON_SRC := $(wildcard fs/*.c core/*.c providers/*.c)
 AGENT_SRC  := $(wildcard agent/*.c)
-AGENT_LIB_SRC := agent/action.c agent/keys.c
+AGENT_LIB_SRC := agent/action.c agent/action_json.c agent/keys.c
 DAEMON_OBJ := $(DAEMON_SRC:%.c=build/%.o)
 AGENT_OBJ  := $(AGENT_SRC:%.c=build/%.o)
 

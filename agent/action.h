@@ -39,6 +39,9 @@ enum act_kind {
 
 #define ACT_MAX_CHORD 8
 #define ACT_MAX_MS 60000 /* a wait or hold longer than a minute is an error */
+#define ACT_MAX_SCROLL 1000 /* wheel clicks per axis in one scroll */
+#define ACT_MAX_ACTIONS 10000 /* actions in one act_parse(), else -E2BIG */
+#define ACT_MAX_BYTES (16u << 20) /* bytes in one act_parse(), else -E2BIG */
 
 struct act_chord {
 	int n;
@@ -62,7 +65,7 @@ struct action {
 	char *text;            /* ACT_TYPE: valid UTF-8, NUL-terminated */
 	int nchords;
 	struct act_chord *chords;
-	struct act_chord mods; /* held around a click (Anthropic's "text" on clicks) */
+	struct act_chord mods; /* held around a click or scroll (Anthropic's "text") */
 	int ms;                /* ACT_WAIT, ACT_HOLD */
 };
 

@@ -1,0 +1,41 @@
+/*
+ * input.h - performs parsed actions (action.h) with XTest and writes their
+ * receipts.
+ *
+ *	struct input *in;
+ *	input_new(&x, &in);
+ *	cJSON *receipts = cJSON_CreateArray();
+ *	rc = input_run(in, &list, receipts, &seq, err, sizeof err);
+ *	    0: every action done, one receipt each, the server has processed them;
+ *	    <0: err says why; receipts holds the actions done before the failure.
+ *	input_free(in);       (gives the scratch keycodes their empty mapping back)
+ *
+ * Characters that are not on the keymap are bound to spare keycodes, kept
+ * in a small LRU pool (reverting at once would race with clients that
+ * re-read the keymap after the key event arrives).
+ */
+#ifndef DESKFS_INPUT_H
+#define DESKFS_INPUT_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+#include "agent/action.h"
+#include "agent/xconn.h"
+
+struct input;
+
+int input_new(struct xconn *x, struct input **out);
+void input_free(struct input *in);
+/* From any thread: end a running wait/hold early (used at shutdown). */
+void input_cancel(struct input *in);
+
+/*
+ * Perform l->v[0..n) in order, then XSync once. Appends a receipt object
+ * per action done to receipts; *seq is the agent-wide receipt counter.
+ * Returns 0, -EIO (X error; err "x_error: ..."), -ENOTSUP (no XTEST) or
+ * -ENOSPC (no spare keycode for a character).
+ */
+int input_run(struct input *in, const struct act_list *l, cJSON *receipts, unsigned long *seq,
+              char *err, size_t errlen);
+
+#endif

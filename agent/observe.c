@@ -1,0 +1,331 @@
+/*
+ * observe.c - builds the observation JSON from the X server: screen size,
+ * pointer, focused window and the viewable top-level windows in stacking
+ * order (bottom to top). Under a reparenting window manager each entry is
+ * the client window (the descendant with WM_STATE) placed at its frame's
+ * geometry. Windows may vanish while we look; the BadWindow errors that
+ * causes are expected and kept out of the log.
+ *
+ * See observe.h for usage.
+ */
+#include "agent/observe.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <X11/Xatom.h>
+#include <X11/Xlib.h>
+#include <X11/Xutil.h>
+
+enum { A_NET_WM_NAME, A_UTF8_STRING, A_NET_WM_PID, A_WM_STATE, A_NET_ACTIVE_WINDOW, A_COUNT };
+
+static const char *atom_names[A_COUNT] = {"_NET_WM_NAME", "UTF8_STRING", "_NET_WM_PID", "WM_STATE",
+                                          "_NET_ACTIVE_WINDOW"};
+
+struct win {
+	Window frame;  /* child of the root */
+	Window client; /* window carrying the properties */
+	int x, y, width, height;
+};
+
+void obs_iso_time(char *buf, size_t len, const struct timespec *ts)
+{
+	struct timespec now;
+	struct tm tm;
+
+	if (!ts) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		ts = &now;
+	}
+	gmtime_r(&ts->tv_sec, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts->tv_nsec / 1000000);
+}
+
+int obs_pointer(struct xconn *x, int *px, int *py)
+{
+	Window root, child;
+	int wx, wy;
+	unsigned mask;
+
+	if (!XQueryPointer(x->dpy, x->root, &root, &child, px, py, &wx, &wy, &mask))
+		return -EIO;
+	return 0;
+}
+
+/* Copy s (len bytes) as valid UTF-8, each bad byte becoming U+FFFD. malloc'd. */
+static char *utf8_clean(const unsigned char *s, size_t len)
+{
+	char *out = malloc(len * 3 + 1), *o = out;
+	size_t i = 0;
+
+	if (!out)
+		return NULL;
+	while (i < len && s[i]) {
+		unsigned c = s[i];
+		size_t n = c < 0x80             ? 1
+		           : (c & 0xe0) == 0xc0 ? 2
+		           : (c & 0xf0) == 0xe0 ? 3
+		           : (c & 0xf8) == 0xf0 ? 4
+		                                : 0;
+		int ok = n > 0 && i + n <= len && !(n == 2 && c < 0xc2) && !(c > 0xf4);
+		for (size_t k = 1; ok && k < n; k++)
+			ok = (s[i + k] & 0xc0) == 0x80;
+		if (ok && n == 3) {
+			unsigned cp = (c & 0x0fu) << 12 | (s[i + 1] & 0x3fu) << 6;
+			ok = cp >= 0x800 && !(cp >= 0xd800 && cp < 0xe000);
+		}
+		if (ok && n == 4) {
+			unsigned cp = (c & 0x07u) << 18 | (s[i + 1] & 0x3fu) << 12;
+			ok = cp >= 0x10000 && cp <= 0x10ffff;
+		}
+		if (ok) {
+			memcpy(o, s + i, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	*o = 0;
+	return out;
+}
+
+static int get_property(Display *dpy, Window w, Atom prop, Atom type, unsigned char **data,
+                        unsigned long *nitems, int *format)
+{
+	Atom actual;
+	unsigned long after;
+
+	*data = NULL;
+	if (XGetWindowProperty(dpy, w, prop, 0, 1 << 16, False, type, &actual, format, nitems,
+	                       &after, data) != Success ||
+	    actual == None || !*data) {
+		if (*data)
+			XFree(*data);
+		*data = NULL;
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static char *window_title(Display *dpy, Window w, const Atom *atoms)
+{
+	unsigned char *data;
+	unsigned long n;
+	int format;
+	char *title = NULL;
+	XTextProperty tp;
+
+	if (get_property(dpy, w, atoms[A_NET_WM_NAME], atoms[A_UTF8_STRING], &data, &n, &format) ==
+	    0) {
+		if (format == 8)
+			title = utf8_clean(data, n);
+		XFree(data);
+		if (title)
+			return title;
+	}
+	if (XGetWMName(dpy, w, &tp) && tp.value) {
+		char **list = NULL;
+		int count = 0;
+		if (Xutf8TextPropertyToTextList(dpy, &tp, &list, &count) >= Success && count > 0 &&
+		    list) {
+			title = utf8_clean((const unsigned char *)list[0], strlen(list[0]));
+			XFreeStringList(list);
+		} else {
+			title = utf8_clean(tp.value, tp.nitems);
+		}
+		XFree(tp.value);
+	}
+	return title;
+}
+
+static int has_wm_state(Display *dpy, Window w, const Atom *atoms)
+{
+	unsigned char *data;
+	unsigned long n;
+	int format;
+
+	if (get_property(dpy, w, atoms[A_WM_STATE], AnyPropertyType, &data, &n, &format) < 0)
+		return 0;
+	XFree(data);
+	return 1;
+}
+
+/* The descendant of w that a window manager marked with WM_STATE, or None. */
+static Window find_client(Display *dpy, Window w, const Atom *atoms, int depth)
+{
+	Window root, parent, *kids = NULL, found = None;
+	unsigned nkids = 0;
+
+	if (has_wm_state(dpy, w, atoms))
+		return w;
+	if (depth >= 4 || !XQueryTree(dpy, w, &root, &parent, &kids, &nkids))
+		return None;
+	for (unsigned i = nkids; i-- > 0 && found == None;)
+		found = find_client(dpy, kids[i], atoms, depth + 1);
+	if (kids)
+		XFree(kids);
+	return found;
+}
+
+/* The child of the root that contains w (w itself if it is one), or None. */
+static Window toplevel_of(Display *dpy, Window w, Window rootwin)
+{
+	for (int depth = 0; w != None && w != rootwin && depth < 64; depth++) {
+		Window root, parent, *kids = NULL;
+		unsigned nkids;
+		if (!XQueryTree(dpy, w, &root, &parent, &kids, &nkids))
+			return None;
+		if (kids)
+			XFree(kids);
+		if (parent == rootwin)
+			return w;
+		w = parent;
+	}
+	return None;
+}
+
+static Window focused_toplevel(struct xconn *x, const Atom *atoms)
+{
+	unsigned char *data;
+	unsigned long n;
+	int format, revert;
+	Window w = None, child, r;
+	int rx, ry, wx, wy;
+	unsigned mask;
+
+	if (get_property(x->dpy, x->root, atoms[A_NET_ACTIVE_WINDOW], XA_WINDOW, &data, &n,
+	                 &format) == 0) {
+		if (n > 0 && format == 32)
+			w = (Window)((unsigned long *)data)[0];
+		XFree(data);
+		if (w != None)
+			return toplevel_of(x->dpy, w, x->root);
+	}
+	XGetInputFocus(x->dpy, &w, &revert);
+	if (w == PointerRoot) {
+		if (!XQueryPointer(x->dpy, x->root, &r, &child, &rx, &ry, &wx, &wy, &mask))
+			return None;
+		return child;
+	}
+	if (w == None || w == x->root)
+		return None;
+	return toplevel_of(x->dpy, w, x->root);
+}
+
+static cJSON *window_json(Display *dpy, const struct win *w, int focused, const Atom *atoms)
+{
+	cJSON *o = cJSON_CreateObject();
+	XClassHint hint = {NULL, NULL};
+	unsigned char *data;
+	unsigned long n;
+	int format;
+	char *title = window_title(dpy, w->client, atoms);
+
+	cJSON_AddNumberToObject(o, "id", (double)w->client);
+	cJSON_AddStringToObject(o, "title", title ? title : "");
+	free(title);
+	if (XGetClassHint(dpy, w->client, &hint)) {
+		char *cls = utf8_clean((unsigned char *)(hint.res_class ? hint.res_class : ""),
+		                       hint.res_class ? strlen(hint.res_class) : 0);
+		char *ins = utf8_clean((unsigned char *)(hint.res_name ? hint.res_name : ""),
+		                       hint.res_name ? strlen(hint.res_name) : 0);
+		cJSON_AddStringToObject(o, "class", cls ? cls : "");
+		cJSON_AddStringToObject(o, "instance", ins ? ins : "");
+		free(cls);
+		free(ins);
+		XFree(hint.res_class);
+		XFree(hint.res_name);
+	} else {
+		cJSON_AddStringToObject(o, "class", "");
+		cJSON_AddStringToObject(o, "instance", "");
+	}
+	if (get_property(dpy, w->client, atoms[A_NET_WM_PID], XA_CARDINAL, &data, &n, &format) ==
+	        0 &&
+	    n > 0 && format == 32)
+		cJSON_AddNumberToObject(o, "pid", (double)((unsigned long *)data)[0]);
+	else
+		cJSON_AddNullToObject(o, "pid");
+	if (data)
+		XFree(data);
+	cJSON_AddNumberToObject(o, "x", w->x);
+	cJSON_AddNumberToObject(o, "y", w->y);
+	cJSON_AddNumberToObject(o, "width", w->width);
+	cJSON_AddNumberToObject(o, "height", w->height);
+	cJSON_AddBoolToObject(o, "focused", focused);
+	return o;
+}
+
+cJSON *obs_snapshot(struct xconn *x, const cJSON *last_receipt)
+{
+	Display *dpy = x->dpy;
+	Atom atoms[A_COUNT];
+	Window root, parent, *kids = NULL, focus;
+	unsigned nkids = 0;
+	struct timespec now;
+	char ts[40];
+	int px = 0, py = 0;
+	cJSON *o, *scr, *cur, *wins, *focused = NULL;
+
+	xconn_drain(x);
+	o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	xconn_set_quiet(1);
+	XInternAtoms(dpy, (char **)atom_names, A_COUNT, False, atoms);
+	clock_gettime(CLOCK_REALTIME, &now);
+	obs_iso_time(ts, sizeof ts, &now);
+	cJSON_AddStringToObject(o, "timestamp", ts);
+	cJSON_AddNumberToObject(o, "ts_ms", (double)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	scr = cJSON_AddObjectToObject(o, "screen");
+	cJSON_AddNumberToObject(scr, "width", x->width);
+	cJSON_AddNumberToObject(scr, "height", x->height);
+	obs_pointer(x, &px, &py);
+	cur = cJSON_AddObjectToObject(o, "cursor");
+	cJSON_AddNumberToObject(cur, "x", px);
+	cJSON_AddNumberToObject(cur, "y", py);
+
+	focus = focused_toplevel(x, atoms);
+	wins = cJSON_CreateArray();
+	if (XQueryTree(dpy, x->root, &root, &parent, &kids, &nkids)) {
+		for (unsigned i = 0; i < nkids; i++) {
+			XWindowAttributes wa;
+			struct win w;
+			if (!XGetWindowAttributes(dpy, kids[i], &wa) ||
+			    wa.map_state != IsViewable || wa.class == InputOnly)
+				continue;
+			w.frame = kids[i];
+			w.client = find_client(dpy, kids[i], atoms, 0);
+			if (w.client == None)
+				w.client = kids[i];
+			w.x = wa.x + wa.border_width;
+			w.y = wa.y + wa.border_width;
+			w.width = wa.width;
+			w.height = wa.height;
+			cJSON *wj = window_json(dpy, &w, w.frame == focus, atoms);
+			cJSON_AddItemToArray(wins, wj);
+			if (w.frame == focus) {
+				cJSON_Delete(focused);
+				focused = cJSON_Duplicate(wj, 1);
+			}
+		}
+		if (kids)
+			XFree(kids);
+	}
+	if (focused)
+		cJSON_AddItemToObject(o, "focused", focused);
+	else
+		cJSON_AddNullToObject(o, "focused");
+	cJSON_AddItemToObject(o, "windows", wins);
+	if (last_receipt)
+		cJSON_AddItemToObject(o, "last_receipt", cJSON_Duplicate(last_receipt, 1));
+	else
+		cJSON_AddNullToObject(o, "last_receipt");
+	XSync(dpy, False); /* collect the BadWindow errors while still quiet */
+	xconn_set_quiet(0);
+	return o;
+}

@@ -1,0 +1,68 @@
+/*
+ * xconn.h - the agent's one X connection: open/close, error handlers,
+ * the event drain (damage, root resize, keymap changes) and an error log
+ * that maps asynchronous X errors back to the request that caused them.
+ *
+ *	struct xconn x;
+ *	if (xconn_open(&x, ":5", err, sizeof err) < 0) exit 2;
+ *	unsigned long mark = xconn_error_mark(&x);
+ *	... requests ...; XSync(x.dpy, False);
+ *	if (xconn_error_since(mark, &e)) ... e.serial, e.text ...
+ *	xconn_close(&x);
+ *
+ * Threads: the Display is used by one thread at a time (the HTTP thread
+ * while serving, the main thread before start and after stop), so no
+ * XLockDisplay anywhere. The error log is process-global and touched only
+ * from the thread that owns the Display.
+ */
+#ifndef DESKFS_XCONN_H
+#define DESKFS_XCONN_H
+
+#include <stddef.h>
+#include <X11/Xlib.h>
+#include <X11/extensions/Xdamage.h>
+
+struct xconn {
+	Display *dpy;
+	char name[128]; /* display name as opened, e.g. ":5" */
+	int screen;
+	Window root;
+	Visual *visual;
+	int depth;
+	int width, height; /* root size, kept current from ConfigureNotify */
+
+	int have_damage;  /* XDamage present and a damage object on root */
+	int damage_event; /* event base of XDamage */
+	Damage damage;    /* XDamageReportNonEmpty on the root window */
+	int damaged;      /* a DamageNotify (or resize) arrived since the last reset */
+	int keymap_gen;   /* bumped on MappingNotify */
+};
+
+struct xconn_error {
+	unsigned long serial;
+	int error_code, request_code, minor_code;
+	char text[160];
+};
+
+/* Installs the process-wide error and IO error handlers (idempotent). */
+void xconn_install_handlers(void);
+/* The IO error handler removes path (the agent's unix socket) before _exit(3). */
+void xconn_unlink_on_loss(const char *path);
+/* Opens name (NULL: $DISPLAY); on failure -ENOTCONN with err "display_unreachable: ...". */
+int xconn_open(struct xconn *x, const char *name, char *err, size_t errlen);
+void xconn_close(struct xconn *x);
+/* Read and handle every queued event without blocking. */
+void xconn_drain(struct xconn *x);
+/* Round trip, then drain: afterwards every event the server generated
+ * before our request (e.g. damage from another client's drawing) is seen. */
+void xconn_sync_drain(struct xconn *x);
+/* Clear the damage region and the damaged flag (call right before capture). */
+void xconn_damage_reset(struct xconn *x);
+/* Serial of the next request; errors at or after it are "since" the mark. */
+unsigned long xconn_error_mark(struct xconn *x);
+/* The earliest logged error with serial >= mark: 1 and *out filled, or 0. */
+int xconn_error_since(unsigned long mark, struct xconn_error *out);
+/* While quiet, X errors are still logged for xconn_error_since but not printed. */
+void xconn_set_quiet(int quiet);
+
+#endif
