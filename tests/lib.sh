@@ -111,10 +111,10 @@ start_xvfb() {
 }
 
 t_cleanup() {
-	unmount_deskfs
 	local p
 	for p in $T_PIDS; do kill "$p" 2>/dev/null; done
 	for p in $T_PIDS; do wait "$p" 2>/dev/null; done
+	unmount_deskfs
 	rm -rf "$TMP"
 }
 trap t_cleanup EXIT
