@@ -33,6 +33,11 @@ AGENT_PKGS  := x11 xext xtst xdamage xfixes libmicrohttpd libcjson libpng libisa
 
 DEPS_STAMP := .deps-installed
 
+# Rebuild everything when the flags change (e.g. SANITIZE=1 after a plain build).
+FLAGS_STAMP := build/.flags
+$(shell mkdir -p build; echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
+	echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $(FLAGS_STAMP))
+
 DAEMON_SRC := $(wildcard fs/*.c core/*.c providers/*.c)
 AGENT_SRC  := $(wildcard agent/*.c)
 AGENT_LIB_SRC := agent/action.c agent/action_json.c agent/keys.c
@@ -61,12 +66,13 @@ deps:
 
 bin/deskfs: $(DAEMON_OBJ) | $(DEPS_STAMP)
 	@mkdir -p bin
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS)) -lpthread
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS)) -lpthread
 
 bin/deskfs-agent: $(AGENT_OBJ) | $(DEPS_STAMP)
 	@mkdir -p bin
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(AGENT_PKGS)) -lpthread -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(shell $(PKG_CONFIG) --libs $(AGENT_PKGS)) -lpthread -lm
 
+$(DAEMON_OBJ) $(AGENT_OBJ) $(UNIT_BIN) $(TOOL_BIN) $(BINS): $(FLAGS_STAMP)
 build/fs/%.o build/core/%.o build/providers/%.o: | $(DEPS_STAMP)
 build/fs/%.o: fs/%.c
 	@mkdir -p $(@D)
@@ -84,7 +90,7 @@ build/agent/%.o: agent/%.c | $(DEPS_STAMP)
 # Unit tests link the pure parts they test.
 build/tests/test_%: tests/unit/test_%.c $(AGENT_LIB_SRC:%.c=build/%.o) build/core/util.o | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(AGENT_PKGS)) -o $@ $^ \
+	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(AGENT_PKGS)) -o $@ $(filter %.c %.o,$^) \
 		$(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs $(AGENT_PKGS) $(DAEMON_PKGS)) -lpthread -lm
 
 build/tests/%: tests/tools/%.c | $(DEPS_STAMP)
