@@ -18,7 +18,7 @@ WARN := -std=c11 -Wall -Wextra -Wstrict-prototypes -Wmissing-declarations \
 DEFS := -D_GNU_SOURCE -DDESKFS_VERSION=\"$(VERSION)\"
 
 ifeq ($(SANITIZE),1)
-SANITIZE := address,undefined
+override SANITIZE := address,undefined
 endif
 ifneq ($(SANITIZE),)
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer

@@ -103,15 +103,26 @@ static int match_display(const struct img *im, const char *dpy_name)
 	return bad ? 1 : 0;
 }
 
+static int run(int argc, char **argv, struct img *imp);
+
 int main(int argc, char **argv)
+{
+	struct img im = {0, 0, NULL};
+	int r = run(argc, argv, &im);
+	free(im.rgb);
+	return r;
+}
+
+static int run(int argc, char **argv, struct img *imp)
 {
 	struct img im;
 	if (argc < 3) {
 		fprintf(stderr, "usage: pngtool size|pixel|solid|match FILE ...\n");
 		return 2;
 	}
-	if (load(argv[2], &im) < 0)
+	if (load(argv[2], imp) < 0)
 		return 2;
+	im = *imp;
 	if (strcmp(argv[1], "size") == 0) {
 		printf("%d %d\n", im.w, im.h);
 		return 0;
