@@ -18,6 +18,7 @@
 
 extern char **environ;
 
+/* Start time of a live process (0 if gone or a zombie): pid reuse cannot fool it. */
 unsigned long long proc_starttime(pid_t pid)
 {
 	char path[64], line[1024];
@@ -29,7 +30,7 @@ unsigned long long proc_starttime(pid_t pid)
 	fclose(f);
 	line[n] = '\0';
 	char *p = strrchr(line, ')'); /* comm may hold spaces */
-	if (!p)
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
 		return 0;
 	unsigned long long v = 0;
 	/* field 22 = starttime; after ") " we are at field 3 */

@@ -156,25 +156,6 @@ void sess_publish(struct sess *s, cJSON *ev, int global)
 	cJSON_Delete(ev);
 }
 
-/* Persist the record so a restarted daemon can find what this one ran. */
-static void persist_locked(struct sess *s)
-{
-	char path[PATH_MAX + 16], line[PATH_MAX + 512];
-	int n = snprintf(line, sizeof line,
-			 "{\"name\":\"%s\",\"id\":\"%s\",\"provider\":\"%s\",\"status\":\"%s\","
-			 "\"display\":\"%s\",\"procs\":[",
-			 s->name, s->id, s->conf.provider, status_names[s->status], s->display);
-	for (int i = 0; i < SESS_MAX_PROCS; i++)
-		if (s->procs[i].pid > 0)
-			n += snprintf(line + n, sizeof line - (size_t)n,
-				      "%s{\"role\":\"%s\",\"pid\":%d,\"start\":%llu,\"owned\":%d}",
-				      line[n - 1] == '[' ? "" : ",", s->procs[i].role, (int)s->procs[i].pid,
-				      s->procs[i].start, s->procs[i].owned);
-	n += snprintf(line + n, sizeof line - (size_t)n, "]}\n");
-	snprintf(path, sizeof path, "%s/record.json", s->dir);
-	util_write_file(path, line, (size_t)n, 0600);
-}
-
 static void state_event(struct sess *s)
 {
 	cJSON *ev = cJSON_CreateObject();
@@ -182,7 +163,7 @@ static void state_event(struct sess *s)
 	cJSON_AddStringToObject(ev, "type", "state");
 	cJSON_AddStringToObject(ev, "status", status_names[s->status]);
 	cJSON_AddStringToObject(ev, "readiness", readiness_names[s->readiness]);
-	persist_locked(s);
+	sess_persist_locked(s);
 	pthread_mutex_unlock(&s->lock);
 	sess_publish(s, ev, 1);
 }
@@ -356,7 +337,12 @@ static void *lifecycle_main(void *arg)
 {
 	struct sess *s = arg;
 	char err[1024] = "";
-	int r = s->prov->start(s, err, sizeof err);
+	int r;
+	if (s->restored) /* processes of an earlier daemon: adopt, do not start */
+		r = s->prov->reattach ? s->prov->reattach(s, err, sizeof err) : -ENOTSUP;
+	else
+		r = s->prov->start(s, err, sizeof err);
+	s->restored = 0;
 	if (r == 0 && !sess_should_stop(s))
 		r = attach_agent(s, err, sizeof err);
 	if (sess_should_stop(s))
@@ -384,8 +370,10 @@ static int start_locked(struct sess *s)
 	pthread_mutex_lock(&s->lock);
 	s->stop_req = 0;
 	s->readiness = RD_BOOTING;
-	s->display[0] = '\0';
-	s->agent_sock[0] = s->agent_url[0] = '\0';
+	if (!s->restored) {
+		s->display[0] = '\0';
+		s->agent_sock[0] = s->agent_url[0] = '\0';
+	}
 	pthread_mutex_unlock(&s->lock);
 	set_status(s, SESS_STARTING);
 	if (pthread_create(&s->thread, NULL, lifecycle_main, s) != 0) {
@@ -680,6 +668,38 @@ out_free:
 	return r;
 }
 
+struct sess *sess_adopt(const char *name, const struct sess_conf *conf, const char *id,
+			double created_at)
+{
+	struct reg_node *node = calloc(1, sizeof *node);
+	struct sess *s = node && prov_find(conf->provider) ? sess_alloc(name, conf) : NULL;
+	if (!s) {
+		free(node);
+		return NULL;
+	}
+	snprintf(s->id, sizeof s->id, "%s", id);
+	s->created_at = created_at;
+	s->restored = 1;
+	pthread_mutex_lock(&reg.lock);
+	if (find_locked(name, 0)) {
+		pthread_mutex_unlock(&reg.lock);
+		free(node);
+		sess_free(s);
+		return NULL;
+	}
+	s->sid = reg.next_sid++;
+	node->s = s;
+	if (reg.tail)
+		reg.tail->next = node;
+	else
+		reg.head = node;
+	reg.tail = node;
+	reg.count++;
+	__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL); /* the caller's */
+	pthread_mutex_unlock(&reg.lock);
+	return s;
+}
+
 static struct sess *unregister(const char *name)
 {
 	struct sess *s = NULL;
@@ -718,6 +738,32 @@ int sess_destroy(const char *name)
 	return 0;
 }
 
+/* -o keep: let go of a session but leave its processes and record. */
+static void sess_detach(const char *name)
+{
+	struct sess *s = unregister(name);
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->op_lock);
+	pthread_mutex_lock(&s->lock);
+	s->stop_req = 1;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	if (s->thread_live) {
+		pthread_join(s->thread, NULL);
+		s->thread_live = 0;
+	}
+	pthread_mutex_lock(&s->lock);
+	struct agentc *c = s->agent;
+	s->agent = NULL;
+	sess_persist_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->op_lock);
+	agentc_free(c);
+	evq_hub_close(&s->events);
+	sess_put(s);
+}
+
 void sess_shutdown(void)
 {
 	char **names;
@@ -725,8 +771,12 @@ void sess_shutdown(void)
 	int n;
 	if (sess_names(&names, &sids, &n) < 0)
 		return;
-	for (int i = 0; i < n; i++)
-		sess_destroy(names[i]);
+	for (int i = 0; i < n; i++) {
+		if (reg.opts.keep)
+			sess_detach(names[i]);
+		else
+			sess_destroy(names[i]);
+	}
 	sess_names_free(names, sids, n);
 	evq_hub_close(&reg.events);
 }

@@ -60,6 +60,7 @@ struct sess_opts {
 	char agent_path[PATH_MAX];
 	struct sess_conf defaults;
 	int max_sessions;
+	int keep; /* clean unmount leaves sessions running, for the next daemon */
 };
 
 struct prov_ops;
@@ -102,6 +103,7 @@ struct sess {
 
 	struct proc procs[SESS_MAX_PROCS]; /* owned by the lifecycle (op_lock / thread) */
 	void *prov_data;                   /* provider's own, freed by its stop */
+	int restored; /* adopted from an earlier daemon: the next start re-attaches */
 
 	struct evq_hub events; /* this session's `events` stream */
 };
@@ -137,6 +139,14 @@ void sess_error(struct sess *s, int fail, int err, const char *code, const char 
 /* Record "code: message" text as produced by agentc and the providers. */
 void sess_error_text(struct sess *s, int fail, int err, const char *text);
 int sess_wait_ready(struct sess *s, sess_intr_fn intr, void *arg);
+
+/* sess_store.c: the record in the state directory, and re-adoption. */
+void sess_persist_locked(struct sess *s);
+/* Re-adopt what an earlier daemon recorded: live sessions come back, dead ones failed. */
+int sess_restore_all(void);
+/* Register a session recorded by an earlier daemon (not started). */
+struct sess *sess_adopt(const char *name, const struct sess_conf *conf, const char *id,
+			double created_at);
 
 const char *sess_status_name(enum sess_status st);
 const char *sess_readiness_name(enum sess_readiness r);

@@ -21,7 +21,7 @@
 
 struct cli {
 	char *provider, *display, *statedir, *agent;
-	int width, height, glx, ready_timeout, max_sessions;
+	int width, height, glx, ready_timeout, max_sessions, keep;
 	int help, version;
 };
 
@@ -36,6 +36,7 @@ static const struct fuse_opt cli_spec[] = {
 	OPT("glx=%d", glx),
 	OPT("ready_timeout=%d", ready_timeout),
 	OPT("max_sessions=%d", max_sessions),
+	OPT("keep", keep),
 	OPT("-h", help),
 	OPT("--help", help),
 	OPT("-V", version),
@@ -57,6 +58,8 @@ static void usage(const char *prog)
 	       "    -o glx=0|1             keep Xvfb's GLX extension (default 0: faster, smaller)\n"
 	       "    -o ready_timeout=S     how long reads and writes wait for a session (30 s)\n"
 	       "    -o max_sessions=N      refuse mkdir past N sessions with EAGAIN (default 64)\n"
+	       "    -o keep                unmount/SIGTERM leave sessions running; the next\n"
+	       "                           deskfs on this mountpoint re-attaches them\n"
 	       "    -o statedir=DIR        where session state lives (default /run/deskfs/...)\n"
 	       "    -o agent=PATH          the deskfs-agent binary (default: next to deskfs)\n"
 	       "    -f                     stay in the foreground\n"
@@ -98,6 +101,7 @@ static int build_opts(const struct cli *c, const char *mnt, struct sess_opts *o)
 	d->memory = 256;
 	d->cpus = 1;
 	o->max_sessions = c->max_sessions > 0 ? c->max_sessions : 64;
+	o->keep = c->keep;
 	struct {
 		const char *key;
 		char val[64];
@@ -174,6 +178,10 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "deskfs: state directory %s: %s\n", so.statedir, strerror(-r));
 		goto out_mnt;
 	}
+	/* sessions an earlier daemon left: a crash, or -o keep */
+	r = sess_restore_all();
+	if (r > 0)
+		fprintf(stderr, "deskfs: %d recorded session(s) found in %s\n", r, so.statedir);
 	se = fuse_session_new(&args, &fs_ops, sizeof fs_ops, NULL);
 	if (!se)
 		goto out_mnt;
@@ -195,7 +203,7 @@ int main(int argc, char *argv[])
 	ret = fuse_session_loop_mt(se, cfg) < 0;
 	fuse_loop_cfg_destroy(cfg);
 
-	sess_shutdown(); /* SIGTERM or unmount: nothing of ours keeps running */
+	sess_shutdown(); /* SIGTERM or unmount: nothing of ours keeps running (but -o keep) */
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);

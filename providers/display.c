@@ -81,6 +81,7 @@ const struct prov_ops prov_display = {
 	.summary = "an agent on an existing X display (never stopped by deskfs)",
 	.check = display_check,
 	.start = display_start,
+	.reattach = prov_reattach_local,
 	.health = display_health,
 	.stop = display_stop,
 };

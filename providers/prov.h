@@ -27,6 +27,9 @@ struct prov_ops {
 	int (*start)(struct sess *s, char *err, size_t errlen);
 	/* 0 while healthy; -errno with err naming the part that died. */
 	int (*health)(struct sess *s, char *err, size_t errlen);
+	/* Optional: adopt the recorded processes of an earlier daemon (s->procs, endpoint
+	 * set from the record) up to bridge_listening; -errno if they cannot serve. */
+	int (*reattach)(struct sess *s, char *err, size_t errlen);
 	void (*stop)(struct sess *s);
 };
 
@@ -44,6 +47,7 @@ int prov_start_local_agent(struct sess *s, const char *display, int slot, char *
 int prov_read_line(struct sess *s, int fd, int slot, unsigned timeout_ms, char *out,
 		   size_t len, char *err, size_t errlen);
 int prov_check_procs(struct sess *s, char *err, size_t errlen);
+int prov_reattach_local(struct sess *s, char *err, size_t errlen);
 void prov_stop_procs(struct sess *s);
 
 #endif

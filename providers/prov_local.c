@@ -147,6 +147,21 @@ int prov_check_procs(struct sess *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* Local sessions: alive is enough; the core then checks the agent answers. */
+int prov_reattach_local(struct sess *s, char *err, size_t errlen)
+{
+	int r = prov_check_procs(s, err, errlen);
+	if (r < 0)
+		return r;
+	if (!s->agent_sock[0]) {
+		snprintf(err, errlen, "reattach_failed: the record names no agent socket");
+		return -ENOENT;
+	}
+	sess_set_readiness(s, RD_DESKTOP_READY);
+	sess_set_readiness(s, RD_BRIDGE_LISTENING);
+	return 0;
+}
+
 void prov_stop_procs(struct sess *s)
 {
 	/* the agent (started last) first, so it never sees its display vanish */

@@ -101,6 +101,7 @@ const struct prov_ops prov_xvfb = {
 	.summary = "a private Xvfb per session, driven by a local agent",
 	.check = xvfb_check,
 	.start = xvfb_start,
+	.reattach = prov_reattach_local,
 	.health = xvfb_health,
 	.stop = xvfb_stop,
 };

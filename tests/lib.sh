@@ -51,6 +51,11 @@ wait_for() {
 	return 1
 }
 
+# Is a process running? A zombie (dead, not yet reaped by its parent) is not.
+running() { local st; st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ "$st" != Z ] && [ "$st" != X ]; }
+all_dead() { local p; for p in "$@"; do running "$p" && return 1; done; return 0; }
+all_alive() { local p; for p in "$@"; do running "$p" || return 1; done; return 0; }
+
 # Start a program in the background, remembered for the clean-up.
 bg() {
 	"$@" &

@@ -7,7 +7,6 @@ need_fuse
 need_xvfb
 
 pids_of() { python3 -c "import json; p=json.load(open('$1/session.json'))['pids']; print(' '.join(str(v) for v in p.values()))"; }
-all_dead() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
 
 # unmount destroys everything
 mount_deskfs -o width=320,height=240

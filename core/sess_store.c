@@ -1,0 +1,183 @@
+/*
+ * sess_store.c - a session's record in the state directory, and what the
+ * next daemon does with it.
+ *
+ *	STATEDIR/NAME/record.json   written on every state change
+ *	STATEDIR/NAME/token         the agent's token (0600)
+ *	STATEDIR/NAME/agent.sock    the agent's socket (local providers)
+ *	STATEDIR/NAME/artifacts/    logs
+ *
+ * Session processes are not tied to the daemon's life: after a crash they
+ * keep running. sess_restore_all(), at the next start, reads every record.
+ * A session whose recorded processes all still run (same pid AND same start
+ * time, so a recycled pid is never taken for ours) is adopted: it comes back
+ * under its name with its display as it was. One whose processes died comes
+ * back `failed`, saying so; whatever part of it survived is stopped. Nothing
+ * is dropped silently and nothing is left running unrecorded.
+ */
+#include "core/sess.h"
+#include "providers/prov.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sess_persist_locked(struct sess *s)
+{
+	char path[PATH_MAX + 16];
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "version", 1);
+	cJSON_AddStringToObject(j, "name", s->name);
+	cJSON_AddStringToObject(j, "id", s->id);
+	cJSON_AddStringToObject(j, "provider", s->conf.provider);
+	cJSON_AddStringToObject(j, "status", sess_status_name(s->status));
+	cJSON_AddStringToObject(j, "readiness", sess_readiness_name(s->readiness));
+	cJSON_AddNumberToObject(j, "created_at", s->created_at);
+	cJSON_AddNumberToObject(j, "width", s->conf.width);
+	cJSON_AddNumberToObject(j, "height", s->conf.height);
+	cJSON_AddNumberToObject(j, "glx", s->conf.glx);
+	cJSON_AddStringToObject(j, "conf_display", s->conf.display);
+	cJSON_AddStringToObject(j, "display", s->display);
+	cJSON_AddStringToObject(j, "agent_sock", s->agent_sock);
+	cJSON_AddStringToObject(j, "agent_url", s->agent_url);
+	cJSON *procs = cJSON_AddArrayToObject(j, "procs");
+	for (int i = 0; i < SESS_MAX_PROCS; i++) {
+		const struct proc *p = &s->procs[i];
+		if (p->pid <= 0)
+			continue;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "slot", i);
+		cJSON_AddStringToObject(o, "role", p->role);
+		cJSON_AddNumberToObject(o, "pid", p->pid);
+		cJSON_AddNumberToObject(o, "start", (double)p->start);
+		cJSON_AddBoolToObject(o, "owned", p->owned);
+		cJSON_AddItemToArray(procs, o);
+	}
+	char *txt = cJSON_Print(j);
+	cJSON_Delete(j);
+	if (!txt)
+		return;
+	snprintf(path, sizeof path, "%s/record.json", s->dir);
+	util_write_file(path, txt, strlen(txt), 0600);
+	free(txt);
+}
+
+static const char *jstr(const cJSON *j, const char *key)
+{
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(j, key));
+	return v ? v : "";
+}
+
+static double jnum(const cJSON *j, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(j, key);
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* Bring one recorded session back. Returns 0, or -errno if unreadable. */
+static int restore_one(const char *dir, const char *name)
+{
+	char path[PATH_MAX + 300], *txt = NULL, *tok = NULL;
+	size_t len;
+	struct sess *s = NULL;
+	cJSON *j = NULL;
+	int r;
+
+	snprintf(path, sizeof path, "%s/%s/record.json", dir, name);
+	if ((r = util_read_file(path, &txt, &len)) < 0)
+		return r;
+	j = cJSON_ParseWithLength(txt, len);
+	r = -EINVAL;
+	if (!j || strcmp(jstr(j, "name"), name) != 0 || !util_name_valid(name))
+		goto out;
+	struct sess_conf conf = sess_options()->defaults;
+	snprintf(conf.provider, sizeof conf.provider, "%s", jstr(j, "provider"));
+	conf.width = (int)jnum(j, "width");
+	conf.height = (int)jnum(j, "height");
+	conf.glx = (int)jnum(j, "glx");
+	snprintf(conf.display, sizeof conf.display, "%s", jstr(j, "conf_display"));
+	s = sess_adopt(name, &conf, jstr(j, "id"), jnum(j, "created_at"));
+	if (!s)
+		goto out;
+	snprintf(path, sizeof path, "%s/token", s->dir);
+	if (util_read_file(path, &tok, &len) == 0) {
+		snprintf(s->token, sizeof s->token, "%.*s", (int)strcspn(tok, "\n"), tok);
+		free(tok);
+	}
+	snprintf(s->display, sizeof s->display, "%s", jstr(j, "display"));
+	snprintf(s->agent_sock, sizeof s->agent_sock, "%s", jstr(j, "agent_sock"));
+	snprintf(s->agent_url, sizeof s->agent_url, "%s", jstr(j, "agent_url"));
+
+	/* which recorded processes are still the ones we started? */
+	char dead[256] = "";
+	int ndead = 0, nprocs = 0;
+	cJSON *p;
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(j, "procs"))
+	{
+		int slot = (int)jnum(p, "slot");
+		if (slot < 0 || slot >= SESS_MAX_PROCS)
+			continue;
+		struct proc *pr = &s->procs[slot];
+		snprintf(pr->role, sizeof pr->role, "%s", jstr(p, "role"));
+		pr->pid = (pid_t)jnum(p, "pid");
+		pr->start = (unsigned long long)jnum(p, "start");
+		pr->owned = cJSON_IsTrue(cJSON_GetObjectItem(p, "owned"));
+		nprocs++;
+		if (!proc_alive(pr)) {
+			ndead++;
+			snprintf(dead + strlen(dead), sizeof dead - strlen(dead), "%s%s (pid %d)",
+				 dead[0] ? ", " : "", pr->role, (int)jnum(p, "pid"));
+		}
+	}
+	int was_up = strcmp(jstr(j, "status"), "ready") == 0 ||
+		     strcmp(jstr(j, "status"), "starting") == 0;
+	if (nprocs > 0 && ndead == 0 && was_up && s->token[0]) {
+		sess_start(s); /* restored: the lifecycle re-attaches instead of starting */
+	} else {
+		s->restored = 0;
+		for (int i = 0; i < SESS_MAX_PROCS; i++)
+			proc_stop(&s->procs[i], 2000); /* survivors of a dead session */
+		if (was_up)
+			sess_error(s, 1, EIO, "lost_while_down",
+				   "%s exited while the daemon was down; the session cannot be "
+				   "re-attached (write 'restart' to its ctl for a fresh one)",
+				   ndead ? dead : "its processes");
+		else
+			sess_error(s, 1, EIO, "lost_while_down",
+				   "the session was %s when the daemon stopped", jstr(j, "status"));
+	}
+	r = 0;
+out:
+	sess_put(s);
+	cJSON_Delete(j);
+	free(txt);
+	return r;
+}
+
+int sess_restore_all(void)
+{
+	const char *dir = sess_options()->statedir;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX + 300];
+		if (de->d_name[0] == '.')
+			continue;
+		if (restore_one(dir, de->d_name) == 0) {
+			n++;
+			continue;
+		}
+		/* not a session we can read: remove the leftover */
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		fprintf(stderr, "deskfs: removing unreadable state %s\n", path);
+		util_rm_rf(path);
+	}
+	closedir(d);
+	return n;
+}
