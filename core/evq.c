@@ -14,6 +14,7 @@ struct evq_sub {
 	struct evq_sub *next; /* protected by evq_lock */
 	evq_wake_fn wake;
 	void *arg;
+	uid_t viewer;
 	pthread_mutex_t lock;
 	struct buf q;    /* protected by lock: unread bytes are q.data[off..len) */
 	size_t off;      /* protected by lock */
@@ -54,9 +55,16 @@ static void sub_push(struct evq_sub *s, const char *line, size_t n)
 
 void evq_publish(struct evq_hub *h, const char *line)
 {
+	evq_publish_as(h, line, EVQ_PUBLIC);
+}
+
+void evq_publish_as(struct evq_hub *h, const char *line, uid_t owner)
+{
 	size_t n = strlen(line);
 	pthread_mutex_lock(&evq_lock);
 	for (struct evq_sub *s = h->subs; s; s = s->next) {
+		if (owner != EVQ_PUBLIC && s->viewer != 0 && s->viewer != owner)
+			continue;
 		sub_push(s, line, n);
 		if (s->wake)
 			s->wake(s->arg);
@@ -84,7 +92,7 @@ void evq_hub_close(struct evq_hub *h)
 	pthread_mutex_unlock(&evq_lock);
 }
 
-struct evq_sub *evq_subscribe(struct evq_hub *h, evq_wake_fn wake, void *arg)
+struct evq_sub *evq_subscribe(struct evq_hub *h, evq_wake_fn wake, void *arg, uid_t viewer)
 {
 	struct evq_sub *s = calloc(1, sizeof *s);
 	if (!s)
@@ -92,6 +100,7 @@ struct evq_sub *evq_subscribe(struct evq_hub *h, evq_wake_fn wake, void *arg)
 	pthread_mutex_init(&s->lock, NULL);
 	s->wake = wake;
 	s->arg = arg;
+	s->viewer = viewer;
 	pthread_mutex_lock(&evq_lock);
 	if (h->closed) {
 		s->eof = 1;

@@ -36,10 +36,14 @@ struct evq_hub {
 void evq_hub_init(struct evq_hub *h);
 /* Ends every subscriber (EOF after drain) and detaches them. */
 void evq_hub_close(struct evq_hub *h);
-/* line without its newline; one is added. */
+/* line without its newline; one is added. Everyone subscribed sees it. */
 void evq_publish(struct evq_hub *h, const char *line);
+/* Only subscribers whose viewer is root or owner see it (EVQ_PUBLIC: all). */
+#define EVQ_PUBLIC ((uid_t)-1)
+void evq_publish_as(struct evq_hub *h, const char *line, uid_t owner);
 
-struct evq_sub *evq_subscribe(struct evq_hub *h, evq_wake_fn wake, void *arg);
+/* viewer: the uid reading (root sees everything). */
+struct evq_sub *evq_subscribe(struct evq_hub *h, evq_wake_fn wake, void *arg, uid_t viewer);
 void evq_unsubscribe(struct evq_sub *sub);
 ssize_t evq_take(struct evq_sub *sub, char *dst, size_t max);
 int evq_readable(struct evq_sub *sub); /* 1 when a read would not block */

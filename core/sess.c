@@ -114,6 +114,12 @@ int sess_conf_set(struct sess_conf *c, const char *key, const char *val, char *e
 			return -EINVAL;
 		}
 		*(mem ? &c->memory : &c->cpus) = (int)v;
+	} else if (strcmp(key, "boot_timeout") == 0) {
+		if (util_parse_int(val, 1, 600, &v) < 0) {
+			snprintf(err, errlen, "boot_timeout must be 1..600 seconds, not '%s'", val);
+			return -EINVAL;
+		}
+		c->boot_timeout_ms = (int)v * 1000;
 	} else if (strcmp(key, "url") == 0) {
 		if (strncmp(val, "http://", 7) != 0 || strlen(val) >= sizeof c->url) {
 			snprintf(err, errlen, "url must start with http:// and be shorter than %zu bytes",
@@ -130,7 +136,7 @@ int sess_conf_set(struct sess_conf *c, const char *key, const char *val, char *e
 	} else {
 		snprintf(err, errlen,
 			 "unknown setting '%s' (known: provider width height size display glx "
-			 "ready_timeout memory cpus url token_file)",
+			 "ready_timeout boot_timeout memory cpus url token_file)",
 			 key);
 		return -EINVAL;
 	}
@@ -148,9 +154,9 @@ void sess_publish(struct sess *s, cJSON *ev, int global)
 	cJSON_AddStringToObject(ev, "ts", ts);
 	char *line = cJSON_PrintUnformatted(ev);
 	if (line) {
-		evq_publish(&s->events, line);
+		evq_publish_as(&s->events, line, s->owner);
 		if (global)
-			evq_publish(&reg.events, line);
+			evq_publish_as(&reg.events, line, s->owner);
 		free(line);
 	}
 	cJSON_Delete(ev);
@@ -600,8 +606,13 @@ static int sess_prepare_dir(struct sess *s, char *err, size_t errlen)
 	return r;
 }
 
-int sess_create(const char *name, const struct sess_conf *conf, struct sess **out, char *err,
-		size_t errlen)
+int sess_may_access(const struct sess *s, uid_t uid)
+{
+	return uid == 0 || uid == s->owner;
+}
+
+int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid_t group,
+		struct sess **out, char *err, size_t errlen)
 {
 	if (!util_name_valid(name)) {
 		snprintf(err, errlen,
@@ -620,6 +631,8 @@ int sess_create(const char *name, const struct sess_conf *conf, struct sess **ou
 		r = -ENOMEM;
 		goto out_free;
 	}
+	s->owner = owner;
+	s->group = group;
 	pthread_mutex_lock(&reg.lock);
 	if (find_locked(name, 0)) {
 		pthread_mutex_unlock(&reg.lock);

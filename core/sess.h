@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <limits.h>
+#include <sys/types.h>
 
 #include "core/evq.h"
 #include "core/proc.h"
@@ -51,6 +52,7 @@ struct sess_conf {
 	int glx;              /* provider=xvfb: keep Xvfb's GLX extension */
 	int ready_timeout_ms; /* how long a desktop operation waits for ready */
 	int memory, cpus;     /* VM providers */
+	int boot_timeout_ms;  /* provider=qemu: bound for the guest agent to come up; 0: default */
 	char url[256];        /* provider=remote */
 	char token_file[256]; /* provider=remote */
 };
@@ -77,6 +79,8 @@ struct sess {
 	char artdir[PATH_MAX];  /* its artifacts/ */
 	char token[65];
 	const struct prov_ops *prov;
+	uid_t owner; /* who made it: with allow_other only they (and root) may use it */
+	gid_t group;
 
 	int refs; /* atomic */
 
@@ -118,8 +122,10 @@ struct evq_hub *sess_global_events(void);
 
 int sess_conf_set(struct sess_conf *c, const char *key, const char *val, char *err, size_t errlen);
 
-int sess_create(const char *name, const struct sess_conf *conf, struct sess **out, char *err,
-		size_t errlen);
+int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid_t group,
+		struct sess **out, char *err, size_t errlen);
+/* May uid see and use s? (its owner, or root) */
+int sess_may_access(const struct sess *s, uid_t uid);
 int sess_destroy(const char *name);
 struct sess *sess_get(const char *name);
 struct sess *sess_get_sid(uint64_t sid);

@@ -52,6 +52,7 @@ void sess_record_json(struct sess *s, struct buf *out)
 	cJSON_AddStringToObject(j, "status", sess_status_name(s->status));
 	cJSON_AddStringToObject(j, "readiness", sess_readiness_name(s->readiness));
 	cJSON_AddStringToObject(j, "created_at", ts);
+	cJSON_AddNumberToObject(j, "owner_uid", s->owner);
 	cJSON *caps = cJSON_AddArrayToObject(j, "capabilities");
 	static const char *const cap_names[] = {"screenshot", "actions", "observation", "events"};
 	for (size_t i = 0; i < sizeof cap_names / sizeof *cap_names; i++)
@@ -138,7 +139,7 @@ static void log_receipts(struct sess *s, const struct buf *resp)
 		char *line = cJSON_PrintUnformatted(r);
 		if (line) {
 			buf_printf(&lines, "%s\n", line);
-			evq_publish(&s->events, line);
+			evq_publish_as(&s->events, line, s->owner);
 			free(line);
 		}
 		n++;
@@ -244,6 +245,18 @@ static int ctl_parse_line(char *l, int lineno, void *ctx)
 	return 0;
 }
 
+int sess_ctl_check(const char *text, size_t len, char *err, size_t errlen)
+{
+	struct ctl_parse *p = calloc(1, sizeof *p);
+	if (!p)
+		return -ENOMEM;
+	int r = for_each_line(text, len, ctl_parse_line, p);
+	if (r < 0)
+		snprintf(err, errlen, "%s", p->err[0] ? p->err : "invalid_command: bad bytes in ctl");
+	free(p);
+	return r;
+}
+
 int sess_ctl(struct sess *s, const char *text, size_t len)
 {
 	struct ctl_parse *p = calloc(1, sizeof *p);
@@ -292,7 +305,9 @@ out:
 
 struct gctl {
 	char err[512];
-	int dry; /* 1: only validate */
+	int dry;   /* 1: only validate */
+	uid_t uid; /* the writer: owns what it creates, destroys only its own */
+	gid_t gid;
 };
 
 static int gctl_line(char *l, int lineno, void *ctx)
@@ -323,11 +338,15 @@ static int gctl_line(char *l, int lineno, void *ctx)
 		}
 		if (g->dry)
 			return 0;
-		int r = sess_destroy(name);
-		if (r < 0)
-			snprintf(g->err, sizeof g->err, "no_such_session: line %d: no session '%s'", lineno,
-				 name);
-		return r;
+		struct sess *s = sess_get(name);
+		int may = s && sess_may_access(s, g->uid);
+		sess_put(s);
+		if (!s || !may) {
+			snprintf(g->err, sizeof g->err, "%s: line %d: session '%s' %s", s ? "not_yours" : "no_such_session",
+				 lineno, name, s ? "belongs to another user" : "does not exist");
+			return s ? -EACCES : -ENOENT;
+		}
+		return sess_destroy(name);
 	}
 	struct sess_conf conf = sess_options()->defaults;
 	char kverr[300];
@@ -346,12 +365,21 @@ static int gctl_line(char *l, int lineno, void *ctx)
 	}
 	if (g->dry)
 		return 0;
-	return sess_create(name, &conf, NULL, g->err, sizeof g->err);
+	return sess_create(name, &conf, g->uid, g->gid, NULL, g->err, sizeof g->err);
 }
 
-int sess_global_ctl(const char *text, size_t len, char *err, size_t errlen)
+int sess_global_ctl_check(const char *text, size_t len, char *err, size_t errlen)
 {
 	struct gctl g = {.dry = 1};
+	int r = memchr(text, '\0', len) ? -EINVAL : for_each_line(text, len, gctl_line, &g);
+	if (r < 0)
+		snprintf(err, errlen, "%s", g.err[0] ? g.err : "invalid_command: NUL byte");
+	return r;
+}
+
+int sess_global_ctl(const char *text, size_t len, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	struct gctl g = {.dry = 1, .uid = uid, .gid = gid};
 	if (memchr(text, '\0', len)) {
 		snprintf(err, errlen, "invalid_command: NUL byte in .ctl write");
 		return -EINVAL;

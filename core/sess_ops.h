@@ -13,6 +13,8 @@
 
 #include "core/sess.h"
 
+#include <sys/types.h>
+
 #define SESS_AGENT_TIMEOUT_MS 15000  /* one agent request, beyond any wait/hold */
 
 void sess_status_text(struct sess *s, struct buf *out);
@@ -24,10 +26,13 @@ int sess_capture(struct sess *s, struct buf *out, sess_intr_fn intr, void *arg);
 int sess_observe(struct sess *s, struct buf *out, sess_intr_fn intr, void *arg);
 int sess_actions(struct sess *s, const char *text, size_t len, sess_intr_fn intr, void *arg);
 int sess_ctl(struct sess *s, const char *text, size_t len);
+/* Parse only (no session, no effect): for tests and fuzzing. */
+int sess_ctl_check(const char *text, size_t len, char *err, size_t errlen);
+int sess_global_ctl_check(const char *text, size_t len, char *err, size_t errlen);
 void sess_actions_log_path(struct sess *s, char *out, size_t len);
 
 /* The control plane. */
-int sess_global_ctl(const char *text, size_t len, char *err, size_t errlen);
+int sess_global_ctl(const char *text, size_t len, uid_t uid, gid_t gid, char *err, size_t errlen);
 void sess_global_info(struct buf *out);
 void sess_providers_json(struct buf *out);
 

@@ -36,6 +36,8 @@ void sess_persist_locked(struct sess *s)
 	cJSON_AddStringToObject(j, "status", sess_status_name(s->status));
 	cJSON_AddStringToObject(j, "readiness", sess_readiness_name(s->readiness));
 	cJSON_AddNumberToObject(j, "created_at", s->created_at);
+	cJSON_AddNumberToObject(j, "owner", s->owner);
+	cJSON_AddNumberToObject(j, "group", s->group);
 	cJSON_AddNumberToObject(j, "width", s->conf.width);
 	cJSON_AddNumberToObject(j, "height", s->conf.height);
 	cJSON_AddNumberToObject(j, "glx", s->conf.glx);
@@ -107,6 +109,8 @@ static int restore_one(const char *dir, const char *name)
 		snprintf(s->token, sizeof s->token, "%.*s", (int)strcspn(tok, "\n"), tok);
 		free(tok);
 	}
+	s->owner = (uid_t)jnum(j, "owner");
+	s->group = (gid_t)jnum(j, "group");
 	snprintf(s->display, sizeof s->display, "%s", jstr(j, "display"));
 	snprintf(s->agent_sock, sizeof s->agent_sock, "%s", jstr(j, "agent_sock"));
 	snprintf(s->agent_url, sizeof s->agent_url, "%s", jstr(j, "agent_url"));

@@ -233,12 +233,17 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		r = -ENOENT;
 		goto out_free;
 	}
+	if (h->s && !fs_may(req, h->s)) {
+		r = -EACCES;
+		goto out_free;
+	}
 	fi->direct_io = 1; /* sizes are not known ahead; reads always come to us */
 	fi->keep_cache = 0;
 	switch (h->kind) {
 	case K_STREAM:
 		fi->nonseekable = 1;
-		h->sub = evq_subscribe(h->s ? &h->s->events : sess_global_events(), stream_wake, h);
+		h->sub = evq_subscribe(h->s ? &h->s->events : sess_global_events(), stream_wake, h,
+				       fuse_req_ctx(req)->uid);
 		r = h->sub ? 0 : -ENOMEM;
 		break;
 	case K_DESKTOP:
@@ -319,16 +324,10 @@ static int run_lines(struct fs_handle *h, fuse_req_t req, const char *text, size
 		return sess_actions(h->s, text, len, req_intr, req);
 	if (h->s)
 		return sess_ctl(h->s, text, len);
-	r = sess_global_ctl(text, len, err, sizeof err);
-	if (r < 0) {
-		char *line = NULL;
-		if (asprintf(&line, "{\"type\":\"error\",\"op\":\".ctl\",\"errno\":%d,\"message\":\"%s\"}",
-			     -r, err) > 0) {
-			/* err is our own text: no quotes or backslashes in it but names we validated */
-			evq_publish(sess_global_events(), line);
-			free(line);
-		}
-	}
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	r = sess_global_ctl(text, len, ctx->uid, ctx->gid, err, sizeof err);
+	if (r < 0)
+		fs_global_error(".ctl", NULL, -r, err, ctx->uid);
 	return r;
 }
 

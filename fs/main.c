@@ -19,6 +19,16 @@
 #include <string.h>
 #include <unistd.h>
 
+enum { KEY_ALLOW_OTHER };
+
+/* allow_other goes on to FUSE; we note it to make sessions per-user. */
+static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	if (key == KEY_ALLOW_OTHER)
+		fs_shared = 1;
+	return 1;
+}
+
 struct cli {
 	char *provider, *display, *statedir, *agent;
 	int width, height, glx, ready_timeout, max_sessions, keep;
@@ -37,6 +47,7 @@ static const struct fuse_opt cli_spec[] = {
 	OPT("ready_timeout=%d", ready_timeout),
 	OPT("max_sessions=%d", max_sessions),
 	OPT("keep", keep),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	OPT("-h", help),
 	OPT("--help", help),
 	OPT("-V", version),
@@ -144,8 +155,10 @@ int main(int argc, char *argv[])
 	struct fuse_loop_config *cfg = NULL;
 	int ret = 1;
 
-	if (fuse_opt_parse(&args, &cli, cli_spec, NULL) < 0)
+	if (fuse_opt_parse(&args, &cli, cli_spec, cli_proc) < 0)
 		return 2;
+	/* the kernel checks modes: a session is its owner's (0700) */
+	fuse_opt_add_arg(&args, "-odefault_permissions");
 	if (cli.version) {
 		printf("deskfs %s\n", DESKFS_VERSION);
 		printf("FUSE library version %s\n", fuse_pkgversion());

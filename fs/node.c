@@ -13,20 +13,21 @@
 #include <unistd.h>
 
 const struct fs_file fs_session_files[] = {
-	{"status", N_STATUS, K_SNAPSHOT, S_IFREG | 0444},
-	{"session.json", N_RECORD, K_SNAPSHOT, S_IFREG | 0444},
-	{"screenshot.png", N_SCREENSHOT, K_DESKTOP, S_IFREG | 0444},
-	{"actions", N_ACTIONS, K_ACTIONS, S_IFREG | 0644},
-	{"observation.json", N_OBSERVATION, K_DESKTOP, S_IFREG | 0444},
-	{"events", N_EVENTS, K_STREAM, S_IFREG | 0444},
-	{"error", N_ERROR, K_SNAPSHOT, S_IFREG | 0444},
-	{"ctl", N_SCTL, K_CTL, S_IFREG | 0644},
-	{"artifacts", N_ARTDIR, K_DIR, S_IFDIR | 0555},
+	/* a session is its owner's alone: with allow_other, others get EACCES */
+	{"status", N_STATUS, K_SNAPSHOT, S_IFREG | 0400},
+	{"session.json", N_RECORD, K_SNAPSHOT, S_IFREG | 0400},
+	{"screenshot.png", N_SCREENSHOT, K_DESKTOP, S_IFREG | 0400},
+	{"actions", N_ACTIONS, K_ACTIONS, S_IFREG | 0600},
+	{"observation.json", N_OBSERVATION, K_DESKTOP, S_IFREG | 0400},
+	{"events", N_EVENTS, K_STREAM, S_IFREG | 0400},
+	{"error", N_ERROR, K_SNAPSHOT, S_IFREG | 0400},
+	{"ctl", N_SCTL, K_CTL, S_IFREG | 0600},
+	{"artifacts", N_ARTDIR, K_DIR, S_IFDIR | 0500},
 	{NULL, 0, 0, 0},
 };
 
 const struct fs_file fs_control_files[] = {
-	{".ctl", N_GCTL, K_CTL, S_IFREG | 0644},
+	{".ctl", N_GCTL, K_CTL, S_IFREG | 0666}, /* anyone may create; destroy checks the owner */
 	{".providers.json", N_PROVIDERS, K_SNAPSHOT, S_IFREG | 0444},
 	{".events", N_GEVENTS, K_STREAM, S_IFREG | 0444},
 	{NULL, 0, 0, 0},
@@ -105,7 +106,8 @@ static int stat_control(int node, struct stat *st)
 {
 	struct buf b = BUF_INIT;
 	if (node == N_ROOT) {
-		st->st_mode = S_IFDIR | 0755;
+		/* shared mounts: anyone may mkdir, only owners rmdir (sticky, like /tmp) */
+		st->st_mode = S_IFDIR | (fs_shared ? 01777 : 0755);
 		st->st_nlink = 2;
 		return 0;
 	}
@@ -126,8 +128,10 @@ static int stat_session(struct sess *s, int node, struct stat *st)
 {
 	char path[PATH_MAX + 300], name[256];
 	st->st_mtime = (time_t)s->created_at;
+	st->st_uid = s->owner;
+	st->st_gid = s->group;
 	if (node == N_SDIR || node == N_ARTDIR) {
-		st->st_mode = node == N_SDIR ? S_IFDIR | 0755 : S_IFDIR | 0555;
+		st->st_mode = node == N_SDIR ? S_IFDIR | 0700 : S_IFDIR | 0500;
 		st->st_nlink = node == N_SDIR ? 3 : 2;
 		return 0;
 	}
@@ -138,7 +142,7 @@ static int stat_session(struct sess *s, int node, struct stat *st)
 		struct stat real;
 		if (stat(path, &real) < 0)
 			return -ENOENT;
-		st->st_mode = S_IFREG | 0444;
+		st->st_mode = S_IFREG | 0400;
 		st->st_size = real.st_size;
 		st->st_mtime = real.st_mtime;
 		return 0;
@@ -174,6 +178,8 @@ static int stat_session(struct sess *s, int node, struct stat *st)
 	}
 	return 0;
 }
+
+int fs_shared;
 
 int fs_stat(fuse_ino_t ino, struct stat *st)
 {

@@ -6,6 +6,7 @@
 #include "fs/fs.h"
 #include "core/sess_ops.h"
 
+#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +16,11 @@
 /* Nothing is cached by the kernel: sessions come and go, sizes grow. */
 #define ENTRY_TIMEOUT 0.0
 #define ATTR_TIMEOUT 0.0
+
+int fs_may(fuse_req_t req, const struct sess *s)
+{
+	return sess_may_access(s, fuse_req_ctx(req)->uid);
+}
 
 static void reply_entry(fuse_req_t req, fuse_ino_t ino)
 {
@@ -41,6 +47,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			reply_entry(req, FS_INO(0, f->node));
 			return;
 		}
+		/* another user's session exists (mode 0700): the kernel answers EACCES */
 		struct sess *s = sess_get(name);
 		if (!s) {
 			fuse_reply_err(req, ENOENT);
@@ -172,11 +179,20 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		uint64_t *sids;
 		int n = 0;
 		if (sess_names(&names, &sids, &n) == 0) {
-			for (int i = 0; i < n; i++)
-				add_dirent(req, dh, names[i], FS_INO(sids[i], N_SDIR), S_IFDIR);
+			for (int i = 0; i < n; i++) {
+				struct sess *o = sess_get_sid(sids[i]);
+				if (o && fs_may(req, o))
+					add_dirent(req, dh, names[i], FS_INO(sids[i], N_SDIR), S_IFDIR);
+				sess_put(o);
+			}
 			sess_names_free(names, sids, n);
 		}
-	} else if ((s = sess_get_sid(FS_SID(ino))) && node == N_SDIR) {
+	} else if ((s = sess_get_sid(FS_SID(ino))) && !fs_may(req, s)) {
+		sess_put(s);
+		dir_free(dh);
+		fuse_reply_err(req, EACCES);
+		return;
+	} else if (s && node == N_SDIR) {
 		for (const struct fs_file *f = fs_session_files; f->name; f++)
 			add_dirent(req, dh, f->name, FS_INO(s->sid, f->node), f->mode);
 	} else if (s && node == N_ARTDIR) {
@@ -231,14 +247,11 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		fuse_reply_err(req, EEXIST);
 		return;
 	}
-	int r = sess_create(name, &sess_options()->defaults, &s, err, sizeof err);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	int r = sess_create(name, &sess_options()->defaults, ctx->uid, ctx->gid, &s, err, sizeof err);
 	if (r < 0) {
-		/* no session to hold the error: say it on .events */
-		char line[700];
-		snprintf(line, sizeof line,
-			 "{\"type\":\"error\",\"op\":\"mkdir\",\"session\":\"%.64s\",\"message\":\"%s\"}",
-			 util_name_valid(name) ? name : "", r == -EEXIST ? "session exists" : "rejected");
-		evq_publish(sess_global_events(), line);
+		/* no session holds this error: say it on .events, to the one who asked */
+		fs_global_error("mkdir", util_name_valid(name) ? name : NULL, -r, err, ctx->uid);
 		fuse_reply_err(req, -r);
 		return;
 	}
@@ -257,7 +270,10 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	int r = sess_destroy(name);
+	struct sess *s = sess_get(name);
+	int may = s && fs_may(req, s);
+	sess_put(s);
+	int r = !s ? -ENOENT : !may ? -EACCES : sess_destroy(name);
 	fuse_reply_err(req, r < 0 ? -r : 0);
 }
 
@@ -281,6 +297,25 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		      struct fuse_file_info *fi)
 {
 	fuse_reply_err(req, EPERM);
+}
+
+void fs_global_error(const char *op, const char *name, int err, const char *text, uid_t uid)
+{
+	cJSON *j = cJSON_CreateObject();
+	char ts[40];
+	util_iso8601(util_now(), ts, sizeof ts);
+	cJSON_AddStringToObject(j, "type", "error");
+	cJSON_AddStringToObject(j, "op", op);
+	if (name)
+		cJSON_AddStringToObject(j, "session", name);
+	cJSON_AddStringToObject(j, "errno", strerrorname_np(err) ? strerrorname_np(err) : "EIO");
+	cJSON_AddStringToObject(j, "message", text);
+	cJSON_AddStringToObject(j, "ts", ts);
+	char *line = cJSON_PrintUnformatted(j);
+	if (line)
+		evq_publish_as(sess_global_events(), line, uid);
+	free(line);
+	cJSON_Delete(j);
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)

@@ -4,6 +4,8 @@
  *
  *	xvfb.c      a private Xvfb (-displayfd) plus a local agent
  *	display.c   a local agent on an X display that already exists
+ *	qemu.c      a QEMU VM per session, the agent inside (qemu_cmd.c, qmp.c)
+ *	remote.c    an agent that is already running somewhere (url=, token_file=)
  *
  * start() runs in the session's lifecycle thread. It brings the desktop up
  * to bridge_listening (calling sess_set_readiness on the way) and leaves
@@ -16,8 +18,11 @@
 #define DESKFS_PROV_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 struct sess;
+struct buf;
+struct cJSON;
 
 struct prov_ops {
 	const char *name;
@@ -31,10 +36,17 @@ struct prov_ops {
 	 * set from the record) up to bridge_listening; -errno if they cannot serve. */
 	int (*reattach)(struct sess *s, char *err, size_t errlen);
 	void (*stop)(struct sess *s);
+	/* Optional: a screenshot before the agent is up (qemu: QMP screendump), PNG
+	 * into out; -EAGAIN when there is nothing to capture yet. Any thread. */
+	int (*capture)(struct sess *s, struct buf *out, char *err, size_t errlen);
+	/* Optional: add the provider's own fields to session.json (s->lock held). */
+	void (*describe)(struct sess *s, struct cJSON *record);
 };
 
 extern const struct prov_ops prov_xvfb;
 extern const struct prov_ops prov_display;
+extern const struct prov_ops prov_qemu;
+extern const struct prov_ops prov_remote;
 
 const struct prov_ops *prov_find(const char *name);
 /* NULL-terminated list of every provider, for .providers.json */
@@ -49,5 +61,10 @@ int prov_read_line(struct sess *s, int fd, int slot, unsigned timeout_ms, char *
 int prov_check_procs(struct sess *s, char *err, size_t errlen);
 int prov_reattach_local(struct sess *s, char *err, size_t errlen);
 void prov_stop_procs(struct sess *s);
+
+struct sess_conf;
+/* deskfs --dry-run: print the VM's command line, kernel command line and
+ * accelerator for conf, start nothing. 0, or -ENOENT if something is missing. */
+int prov_qemu_dry_run(const struct sess_conf *conf, const char *statedir, FILE *out);
 
 #endif
