@@ -51,7 +51,7 @@ TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=build/tests/%)
 
 BINS := bin/deskfs bin/deskfs-agent
 
-.PHONY: all deps demo check unit e2e bench install uninstall clean format
+.PHONY: all deps demo check unit e2e bench install install-guest uninstall clean format guest
 
 all: $(DEPS_STAMP) $(BINS) $(UNIT_BIN) $(TOOL_BIN)
 
@@ -98,25 +98,46 @@ build/tests/%: tests/tools/%.c | $(DEPS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags libpng x11) -o $@ $< \
 		$(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs libpng x11 xtst)
 
+# The VM guest of provider=qemu (contrib/build-guest.sh: kernel + initramfs
+# from Debian packages). Built only when missing, keyed by a hash of what goes
+# into it, and cached outside the work tree so that a fresh clone (CI) reuses
+# it; build/guest links to it, which is where the daemon looks.
+GUEST_CACHE ?= $(if $(filter 0,$(shell id -u)),/var/cache/deskfs,$(HOME)/.cache/deskfs)
+GUEST_HASH  := $(shell { cat contrib/build-guest.sh contrib/guest/* $(AGENT_SRC) \
+	$(wildcard agent/*.h); echo '$(CC) $(CFLAGS) $(SANITIZE)'; } 2>/dev/null | \
+	sha256sum | cut -c1-16)
+GUEST_DIR   := $(GUEST_CACHE)/guest-$(GUEST_HASH)
+
+guest: bin/deskfs-agent
+	@test -s $(GUEST_DIR)/initramfs.cpio || \
+		DESKFS_CACHE=$(GUEST_CACHE) contrib/build-guest.sh $(GUEST_DIR) bin/deskfs-agent
+	@touch $(GUEST_DIR)
+	@ln -sfn $(GUEST_DIR) build/guest
+
 unit: all
 	@tests/run.sh unit
 
-e2e: all
+e2e: all guest
 	@tests/run.sh e2e
 
-check: all
+check: all guest
 	@tests/run.sh all
 
-demo: all
+demo: all guest
 	@contrib/demo.sh
 
-bench: all
+bench: all guest
 	@contrib/install-deps.sh bench
 	@tests/bench.sh
 
 install: $(BINS)
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+
+install-guest: guest
+	install -d $(DESTDIR)$(PREFIX)/share/deskfs/guest
+	install -m 0644 build/guest/vmlinux build/guest/initramfs.cpio build/guest/manifest.txt \
+		$(DESTDIR)$(PREFIX)/share/deskfs/guest/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/deskfs $(DESTDIR)$(BINDIR)/deskfs-agent

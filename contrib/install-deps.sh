@@ -3,6 +3,7 @@
 #
 #   contrib/install-deps.sh            # build + test dependencies
 #   contrib/install-deps.sh bench      # also the peers make bench compares against
+#   contrib/install-deps.sh fuzz       # also clang + libFuzzer for make fuzz
 #
 # Idempotent: a second run installs nothing and prints nothing but a summary.
 set -eu
@@ -11,12 +12,21 @@ BUILD="build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev \
 libcjson-dev libpng-dev libx11-dev libxext-dev libxtst-dev libxdamage-dev \
 libxfixes-dev libmicrohttpd-dev libisal-dev"
 RUNTIME="xvfb x11-utils x11-xserver-utils xterm xauth busybox python3 procps psmisc curl"
+# provider=qemu: QEMU (qemu-system-data holds qboot.rom), and what
+# contrib/build-guest.sh needs on the host to make the guest: lz4 for the
+# kernel's payload, xkb-data and x11-xkb-utils (xkbcomp) for the guest's
+# Xvfb. The guest's kernel and busybox-static are not installed here: the
+# recipe fetches them with apt-get download and unpacks them aside.
+VM="qemu-system-x86 qemu-system-data lz4 xkb-data x11-xkb-utils"
 BENCH="scrot imagemagick xdotool"
+# make fuzz: clang, and libFuzzer (libclang_rt.fuzzer), which clang does not pull in
+FUZZ="clang libclang-rt-14-dev"
 
-want="$BUILD $RUNTIME"
+want="$BUILD $RUNTIME $VM"
 for arg in "$@"; do
 	case "$arg" in
 	bench) want="$want $BENCH" ;;
+	fuzz) want="$want $FUZZ" ;;
 	*) echo "install-deps: unknown set '$arg'" >&2; exit 2 ;;
 	esac
 done

@@ -107,6 +107,12 @@ int sess_conf_set(struct sess_conf *c, const char *key, const char *val, char *e
 			return -EINVAL;
 		}
 		c->ready_timeout_ms = (int)v * 1000;
+	} else if (strcmp(key, "agent_timeout") == 0) {
+		if (util_parse_int(val, 1, 600, &v) < 0) {
+			snprintf(err, errlen, "agent_timeout must be 1..600 seconds, not '%s'", val);
+			return -EINVAL;
+		}
+		c->agent_timeout_ms = (int)v * 1000;
 	} else if (strcmp(key, "memory") == 0 || strcmp(key, "cpus") == 0) {
 		int mem = key[0] == 'm';
 		if (util_parse_int(val, mem ? 128 : 1, mem ? 65536 : 64, &v) < 0) {

@@ -51,6 +51,7 @@ struct sess_conf {
 	char display[64];     /* provider=display: the X display to attach to */
 	int glx;              /* provider=xvfb: keep Xvfb's GLX extension */
 	int ready_timeout_ms; /* how long a desktop operation waits for ready */
+	int agent_timeout_ms; /* how long one agent request may take (a hung agent costs this) */
 	int memory, cpus;     /* VM providers */
 	int boot_timeout_ms;  /* provider=qemu: bound for the guest agent to come up; 0: default */
 	char url[256];        /* provider=remote */

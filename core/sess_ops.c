@@ -82,6 +82,8 @@ void sess_record_json(struct sess *s, struct buf *out)
 	cJSON_AddStringToObject(j, "screenshot_source", s->screenshot_source);
 	cJSON_AddBoolToObject(j, "glx", s->conf.glx);
 	cJSON_AddNumberToObject(j, "actions_performed", (double)s->actions_done);
+	if (s->prov->describe)
+		s->prov->describe(s, j); /* e.g. qemu's "vm": accel, QMP socket, ports */
 	pthread_mutex_unlock(&s->lock);
 	char *txt = cJSON_Print(j);
 	if (txt) {
@@ -89,6 +91,24 @@ void sess_record_json(struct sess *s, struct buf *out)
 		free(txt);
 	}
 	cJSON_Delete(j);
+}
+
+/*
+ * The bound of one request: agent_timeout, plus for actions the time their
+ * own waits and holds may take (each at most ACT_MAX_MS, a minute). A hung
+ * agent costs this bound and an ETIMEDOUT, never a stuck thread.
+ */
+static long request_bound_ms(struct sess *s, const char *body, size_t len)
+{
+	long ms = s->conf.agent_timeout_ms > 0 ? s->conf.agent_timeout_ms : 10000;
+	static const char *const slow[] = {"wait", "hold", "duration"};
+	for (size_t k = 0; body && k < sizeof slow / sizeof *slow; k++)
+		for (const char *p = body; (p = memmem(p, len - (size_t)(p - body), slow[k],
+						       strlen(slow[k]))) != NULL;
+		     p++)
+			if (ms < 600000)
+				ms += 60000;
+	return ms;
 }
 
 /* Wait for ready, then make one request to the agent. Records failures. */
@@ -108,16 +128,41 @@ static int agent_call(struct sess *s, const char *method, const char *path, cons
 		sess_error(s, 0, EAGAIN, "not_ready", "session '%s' is not ready", s->name);
 		return -EAGAIN;
 	}
-	r = agentc_request(c, method, path, body, len, SESS_AGENT_TIMEOUT_MS, out, err, sizeof err);
+	r = agentc_request(c, method, path, body, len, request_bound_ms(s, body, len), out, err,
+			   sizeof err);
 	pthread_mutex_unlock(&s->op_lock);
 	if (r < 0)
 		sess_error_text(s, 0, -r, err);
 	return r;
 }
 
+static void set_screenshot_source(struct sess *s, const char *src)
+{
+	pthread_mutex_lock(&s->lock);
+	snprintf(s->screenshot_source, sizeof s->screenshot_source, "%s", src);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * While a session starts, a provider with its own view (qemu: QMP
+ * screendump of the VM's framebuffer) answers at once; session.json's
+ * screenshot_source then says "qmp". Otherwise wait for the agent.
+ */
 int sess_capture(struct sess *s, struct buf *out, sess_intr_fn intr, void *arg)
 {
-	return agent_call(s, "GET", "/screenshot.png", NULL, 0, out, intr, arg);
+	char err[512];
+	pthread_mutex_lock(&s->lock);
+	int early = s->prov->capture && s->status == SESS_STARTING;
+	pthread_mutex_unlock(&s->lock);
+	if (early && s->prov->capture(s, out, err, sizeof err) == 0) {
+		set_screenshot_source(s, "qmp");
+		return 0;
+	}
+	buf_reset(out);
+	int r = agent_call(s, "GET", "/screenshot.png", NULL, 0, out, intr, arg);
+	if (r == 0)
+		set_screenshot_source(s, "agent");
+	return r;
 }
 
 int sess_observe(struct sess *s, struct buf *out, sess_intr_fn intr, void *arg)
@@ -402,9 +447,9 @@ void sess_global_info(struct buf *out)
 	buf_printf(out,
 		   "deskfs %s\n"
 		   "# defaults for mkdir; write 'create NAME key=value ...' or 'destroy NAME'\n"
-		   "provider=%s\nwidth=%d\nheight=%d\nglx=%d\nready_timeout=%d\n",
+		   "provider=%s\nwidth=%d\nheight=%d\nglx=%d\nready_timeout=%d\nagent_timeout=%d\n",
 		   DESKFS_VERSION, d->provider, d->width, d->height, d->glx,
-		   d->ready_timeout_ms / 1000);
+		   d->ready_timeout_ms / 1000, d->agent_timeout_ms / 1000);
 	if (d->display[0])
 		buf_printf(out, "display=%s\n", d->display);
 	buf_printf(out, "state_dir=%s\nmax_sessions=%d\n", o->statedir, o->max_sessions);

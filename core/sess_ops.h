@@ -15,7 +15,6 @@
 
 #include <sys/types.h>
 
-#define SESS_AGENT_TIMEOUT_MS 15000  /* one agent request, beyond any wait/hold */
 
 void sess_status_text(struct sess *s, struct buf *out);
 void sess_record_json(struct sess *s, struct buf *out);

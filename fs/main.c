@@ -31,8 +31,8 @@ static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outa
 
 struct cli {
 	char *provider, *display, *statedir, *agent;
-	int width, height, glx, ready_timeout, max_sessions, keep;
-	int help, version;
+	int width, height, glx, ready_timeout, agent_timeout, max_sessions, keep;
+	int help, version, dry_run;
 };
 
 #define OPT(t, f) {t, offsetof(struct cli, f), 1}
@@ -45,6 +45,7 @@ static const struct fuse_opt cli_spec[] = {
 	OPT("height=%d", height),
 	OPT("glx=%d", glx),
 	OPT("ready_timeout=%d", ready_timeout),
+	OPT("agent_timeout=%d", agent_timeout),
 	OPT("max_sessions=%d", max_sessions),
 	OPT("keep", keep),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
@@ -52,6 +53,7 @@ static const struct fuse_opt cli_spec[] = {
 	OPT("--help", help),
 	OPT("-V", version),
 	OPT("--version", version),
+	OPT("--dry-run", dry_run),
 	FUSE_OPT_END,
 };
 
@@ -63,11 +65,13 @@ static void usage(const char *prog)
 	       "NAME/screenshot.png shows it, NAME/actions drives it, rmdir ends it.\n"
 	       "\n"
 	       "deskfs options:\n"
-	       "    -o provider=NAME       default provider for mkdir: xvfb (default) | display\n"
+	       "    -o provider=NAME       default provider for mkdir: xvfb (default) | display |\n"
+	       "                           qemu (a VM per session) | remote (see .providers.json)\n"
 	       "    -o width=W,height=H    default screen size (1280x800)\n"
 	       "    -o display=:N          the X display of provider=display (default $DISPLAY)\n"
 	       "    -o glx=0|1             keep Xvfb's GLX extension (default 0: faster, smaller)\n"
 	       "    -o ready_timeout=S     how long reads and writes wait for a session (30 s)\n"
+	       "    -o agent_timeout=S     bound on one agent request; a hung agent costs this (10 s)\n"
 	       "    -o max_sessions=N      refuse mkdir past N sessions with EAGAIN (default 64)\n"
 	       "    -o keep                unmount/SIGTERM leave sessions running; the next\n"
 	       "                           deskfs on this mountpoint re-attaches them\n"
@@ -77,6 +81,8 @@ static void usage(const char *prog)
 	       "    -d                     debug: foreground, print every FUSE request\n"
 	       "    -h, --help             this text, then libfuse's options\n"
 	       "    -V, --version          print the version\n"
+	       "    --dry-run              with -o provider=qemu: print the VM's QEMU and kernel\n"
+	       "                           command lines and KVM or TCG (and why); start nothing\n"
 	       "\n"
 	       "See README.md for the tree, the action language and examples.\n\n",
 	       prog);
@@ -109,6 +115,7 @@ static int build_opts(const struct cli *c, const char *mnt, struct sess_opts *o)
 	d->width = 1280;
 	d->height = 800;
 	d->ready_timeout_ms = 30000;
+	d->agent_timeout_ms = 10000;
 	d->memory = 256;
 	d->cpus = 1;
 	o->max_sessions = c->max_sessions > 0 ? c->max_sessions : 64;
@@ -121,6 +128,7 @@ static int build_opts(const struct cli *c, const char *mnt, struct sess_opts *o)
 		{"provider", "", c->provider != NULL}, {"display", "", c->display != NULL},
 		{"width", "", c->width != 0},          {"height", "", c->height != 0},
 		{"glx", "", c->glx != -1},             {"ready_timeout", "", c->ready_timeout != 0},
+		{"agent_timeout", "", c->agent_timeout != 0},
 	};
 	snprintf(kv[0].val, sizeof kv[0].val, "%s", c->provider ? c->provider : "");
 	snprintf(kv[1].val, sizeof kv[1].val, "%s", c->display ? c->display : "");
@@ -128,6 +136,7 @@ static int build_opts(const struct cli *c, const char *mnt, struct sess_opts *o)
 	snprintf(kv[3].val, sizeof kv[3].val, "%d", c->height);
 	snprintf(kv[4].val, sizeof kv[4].val, "%d", c->glx);
 	snprintf(kv[5].val, sizeof kv[5].val, "%d", c->ready_timeout);
+	snprintf(kv[6].val, sizeof kv[6].val, "%d", c->agent_timeout);
 	for (size_t i = 0; i < sizeof kv / sizeof *kv; i++) {
 		if (kv[i].set && sess_conf_set(d, kv[i].key, kv[i].val, err, sizeof err) < 0) {
 			fprintf(stderr, "deskfs: -o %s=%s: %s\n", kv[i].key, kv[i].val, err);
@@ -143,6 +152,20 @@ static int build_opts(const struct cli *c, const char *mnt, struct sess_opts *o)
 	else if (proc_find_exe("deskfs-agent", o->agent_path, sizeof o->agent_path) < 0)
 		snprintf(o->agent_path, sizeof o->agent_path, "deskfs-agent");
 	return 0;
+}
+
+/* --dry-run: what a VM session would run, with the mount's settings; nothing starts. */
+static int dry_run(const struct cli *c, const char *mnt)
+{
+	struct sess_opts o;
+	if (build_opts(c, mnt ? mnt : ".", &o) < 0)
+		return 2;
+	if (strcmp(o.defaults.provider, "qemu") != 0) {
+		fprintf(stderr, "deskfs: --dry-run shows a VM's command line: add -o provider=qemu\n");
+		return 2;
+	}
+	return prov_qemu_dry_run(&o.defaults, c->statedir || mnt ? o.statedir : "STATEDIR",
+				 stdout) < 0;
 }
 
 int main(int argc, char *argv[])
@@ -174,6 +197,10 @@ int main(int argc, char *argv[])
 		fuse_cmdline_help();
 		fuse_lowlevel_help();
 		ret = 0;
+		goto out_mnt;
+	}
+	if (cli.dry_run) {
+		ret = dry_run(&cli, fo.mountpoint);
 		goto out_mnt;
 	}
 	if (!fo.mountpoint) {

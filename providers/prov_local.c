@@ -16,7 +16,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static const struct prov_ops *const providers[] = {&prov_xvfb, &prov_display, NULL};
+static const struct prov_ops *const providers[] = {&prov_xvfb, &prov_display, &prov_qemu,
+						    &prov_remote, NULL};
 
 const struct prov_ops *prov_find(const char *name)
 {

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# build-guest.sh - build the guest of provider=qemu from Debian packages alone.
+#
+#	contrib/build-guest.sh OUTDIR [AGENT]     (AGENT: default bin/deskfs-agent)
+#
+# OUTDIR receives:
+#	vmlinux          the cloud kernel (linux-image-cloud-amd64), uncompressed from
+#	                 its bzImage's lz4 payload: QEMU boots it directly as PVH
+#	initramfs.cpio   uncompressed newc, self-contained: busybox-static as init
+#	                 (contrib/guest/init), the virtio-net and fw_cfg modules, Xvfb
+#	                 with its libraries and the xkb data, deskfs-agent with its libraries
+#	manifest.txt     what went in: package versions, file counts, sizes
+#
+# The kernel and busybox-static are fetched with `apt-get download` and
+# unpacked with `dpkg-deb -x` into a temporary directory: nothing is installed
+# on the host. Xvfb, xkbcomp, the xkb data and the agent's libraries are taken
+# from the host's own Debian packages (xvfb, x11-xkb-utils, xkb-data and the
+# build dependencies, which contrib/install-deps.sh installs; xev from x11-utils
+# for the tests), with the
+# libraries that ldd names. Nothing else of the host goes in: no /etc, /root,
+# /home, keys or daemon state.
+#
+# Idempotent: a complete OUTDIR is left alone; a build happens in a temporary
+# directory renamed into place at the end, so an interrupted build leaves
+# nothing half-made. Downloaded .debs are kept in $DESKFS_CACHE/debs
+# (default /var/cache/deskfs/debs). Of the OUTDIRs named guest-HASH beside
+# this one, the three most recently used are kept.
+set -euo pipefail
+
+out=${1:?usage: build-guest.sh OUTDIR [AGENT]}
+top=$(cd "$(dirname "$0")/.." && pwd)
+agent=${2:-$top/bin/deskfs-agent}
+cache=${DESKFS_CACHE:-/var/cache/deskfs}
+debs=$cache/debs
+say() { echo "build-guest: $*" >&2; }
+
+if [ -s "$out/vmlinux" ] && [ -s "$out/initramfs.cpio" ] && [ -e "$out/manifest.txt" ]; then
+	exit 0
+fi
+[ -x "$agent" ] || { say "no agent at $agent (run make first)"; exit 1; }
+for t in apt-get dpkg-deb lz4 ldd Xvfb xkbcomp xev; do
+	command -v $t >/dev/null || { say "missing $t (contrib/install-deps.sh installs it)"; exit 1; }
+done
+[ -d /usr/share/X11/xkb ] || { say "missing /usr/share/X11/xkb (apt-get install xkb-data)"; exit 1; }
+
+mkdir -p "$debs" "$(dirname "$out")"
+work=$(mktemp -d "$(dirname "$out")/.guest-build.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# --- packages ------------------------------------------------------------
+# The metapackage names the current kernel; resolve it to the real package.
+kpkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+	awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+if [ -z "$kpkg" ]; then
+	say "apt lists are empty or old: apt-get update"
+	apt-get update -q >/dev/null
+	kpkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+fi
+[ -n "$kpkg" ] || { say "cannot resolve linux-image-cloud-amd64"; exit 1; }
+fetch() { # fetch PKG: path of its .deb in the cache
+	local f
+	f=$(ls "$debs/$1"_*.deb 2>/dev/null | head -n1 || true)
+	if [ -z "$f" ]; then
+		say "downloading $1"
+		# _apt cannot write into a root-only directory: download as root quietly
+		(cd "$debs" && apt-get download -q "$1" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2 || true)
+		f=$(ls "$debs/$1"_*.deb 2>/dev/null | head -n1 || true)
+	fi
+	[ -n "$f" ] || { say "cannot download $1"; exit 1; }
+	echo "$f"
+}
+kdeb=$(fetch "$kpkg")
+bdeb=$(fetch busybox-static)
+dpkg-deb -x "$kdeb" "$work/k"
+dpkg-deb -x "$bdeb" "$work/bb"
+
+# --- kernel: the lz4 payload of the bzImage is an ELF vmlinux with a PVH note ---
+vmlinuz=$(ls "$work"/k/boot/vmlinuz-* | head -n1)
+kver=${vmlinuz##*/vmlinuz-}
+off=$(grep -obUaP '\x02\x21\x4c\x18' "$vmlinuz" | head -n1 | cut -d: -f1)
+[ -n "$off" ] || { say "no lz4 payload in $vmlinuz"; exit 1; }
+# lz4 complains about the bzImage's trailer after the frame: the ELF is whole
+tail -c +$((off + 1)) "$vmlinuz" | lz4 -dc >"$work/vmlinux" 2>/dev/null || true
+head -c 4 "$work/vmlinux" | grep -q 'ELF' || { say "payload of $vmlinuz is not an ELF"; exit 1; }
+
+# --- root filesystem ---------------------------------------------------------
+root=$work/root
+mkdir -p "$root"/{usr/bin,usr/lib/x86_64-linux-gnu,usr/lib64,usr/share/X11,etc,proc,sys,dev,tmp,run,lib/modules,var/lib/xkb}
+ln -s usr/bin "$root/bin"
+ln -s usr/bin "$root/sbin"
+ln -s usr/lib64 "$root/lib64"
+# lib/ holds the modules; libraries resolve through lib/x86_64-linux-gnu
+ln -s ../usr/lib/x86_64-linux-gnu "$root/lib/x86_64-linux-gnu"
+cp "$work/bb/bin/busybox" "$root/usr/bin/busybox"
+for a in $("$root/usr/bin/busybox" --list); do
+	[ -e "$root/usr/bin/$a" ] || ln -s busybox "$root/usr/bin/$a"
+done
+install -m 0755 "$top/contrib/guest/init" "$root/init"
+
+# Modules and their dependencies, in load order (from each module's depends=).
+moddir=$(ls -d "$work"/k/lib/modules/*/kernel)
+modpath() { find "$moddir" -name "$1.ko" | head -n1; }
+loaded=" "
+add_module() {
+	local m=$1 f d
+	case "$loaded" in *" $m "*) return ;; esac
+	f=$(modpath "$m")
+	[ -n "$f" ] || { say "module $m missing from $kpkg"; exit 1; }
+	for d in $(tr '\0' '\n' <"$f" | sed -n 's/^depends=//p' | tr ',' ' '); do
+		add_module "$d"
+	done
+	cp "$f" "$root/lib/modules/$m.ko"
+	echo "$m" >>"$root/etc/modules"
+	loaded="$loaded$m "
+}
+for m in virtio_pci virtio_net qemu_fw_cfg; do add_module "$m"; done
+# loaded on demand by init (the power button), not at boot
+cp "$(modpath button)" "$(modpath evdev)" "$root/lib/modules/"
+
+# Binaries with the libraries ldd names, at the same paths (/lib -> /usr/lib).
+copy_file() { # copy_file HOSTPATH: into the root at its /usr path
+	local p=$1
+	case "$p" in /lib/* | /lib64/*) p=/usr$p ;; esac
+	[ -e "$root$p" ] && return
+	mkdir -p "$root$(dirname "$p")"
+	cp -L "$1" "$root$p"
+}
+copy_with_libs() { # copy_with_libs HOSTBIN GUESTPATH
+	install -D -m 0755 "$1" "$root$2"
+	ldd "$1" | awk '/=> \// {print $3} /^\t\// {print $1}' | while read -r lib; do
+		copy_file "$lib"
+	done
+}
+copy_with_libs "$(command -v Xvfb)" /usr/bin/Xvfb
+copy_with_libs "$(command -v xkbcomp)" /usr/bin/xkbcomp
+copy_with_libs "$agent" /usr/bin/deskfs-agent
+# a test hook (deskfs.xev=1 on the kernel command line): an X client to type into
+copy_with_libs "$(command -v xev)" /usr/bin/xev
+cp -a /usr/share/X11/xkb "$root/usr/share/X11/xkb"
+[ -e /usr/share/X11/XErrorDB ] && cp /usr/share/X11/XErrorDB "$root/usr/share/X11/"
+echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
+echo "root:x:0:" >"$root/etc/group"
+
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | "$root/usr/bin/busybox" cpio -o -H newc 2>/dev/null) \
+	>"$work/initramfs.cpio"
+
+{
+	echo "kernel: $kpkg $(dpkg-deb -f "$kdeb" Version) ($kver)"
+	echo "busybox-static: $(dpkg-deb -f "$bdeb" Version)"
+	for p in xvfb x11-xkb-utils xkb-data; do
+		echo "$p: $(dpkg-query -W -f='${Version}' $p 2>/dev/null || echo '?')"
+	done
+	echo "agent: $(sha256sum "$agent" | cut -c1-16)"
+	echo "modules: $(tr '\n' ' ' <"$root/etc/modules")"
+	echo "files: $(cd "$root" && find . | wc -l)"
+	echo "vmlinux: $(stat -c %s "$work/vmlinux") bytes"
+	echo "initramfs.cpio: $(stat -c %s "$work/initramfs.cpio") bytes"
+	echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+} >"$work/manifest.txt"
+
+mkdir "$work/out"
+mv "$work/vmlinux" "$work/initramfs.cpio" "$work/manifest.txt" "$work/out/"
+chmod 0755 "$work/out"
+# Another build may have won the race: keep whichever came first.
+mv -T "$work/out" "$out" 2>/dev/null || [ -s "$out/initramfs.cpio" ]
+say "guest ready in $out ($(du -sh "$out" | cut -f1))"
+
+# Builds keyed by a hash (the Makefile's guest-HASH) pile up as the agent
+# changes: keep the three most recently used.
+case "$(basename "$out")" in
+guest-*)
+	ls -1dt "$(dirname "$out")"/guest-* 2>/dev/null | tail -n +4 | while read -r old; do
+		[ "$old" = "$out" ] || rm -rf "$old"
+	done
+	;;
+esac

@@ -1,0 +1,581 @@
+/*
+ * qemu.c - provider "qemu": one QEMU virtual machine per session, with the
+ * deskfs-agent inside, its lifecycle driven over QMP.
+ *
+ *	$ echo 'create vm1 provider=qemu width=1024 height=768 memory=512' > /mnt/desk/.ctl
+ *	$ cat /mnt/desk/vm1/screenshot.png > boot.png    (QMP screendump while booting)
+ *	$ echo 'click 10 10' > /mnt/desk/vm1/actions      (waits for the agent)
+ *	$ rmdir /mnt/desk/vm1                             (powerdown, quit, TERM, KILL)
+ *
+ * start: listen on STATEDIR/NAME/qmp.sock, spawn QEMU (qemu_cmd.c builds the
+ * command line), accept its monitor connection, negotiate, read back the
+ * host port that hostfwd picked, then follow the guest's steps on the serial
+ * console (contrib/guest/init prints "deskfs: desktop_ready", then
+ * "deskfs: agent_ready PORT") until the agent listens, or the boot bound
+ * (boot_timeout; 60 s under TCG) passes. The core then attaches to
+ * http://127.0.0.1:PORT with the session token, which reached the guest by
+ * fw_cfg. health: the QEMU process, QMP query-status, and the console (an
+ * agent that exits). stop: system_powerdown (only once the guest handles the
+ * power button), then quit, SIGTERM and SIGKILL, each bounded.
+ *
+ * Before the agent is up, screenshot.png is QMP's screendump of the VGA
+ * surface (session.json: screenshot_source "qmp"). Actions and
+ * observation.json wait for the agent instead (bounded by ready_timeout, then
+ * EAGAIN or ETIMEDOUT): input-send-event is never used, so that every action
+ * gets its receipt from inside the guest.
+ *
+ * A failed session leaves artifacts/diagnostics.json: the boot timeline,
+ * attempts, the last error, QEMU's state and the console's tail.
+ * A restarted daemon re-attaches (reattach): QEMU reconnects to the QMP
+ * socket by itself (reconnect=1), and the endpoint comes from the record.
+ *
+ * Threads: start, health, stop and reattach run in the session's lifecycle
+ * (its thread, or under op_lock once it has ended); capture runs in FUSE
+ * threads. Both reach struct vm through s->prov_data with a reference
+ * (vm_get/vm_put), so stop can never free it under a screendump.
+ */
+#include "providers/prov.h"
+#include "providers/qemu.h"
+#include "providers/qmp.h"
+#include "core/sess.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { SLOT_QEMU };
+
+#define QMP_CONNECT_MS 10000
+#define POWERDOWN_MS 2000
+#define QUIT_MS 1500
+#define TERM_MS 1000
+
+struct vm {
+	int refs; /* atomic */
+	pthread_mutex_t lock;
+	struct qmp *qmp; /* protected by lock; set once, freed with the vm */
+	int guest_up;    /* atomic: the guest handles the power button */
+	unsigned shots;  /* atomic: screendump file names */
+
+	/* the lifecycle's own (thread, or op_lock after it) */
+	int lfd;
+	int host_port;
+	int kvm;
+	int boot_ms;
+	int attempts;
+	char step[32]; /* the last step the guest reported */
+	char qmp_path[PATH_MAX];
+	char console[PATH_MAX];
+	off_t con_off;
+	char con_line[512];
+	size_t con_len;
+	uint64_t t0;
+	cJSON *timeline;
+	cJSON *status; /* the last query-status answer */
+	int timeouts;  /* query-status timeouts in a row */
+};
+
+static struct vm *vm_get(struct sess *s)
+{
+	pthread_mutex_lock(&s->lock);
+	struct vm *vm = s->prov_data;
+	if (vm)
+		__atomic_add_fetch(&vm->refs, 1, __ATOMIC_ACQ_REL);
+	pthread_mutex_unlock(&s->lock);
+	return vm;
+}
+
+static void vm_put(struct vm *vm)
+{
+	if (!vm || __atomic_sub_fetch(&vm->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	if (vm->lfd >= 0)
+		close(vm->lfd);
+	qmp_free(vm->qmp);
+	cJSON_Delete(vm->timeline);
+	cJSON_Delete(vm->status);
+	pthread_mutex_destroy(&vm->lock);
+	free(vm);
+}
+
+static struct vm *vm_new(struct sess *s)
+{
+	struct vm *vm = calloc(1, sizeof *vm);
+	if (!vm)
+		return NULL;
+	vm->refs = 1; /* s->prov_data's */
+	vm->lfd = -1;
+	pthread_mutex_init(&vm->lock, NULL);
+	vm->timeline = cJSON_CreateArray();
+	snprintf(vm->step, sizeof vm->step, "booting");
+	snprintf(vm->qmp_path, sizeof vm->qmp_path, "%s/qmp.sock", s->dir);
+	snprintf(vm->console, sizeof vm->console, "%s/console.log", s->artdir);
+	struct stat st;
+	vm->con_off = stat(vm->console, &st) == 0 ? st.st_size : 0; /* append=on: skip old boots */
+	vm->t0 = util_mono_ms();
+	pthread_mutex_lock(&s->lock);
+	s->prov_data = vm;
+	pthread_mutex_unlock(&s->lock);
+	return vm;
+}
+
+static struct qmp *vm_qmp(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	struct qmp *q = vm->qmp;
+	pthread_mutex_unlock(&vm->lock);
+	return q;
+}
+
+static void timeline_add(struct vm *vm, const char *step, const char *detail)
+{
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddNumberToObject(e, "t_ms", (double)(util_mono_ms() - vm->t0));
+	cJSON_AddStringToObject(e, "step", step);
+	if (detail && *detail)
+		cJSON_AddStringToObject(e, "detail", detail);
+	cJSON_AddItemToArray(vm->timeline, e);
+}
+
+/* The next "deskfs: ..." line the guest wrote on its console, prefix cut. */
+static int console_next(struct vm *vm, char *out, size_t len)
+{
+	char chunk[4096];
+	int fd = open(vm->console, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	int found = 0;
+	while (!found) {
+		ssize_t n = pread(fd, chunk, sizeof chunk, vm->con_off);
+		if (n <= 0)
+			break;
+		ssize_t i;
+		for (i = 0; i < n && !found; i++) {
+			char c = chunk[i];
+			if (c != '\n' && c != '\r') {
+				if (vm->con_len < sizeof vm->con_line - 1)
+					vm->con_line[vm->con_len++] = c;
+				continue;
+			}
+			vm->con_line[vm->con_len] = '\0';
+			char *tag = strstr(vm->con_line, "deskfs: ");
+			if (tag) {
+				snprintf(out, len, "%s", tag + 8);
+				found = 1;
+			}
+			vm->con_len = 0;
+		}
+		vm->con_off += i;
+	}
+	close(fd);
+	return found;
+}
+
+static int qemu_alive(void *arg)
+{
+	struct sess *s = arg;
+	return proc_alive(&s->procs[SLOT_QEMU]) && !sess_should_stop(s);
+}
+
+/* "qemu_died: ... was killed by signal 9; its log says: ..." */
+static int qemu_death(struct sess *s, const char *when, char *err, size_t errlen)
+{
+	struct proc *p = &s->procs[SLOT_QEMU];
+	char why[100], path[PATH_MAX + 16];
+	for (int i = 0; i < 50 && proc_alive(p); i++) /* the monitor closes just before */
+		util_sleep_ms(10);
+	proc_describe(p, why, sizeof why);
+	snprintf(path, sizeof path, "%s/qemu.log", s->artdir);
+	char *tail = util_file_tail(path, 200);
+	char *nl;
+	while (tail && (nl = strrchr(tail, '\n')) && nl[1] == '\0')
+		*nl = '\0';
+	nl = tail ? strrchr(tail, '\n') : NULL;
+	const char *last = nl ? nl + 1 : tail ? tail : "";
+	snprintf(err, errlen, "qemu_died: the session's qemu %s %s%s%s", why, when,
+		 *last ? "; its log says: " : "", last);
+	free(tail);
+	return -EIO;
+}
+
+/* hostfwd was given port 0: ask QEMU which one the kernel chose. */
+static int read_host_port(struct vm *vm, char *err, size_t errlen)
+{
+	cJSON *args = cJSON_CreateObject(), *ret = NULL;
+	cJSON_AddStringToObject(args, "command-line", "info usernet");
+	int r = qmp_execute(vm->qmp, "human-monitor-command", args, 2000, &ret, err, errlen);
+	cJSON_Delete(args);
+	const char *txt = cJSON_GetStringValue(ret);
+	const char *fwd = txt ? strstr(txt, "HOST_FORWARD]") : NULL;
+	int fd, port = 0;
+	char addr[64];
+	if (r == 0 && (!fwd || sscanf(fwd + 13, "%d %63s %d", &fd, addr, &port) != 3 || port <= 0)) {
+		snprintf(err, errlen, "qemu_hostfwd: QEMU reports no forwarded port for the agent");
+		r = -EIO;
+	}
+	cJSON_Delete(ret);
+	vm->host_port = port;
+	return r;
+}
+
+static void set_endpoint(struct sess *s, int port)
+{
+	pthread_mutex_lock(&s->lock);
+	snprintf(s->agent_url, sizeof s->agent_url, "http://127.0.0.1:%d", port);
+	s->agent_sock[0] = '\0';
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Follow the guest's console until its agent listens, bounded. */
+static int wait_for_agent(struct sess *s, struct vm *vm, char *err, size_t errlen)
+{
+	char line[512];
+	uint64_t deadline = vm->t0 + (uint64_t)vm->boot_ms;
+	for (;;) {
+		if (sess_should_stop(s)) {
+			snprintf(err, errlen, "stopped: the session was stopped while the VM booted");
+			return -ECANCELED;
+		}
+		while (console_next(vm, line, sizeof line)) {
+			char word[32] = "";
+			sscanf(line, "%31s", word);
+			timeline_add(vm, word, line + strlen(word));
+			if (strcmp(word, "error") == 0 || strcmp(word, "agent_exited") == 0) {
+				snprintf(err, errlen, "guest_failed: the guest says: %s", line);
+				return -EIO;
+			}
+			if (strcmp(word, "init") == 0 || strcmp(word, "desktop_ready") == 0 ||
+			    strcmp(word, "agent_ready") == 0)
+				snprintf(vm->step, sizeof vm->step, "%s", word);
+			if (strcmp(word, "desktop_ready") == 0)
+				sess_set_readiness(s, RD_DESKTOP_READY);
+			if (strcmp(word, "agent_ready") == 0) {
+				sess_set_readiness(s, RD_DESKTOP_READY);
+				set_endpoint(s, vm->host_port);
+				__atomic_store_n(&vm->guest_up, 1, __ATOMIC_RELEASE);
+				sess_set_readiness(s, RD_BRIDGE_LISTENING);
+				return 0;
+			}
+		}
+		if (!proc_alive(&s->procs[SLOT_QEMU]))
+			return qemu_death(s, "while the guest booted", err, errlen);
+		if (util_mono_ms() >= deadline) {
+			snprintf(err, errlen,
+				 "boot_timeout: the agent in the VM did not come up within %d s (the "
+				 "guest got as far as: %s); see artifacts/diagnostics.json and "
+				 "artifacts/console.log",
+				 vm->boot_ms / 1000, vm->step);
+			return -ETIMEDOUT;
+		}
+		vm->attempts++;
+		util_sleep_ms(10);
+	}
+}
+
+static void write_cmdline(struct sess *s, const struct prov_qemu_cmd *c)
+{
+	struct buf b = BUF_INIT;
+	char path[PATH_MAX + 32];
+	for (int i = 0; i < c->argc; i++)
+		buf_printf(&b, "%s\n", c->argv[i]); /* one argument a line: spaces stay readable */
+	snprintf(path, sizeof path, "%s/qemu-cmdline.txt", s->artdir);
+	util_write_file(path, b.data ? b.data : "", b.len, 0600);
+	buf_free(&b);
+}
+
+static int qemu_start(struct sess *s, char *err, size_t errlen)
+{
+	struct prov_qemu_assets a;
+	struct prov_qemu_accel acc;
+	struct prov_qemu_paths p;
+	struct prov_qemu_cmd *cmd = NULL;
+	char log[PATH_MAX + 16], why[400];
+	struct sess_conf conf;
+	struct qmp *q = NULL;
+	int r;
+
+	if (prov_qemu_find_assets(&a, why, sizeof why) < 0) {
+		snprintf(err, errlen, "qemu_unavailable: %s", why);
+		return -ENOENT;
+	}
+	prov_qemu_accel(&acc);
+	struct vm *vm = vm_new(s);
+	cmd = calloc(1, sizeof *cmd);
+	if (!vm || !cmd) {
+		r = -ENOMEM;
+		goto out;
+	}
+	pthread_mutex_lock(&s->lock);
+	conf = s->conf;
+	pthread_mutex_unlock(&s->lock);
+	vm->kvm = acc.kvm;
+	vm->boot_ms = prov_qemu_boot_timeout_ms(&conf, &acc);
+	snprintf(p.name, sizeof p.name, "%s", s->name);
+	snprintf(p.qmp, sizeof p.qmp, "%s", vm->qmp_path);
+	snprintf(p.console, sizeof p.console, "%s", vm->console);
+	snprintf(p.token, sizeof p.token, "%s/token", s->dir);
+	r = vm->lfd = qmp_listen(vm->qmp_path, err, errlen);
+	if (r < 0)
+		goto out;
+	prov_qemu_build_cmd(cmd, &a, &acc, &conf, &p);
+	write_cmdline(s, cmd);
+	snprintf(log, sizeof log, "%s/qemu.log", s->artdir);
+	r = proc_spawn(&s->procs[SLOT_QEMU], "qemu", cmd->argv, NULL, log, -1);
+	if (r < 0) {
+		snprintf(err, errlen, "qemu_failed: cannot start %s: %s", a.qemu, strerror(-r));
+		goto out;
+	}
+	vm->t0 = util_mono_ms();
+	timeline_add(vm, "qemu_spawned", acc.kvm ? "kvm" : "tcg");
+	pthread_mutex_lock(&s->lock);
+	sess_persist_locked(s); /* recorded at once: a crash now must not orphan it */
+	pthread_mutex_unlock(&s->lock);
+
+	r = qmp_accept(vm->lfd, QMP_CONNECT_MS, qemu_alive, s, &q, err, errlen);
+	if (r < 0) {
+		if (!proc_alive(&s->procs[SLOT_QEMU]))
+			r = qemu_death(s, "before its monitor was up", err, errlen);
+		goto out;
+	}
+	pthread_mutex_lock(&vm->lock);
+	vm->qmp = q;
+	pthread_mutex_unlock(&vm->lock);
+	timeline_add(vm, "qmp_connected", qmp_version(q));
+	r = read_host_port(vm, err, errlen);
+	if (r < 0)
+		goto out;
+	r = wait_for_agent(s, vm, err, errlen);
+out:
+	free(cmd);
+	if (vm && r < 0)
+		timeline_add(vm, "failed", err);
+	return r;
+}
+
+/* Adopt the VM of an earlier daemon: QEMU reconnects to a new monitor socket. */
+static int qemu_reattach(struct sess *s, char *err, size_t errlen)
+{
+	struct qmp *q = NULL;
+	int r, port = 0;
+	if (!proc_alive(&s->procs[SLOT_QEMU]))
+		return qemu_death(s, "while the daemon was down", err, errlen);
+	if (sscanf(s->agent_url, "http://127.0.0.1:%d", &port) != 1 || port <= 0) {
+		snprintf(err, errlen, "reattach_failed: the record names no agent endpoint");
+		return -ENOENT;
+	}
+	struct vm *vm = vm_new(s);
+	if (!vm)
+		return -ENOMEM;
+	vm->host_port = port;
+	r = vm->lfd = qmp_listen(vm->qmp_path, err, errlen);
+	if (r < 0)
+		return r;
+	r = qmp_accept(vm->lfd, 3000, qemu_alive, s, &q, err, errlen);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&vm->lock);
+	vm->qmp = q;
+	pthread_mutex_unlock(&vm->lock);
+	timeline_add(vm, "reattached", qmp_version(q));
+	snprintf(vm->step, sizeof vm->step, "agent_ready");
+	__atomic_store_n(&vm->guest_up, 1, __ATOMIC_RELEASE);
+	sess_set_readiness(s, RD_DESKTOP_READY);
+	sess_set_readiness(s, RD_BRIDGE_LISTENING);
+	return 0;
+}
+
+static int qemu_health(struct sess *s, char *err, size_t errlen)
+{
+	struct vm *vm = s->prov_data; /* the lifecycle's own: stable here */
+	char line[512];
+	cJSON *ret = NULL;
+	if (!proc_alive(&s->procs[SLOT_QEMU]))
+		return qemu_death(s, "", err, errlen);
+	if (!vm || !vm->qmp)
+		return 0;
+	while (console_next(vm, line, sizeof line)) {
+		timeline_add(vm, "console", line);
+		if (strncmp(line, "agent_exited", 12) == 0) {
+			snprintf(err, errlen, "agent_exited: the agent in the VM exited (%s); see "
+					      "artifacts/console.log", line);
+			return -EIO;
+		}
+	}
+	int r = qmp_execute(vm->qmp, "query-status", NULL, 5000, &ret, err, errlen);
+	if (r == -ETIMEDOUT && ++vm->timeouts < 3)
+		return 0; /* a busy host: patience, within a bound */
+	if (r < 0)
+		return proc_alive(&s->procs[SLOT_QEMU]) ? r : qemu_death(s, "", err, errlen);
+	vm->timeouts = 0;
+	const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(ret, "status"));
+	cJSON_Delete(vm->status);
+	vm->status = ret;
+	if (st && (strcmp(st, "shutdown") == 0 || strcmp(st, "guest-panicked") == 0 ||
+		   strcmp(st, "internal-error") == 0 || strcmp(st, "io-error") == 0)) {
+		snprintf(err, errlen, "vm_stopped: the VM is in state '%s'; see artifacts/console.log",
+			 st);
+		return -EIO;
+	}
+	return 0;
+}
+
+static void write_diagnostics(struct sess *s, struct vm *vm)
+{
+	char path[PATH_MAX + 32], ts[40];
+	struct proc *p = &s->procs[SLOT_QEMU];
+	cJSON *j = cJSON_CreateObject();
+	util_iso8601(util_now(), ts, sizeof ts);
+	cJSON_AddStringToObject(j, "session", s->name);
+	cJSON_AddStringToObject(j, "provider", "qemu");
+	cJSON_AddStringToObject(j, "ts", ts);
+	pthread_mutex_lock(&s->lock);
+	cJSON *e = s->error.len ? cJSON_ParseWithLength(s->error.data, s->error.len) : NULL;
+	cJSON_AddStringToObject(j, "agent_endpoint", s->agent_url);
+	pthread_mutex_unlock(&s->lock);
+	const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(e, "message"));
+	const char *code = cJSON_GetStringValue(cJSON_GetObjectItem(e, "code"));
+	char last[1200];
+	snprintf(last, sizeof last, "%s: %s", code ? code : "error", msg ? msg : "unknown");
+	cJSON_AddStringToObject(j, "last_error", last);
+	cJSON_AddStringToObject(j, "reached", vm->step);
+	cJSON_AddNumberToObject(j, "attempts", vm->attempts);
+	cJSON_AddNumberToObject(j, "elapsed_ms", (double)(util_mono_ms() - vm->t0));
+	cJSON_AddNumberToObject(j, "boot_timeout_ms", vm->boot_ms);
+	cJSON_AddStringToObject(j, "accel", vm->kvm ? "kvm" : "tcg");
+	cJSON *qj = cJSON_AddObjectToObject(j, "qemu");
+	char why[100];
+	int alive = proc_alive(p);
+	proc_describe(p, why, sizeof why);
+	cJSON_AddBoolToObject(qj, "running", alive);
+	cJSON_AddStringToObject(qj, "process", why);
+	cJSON_AddNumberToObject(qj, "host_port", vm->host_port);
+	if (vm->status)
+		cJSON_AddItemToObject(qj, "last_status", cJSON_Duplicate(vm->status, 1));
+	cJSON_AddItemToObject(j, "timeline", cJSON_Duplicate(vm->timeline, 1));
+	char *tail = util_file_tail(vm->console, 3000);
+	cJSON_AddStringToObject(j, "console_tail", tail ? tail : "");
+	free(tail);
+	cJSON_Delete(e);
+	char *txt = cJSON_Print(j);
+	if (txt) {
+		snprintf(path, sizeof path, "%s/diagnostics.json", s->artdir);
+		util_write_file(path, txt, strlen(txt), 0600);
+		free(txt);
+	}
+	cJSON_Delete(j);
+}
+
+static int wait_exit(struct proc *p, unsigned ms)
+{
+	uint64_t end = util_mono_ms() + ms;
+	while (proc_alive(p)) {
+		if (util_mono_ms() >= end)
+			return 0;
+		util_sleep_ms(5);
+	}
+	return 1;
+}
+
+static void qemu_stop(struct sess *s)
+{
+	struct proc *p = &s->procs[SLOT_QEMU];
+	char err[256];
+	pthread_mutex_lock(&s->lock);
+	struct vm *vm = s->prov_data;
+	s->prov_data = NULL;
+	int failed = s->status == SESS_FAILED;
+	pthread_mutex_unlock(&s->lock);
+	if (vm && failed)
+		write_diagnostics(s, vm);
+	struct qmp *q = vm ? vm_qmp(vm) : NULL;
+	if (q && p->owned && proc_alive(p)) {
+		/* a guest that handles the power button goes down cleanly */
+		if (__atomic_load_n(&vm->guest_up, __ATOMIC_ACQUIRE) &&
+		    qmp_execute(q, "system_powerdown", NULL, 1000, NULL, err, sizeof err) == 0)
+			wait_exit(p, POWERDOWN_MS);
+		if (proc_alive(p) && qmp_execute(q, "quit", NULL, 1000, NULL, err, sizeof err) == 0)
+			wait_exit(p, QUIT_MS);
+	}
+	proc_stop(p, TERM_MS); /* SIGTERM, then SIGKILL */
+	if (vm) {
+		unlink(vm->qmp_path);
+		vm_put(vm);
+	}
+}
+
+static int qemu_capture(struct sess *s, struct buf *out, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 32], *data = NULL;
+	size_t len;
+	struct vm *vm = vm_get(s);
+	struct qmp *q = vm ? vm_qmp(vm) : NULL;
+	int r = -EAGAIN;
+	if (!q) {
+		snprintf(err, errlen, "not_ready: the VM's monitor is not up yet");
+		goto out;
+	}
+	unsigned n = __atomic_add_fetch(&vm->shots, 1, __ATOMIC_RELAXED);
+	snprintf(path, sizeof path, "%s/screendump-%u.png", s->dir, n);
+	cJSON *args = cJSON_CreateObject();
+	cJSON_AddStringToObject(args, "filename", path);
+	cJSON_AddStringToObject(args, "format", "png");
+	r = qmp_execute(q, "screendump", args, 5000, NULL, err, errlen);
+	cJSON_Delete(args);
+	if (r == 0 && (r = util_read_file(path, &data, &len)) == 0)
+		r = buf_append(out, data, len);
+	else if (r == 0)
+		snprintf(err, errlen, "screendump: cannot read %s: %s", path, strerror(-r));
+	unlink(path);
+	free(data);
+out:
+	vm_put(vm);
+	return r;
+}
+
+static void qemu_describe(struct sess *s, cJSON *j)
+{
+	struct vm *vm = s->prov_data;
+	cJSON *o = cJSON_AddObjectToObject(j, "vm");
+	cJSON_AddNumberToObject(o, "memory_mb", s->conf.memory);
+	cJSON_AddNumberToObject(o, "cpus", s->conf.cpus);
+	if (!vm)
+		return;
+	cJSON_AddStringToObject(o, "accel", vm->kvm ? "kvm" : "tcg");
+	cJSON_AddStringToObject(o, "qmp_socket", vm->qmp_path);
+	cJSON_AddStringToObject(o, "console", "artifacts/console.log");
+	cJSON_AddNumberToObject(o, "guest_port", QEMU_GUEST_PORT);
+	if (vm->host_port)
+		cJSON_AddNumberToObject(o, "host_port", vm->host_port);
+}
+
+static int qemu_check(char *why, size_t len)
+{
+	struct prov_qemu_assets a;
+	struct prov_qemu_accel acc;
+	char miss[400];
+	int r = prov_qemu_find_assets(&a, miss, sizeof miss);
+	prov_qemu_accel(&acc);
+	if (r < 0) {
+		snprintf(why, len, "%s; accel would be %s", miss, acc.why);
+		return 0;
+	}
+	snprintf(why, len, "%s; guest %s; accel %s", a.qemu, a.guest, acc.why);
+	return 1;
+}
+
+const struct prov_ops prov_qemu = {
+	.name = "qemu",
+	.summary = "a QEMU virtual machine per session (KVM or TCG), the agent inside, QMP control",
+	.check = qemu_check,
+	.start = qemu_start,
+	.health = qemu_health,
+	.reattach = qemu_reattach,
+	.stop = qemu_stop,
+	.capture = qemu_capture,
+	.describe = qemu_describe,
+};

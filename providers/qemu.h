@@ -1,0 +1,55 @@
+/*
+ * qemu.h - what the two halves of provider "qemu" share: qemu_cmd.c finds
+ * the binary and the guest, decides the accelerator and builds the command
+ * line (also for --dry-run); qemu.c runs the VM's lifecycle over QMP.
+ */
+#ifndef DESKFS_QEMU_H
+#define DESKFS_QEMU_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#define QEMU_GUEST_PORT 7070 /* the agent's port inside the guest */
+#define QEMU_MAX_ARGS 64
+
+struct sess_conf;
+
+struct prov_qemu_assets {
+	char qemu[PATH_MAX];   /* qemu-system-x86_64 */
+	char bios[PATH_MAX];   /* qboot.rom, or "" for QEMU's default firmware */
+	char guest[PATH_MAX];  /* the directory contrib/build-guest.sh made */
+	char kernel[PATH_MAX]; /* guest/vmlinux */
+	char initrd[PATH_MAX]; /* guest/initramfs.cpio */
+};
+
+struct prov_qemu_accel {
+	int kvm;        /* 1: -accel kvm -cpu host; 0: TCG */
+	char why[400];  /* which, and why, in words */
+};
+
+/* Where the VM's files go; for --dry-run these are placeholders. */
+struct prov_qemu_paths {
+	char name[80];         /* the session's name, for -name */
+	char qmp[PATH_MAX];    /* the daemon's listening QMP socket */
+	char console[PATH_MAX];/* serial console log */
+	char token[PATH_MAX];  /* the session token, passed by fw_cfg */
+};
+
+struct prov_qemu_cmd {
+	const char *argv[QEMU_MAX_ARGS]; /* NULL-terminated; points into strs */
+	char strs[QEMU_MAX_ARGS][PATH_MAX + 64];
+	char append[512]; /* the kernel command line */
+	int argc;
+};
+
+/* 0 if the binary and the guest are all there; else -ENOENT, why says what is missing. */
+int prov_qemu_find_assets(struct prov_qemu_assets *a, char *why, size_t len);
+/* KVM if the CPU has vmx/svm and a vCPU really runs (probed once, bounded); else TCG. */
+void prov_qemu_accel(struct prov_qemu_accel *out);
+void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets *a,
+			 const struct prov_qemu_accel *acc, const struct sess_conf *conf,
+			 const struct prov_qemu_paths *p);
+/* How long the guest may take to have its agent up: conf's boot_timeout, else a default. */
+int prov_qemu_boot_timeout_ms(const struct sess_conf *conf, const struct prov_qemu_accel *acc);
+
+#endif

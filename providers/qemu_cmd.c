@@ -1,0 +1,385 @@
+/*
+ * qemu_cmd.c - provider "qemu", the static half: where the binary and the
+ * guest are, KVM or TCG, and the exact command line (see qemu.h).
+ *
+ *	$ deskfs --dry-run -o provider=qemu,width=1024,height=768
+ *	qemu: /usr/bin/qemu-system-x86_64 -name deskfs:NAME -M q35 ...
+ *	kernel: console=ttyS0 quiet ... deskfs.size=1024x768 deskfs.port=7070
+ *	accel: tcg
+ *	...
+ *
+ * The guest (contrib/build-guest.sh) is looked for in $DESKFS_GUEST, then
+ * next to the daemon (BINDIR/../build/guest in a work tree, where make
+ * links it; BINDIR/../share/deskfs/guest when installed), then in
+ * /usr/local/share/deskfs/guest and /usr/share/deskfs/guest.
+ *
+ * Why the command line looks as it does (medians on a 2-core TCG host):
+ * q35 with qboot and a PVH-booted uncompressed vmlinux is the fastest
+ * firmware path (SeaBIOS costs ~0.3 s, a compressed bzImage ~3 s); the
+ * initramfs is uncompressed for the same reason. -nodefaults leaves only
+ * what is asked for: a VGA framebuffer (QMP screendump), virtio-tablet (an
+ * absolute pointer; the PS/2 keyboard is q35's own), virtio-net with
+ * user-mode networking restricted to the hostfwd of the agent's port (the
+ * guest reaches neither the host nor the outside), and the serial console
+ * in a file. The token travels by fw_cfg from a 0600 file, never in argv.
+ */
+#include "providers/prov.h"
+#include "providers/qemu.h"
+#include "core/sess.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define QEMU_BIOS "/usr/share/qemu/qboot.rom"
+#define KVM_PROBE_MS 2000
+
+static int guest_complete(const char *dir, struct prov_qemu_assets *a)
+{
+	snprintf(a->kernel, sizeof a->kernel, "%s/vmlinux", dir);
+	snprintf(a->initrd, sizeof a->initrd, "%s/initramfs.cpio", dir);
+	if (access(a->kernel, R_OK) < 0 || access(a->initrd, R_OK) < 0)
+		return 0;
+	char *real = realpath(dir, NULL);
+	snprintf(a->guest, sizeof a->guest, "%s", real ? real : dir);
+	free(real);
+	snprintf(a->kernel, sizeof a->kernel, "%s/vmlinux", a->guest);
+	snprintf(a->initrd, sizeof a->initrd, "%s/initramfs.cpio", a->guest);
+	return 1;
+}
+
+static int find_guest(struct prov_qemu_assets *a)
+{
+	char self[PATH_MAX], dir[PATH_MAX + 64];
+	const char *env = getenv("DESKFS_GUEST");
+	if (env && *env)
+		return guest_complete(env, a);
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(dir, sizeof dir, "%s/../build/guest", self);
+			if (guest_complete(dir, a))
+				return 1;
+			snprintf(dir, sizeof dir, "%s/../share/deskfs/guest", self);
+			if (guest_complete(dir, a))
+				return 1;
+		}
+	}
+	return guest_complete("/usr/local/share/deskfs/guest", a) ||
+	       guest_complete("/usr/share/deskfs/guest", a);
+}
+
+int prov_qemu_find_assets(struct prov_qemu_assets *a, char *why, size_t len)
+{
+	memset(a, 0, sizeof *a);
+	if (proc_find_exe("qemu-system-x86_64", a->qemu, sizeof a->qemu) < 0) {
+		snprintf(why, len, "qemu-system-x86_64 not found in PATH "
+				   "(apt-get install qemu-system-x86)");
+		return -ENOENT;
+	}
+	if (access(QEMU_BIOS, R_OK) == 0)
+		snprintf(a->bios, sizeof a->bios, "%s", QEMU_BIOS);
+	if (!find_guest(a)) {
+		snprintf(why, len, "the guest (vmlinux + initramfs.cpio) is missing: run `make guest` "
+				   "(contrib/build-guest.sh), or set DESKFS_GUEST=DIR");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* ---- KVM: only where a vCPU really runs ---- */
+
+/* In a child: a VM with one page holding `hlt`, one vCPU in real mode. */
+static int kvm_probe_child(void)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		return 10;
+	if (ioctl(kvm, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+		return 11;
+	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		return 12;
+	unsigned char *mem = mmap(NULL, 0x1000, PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return 13;
+	mem[0] = 0xf4; /* hlt */
+	struct kvm_userspace_memory_region reg = {
+		.slot = 0, .guest_phys_addr = 0x1000, .memory_size = 0x1000,
+		.userspace_addr = (uintptr_t)mem};
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &reg) < 0)
+		return 14;
+	int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	int sz = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vcpu < 0 || sz <= 0)
+		return 15;
+	struct kvm_run *run = mmap(NULL, (size_t)sz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	struct kvm_sregs sregs;
+	if (run == MAP_FAILED || ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0)
+		return 16;
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	struct kvm_regs regs = {.rip = 0x1000, .rflags = 2};
+	if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0 || ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
+		return 17;
+	if (ioctl(vcpu, KVM_RUN, 0) < 0)
+		return 18;
+	return run->exit_reason == KVM_EXIT_HLT ? 0 : 19;
+}
+
+static const char *kvm_probe_words(int code)
+{
+	switch (code) {
+	case 0: return "a vCPU ran to its hlt";
+	case 10: return "/dev/kvm cannot be opened read-write";
+	case 11: return "KVM API version mismatch";
+	case 12: return "KVM_CREATE_VM failed";
+	case 14: return "KVM_SET_USER_MEMORY_REGION failed";
+	case 15: return "KVM_CREATE_VCPU failed";
+	case 18: return "KVM_RUN failed";
+	case 19: return "the vCPU did not stop at hlt (emulation failure)";
+	default: return "the probe failed";
+	}
+}
+
+/* Run the probe in a child, so a vCPU that hangs cannot hang the daemon. */
+static int kvm_probe(char *words, size_t len)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(kvm_probe_child());
+	if (pid < 0) {
+		snprintf(words, len, "cannot fork the probe: %s", strerror(errno));
+		return -errno;
+	}
+	uint64_t end = util_mono_ms() + KVM_PROBE_MS;
+	int st = 0;
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		if (util_mono_ms() >= end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			snprintf(words, len, "the vCPU probe hung for %d ms", KVM_PROBE_MS);
+			return -ETIMEDOUT;
+		}
+		util_sleep_ms(5);
+	}
+	int code = WIFEXITED(st) ? WEXITSTATUS(st) : 99;
+	snprintf(words, len, "%s", kvm_probe_words(code));
+	return code == 0 ? 0 : -EIO;
+}
+
+static int cpu_has_virt(void)
+{
+	char *txt = NULL;
+	size_t n;
+	int found = 0;
+	if (util_read_file("/proc/cpuinfo", &txt, &n) < 0)
+		return 0;
+	for (char *l = txt; l && !found; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (strncmp(l, "flags", 5) == 0) {
+			char *end = strchr(l, '\n');
+			if (end)
+				*end = '\0';
+			found = strstr(l, " vmx") || strstr(l, " svm");
+			if (end)
+				*end = '\n';
+		}
+	free(txt);
+	return found;
+}
+
+void prov_qemu_accel(struct prov_qemu_accel *out)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static struct prov_qemu_accel cached; /* protected by lock */
+	static int done;                      /* protected by lock */
+	pthread_mutex_lock(&lock);
+	if (!done) {
+		char words[200];
+		int virt = cpu_has_virt();
+		if (access("/dev/kvm", F_OK) < 0) {
+			snprintf(cached.why, sizeof cached.why, "tcg: there is no /dev/kvm");
+		} else {
+			int ran = kvm_probe(words, sizeof words) == 0;
+			cached.kvm = virt && ran;
+			if (cached.kvm)
+				snprintf(cached.why, sizeof cached.why,
+					 "kvm: the CPU has vmx/svm and a vCPU probe ran (%s)", words);
+			else if (!virt)
+				snprintf(cached.why, sizeof cached.why,
+					 "tcg: /dev/kvm exists but /proc/cpuinfo shows no vmx/svm, so "
+					 "this is a nested or paravirtualised KVM that cannot boot the "
+					 "guest (vCPU probe: %s)",
+					 words);
+			else
+				snprintf(cached.why, sizeof cached.why,
+					 "tcg: the CPU has vmx/svm but the vCPU probe failed: %s", words);
+		}
+		done = 1;
+	}
+	*out = cached;
+	pthread_mutex_unlock(&lock);
+}
+
+int prov_qemu_boot_timeout_ms(const struct sess_conf *conf, const struct prov_qemu_accel *acc)
+{
+	if (conf->boot_timeout_ms > 0)
+		return conf->boot_timeout_ms;
+	return acc->kvm ? 20000 : 60000;
+}
+
+/* ---- the command line ---- */
+
+static void add(struct prov_qemu_cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct prov_qemu_cmd *c, const char *fmt, ...)
+{
+	if (c->argc >= QEMU_MAX_ARGS - 1)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->strs[c->argc], sizeof c->strs[0], fmt, ap);
+	va_end(ap);
+	c->argv[c->argc] = c->strs[c->argc];
+	c->argv[++c->argc] = NULL;
+}
+
+void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets *a,
+			 const struct prov_qemu_accel *acc, const struct sess_conf *conf,
+			 const struct prov_qemu_paths *p)
+{
+	const char *extra = getenv("DESKFS_QEMU_APPEND"); /* debugging and tests */
+	memset(c, 0, sizeof *c);
+	/* quiet: every console byte costs time under TCG; panic=-1 with
+	 * -no-reboot turns a guest panic into a QEMU exit (a failed session) */
+	snprintf(c->append, sizeof c->append,
+		 "console=ttyS0 quiet panic=-1 cryptomgr.notests deskfs.size=%dx%d deskfs.port=%d%s%s",
+		 conf->width, conf->height, QEMU_GUEST_PORT, extra && *extra ? " " : "",
+		 extra ? extra : "");
+	add(c, "%s", a->qemu);
+	add(c, "-name");
+	add(c, "deskfs:%s", p->name);
+	add(c, "-M");
+	add(c, "q35");
+	if (a->bios[0]) {
+		add(c, "-bios");
+		add(c, "%s", a->bios);
+	}
+	add(c, "-accel");
+	if (acc->kvm) {
+		add(c, "kvm");
+		add(c, "-cpu");
+		add(c, "host");
+	} else {
+		add(c, "tcg,tb-size=64");
+	}
+	add(c, "-m");
+	add(c, "%d", conf->memory);
+	add(c, "-smp");
+	add(c, "%d", conf->cpus);
+	add(c, "-nodefaults");
+	add(c, "-no-user-config");
+	add(c, "-no-reboot");
+	add(c, "-display");
+	add(c, "none");
+	add(c, "-sandbox");
+	add(c, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+	add(c, "-kernel");
+	add(c, "%s", a->kernel);
+	add(c, "-initrd");
+	add(c, "%s", a->initrd);
+	add(c, "-append");
+	add(c, "%s", c->append);
+	/* QEMU is the client of the daemon's socket; reconnect=1 lets a
+	 * restarted daemon take the monitor back */
+	add(c, "-chardev");
+	add(c, "socket,id=qmp,path=%s,reconnect=1", p->qmp);
+	add(c, "-mon");
+	add(c, "chardev=qmp,mode=control");
+	add(c, "-chardev");
+	add(c, "file,id=console,path=%s,append=on", p->console);
+	add(c, "-serial");
+	add(c, "chardev:console");
+	/* host port 0: the kernel picks a free one, read back over QMP */
+	add(c, "-netdev");
+	add(c, "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:0-:%d", QEMU_GUEST_PORT);
+	add(c, "-device");
+	add(c, "virtio-net-pci,netdev=net0,romfile=");
+	add(c, "-device");
+	add(c, "VGA");
+	add(c, "-device");
+	add(c, "virtio-tablet-pci");
+	add(c, "-fw_cfg");
+	add(c, "name=opt/deskfs/token,file=%s", p->token);
+}
+
+/* ---- --dry-run ---- */
+
+static void print_quoted(FILE *out, const char *arg)
+{
+	if (arg[strcspn(arg, " \t'\"$\\;&|<>()*?")] == '\0' && *arg) {
+		fputs(arg, out);
+		return;
+	}
+	fputc('\'', out);
+	for (const char *p = arg; *p; p++)
+		if (*p == '\'')
+			fputs("'\\''", out);
+		else
+			fputc(*p, out);
+	fputc('\'', out);
+}
+
+int prov_qemu_dry_run(const struct sess_conf *conf, const char *statedir, FILE *out)
+{
+	struct prov_qemu_assets a;
+	struct prov_qemu_accel acc;
+	struct prov_qemu_paths p;
+	struct prov_qemu_cmd *c = calloc(1, sizeof *c);
+	char why[400] = "";
+	if (!c)
+		return -ENOMEM;
+	int r = prov_qemu_find_assets(&a, why, sizeof why);
+	if (r < 0 && !a.qemu[0])
+		snprintf(a.qemu, sizeof a.qemu, "qemu-system-x86_64");
+	if (r < 0 && !a.guest[0]) {
+		snprintf(a.kernel, sizeof a.kernel, "GUEST/vmlinux");
+		snprintf(a.initrd, sizeof a.initrd, "GUEST/initramfs.cpio");
+	}
+	prov_qemu_accel(&acc);
+	snprintf(p.name, sizeof p.name, "NAME");
+	snprintf(p.qmp, sizeof p.qmp, "%s/NAME/qmp.sock", statedir);
+	snprintf(p.console, sizeof p.console, "%s/NAME/artifacts/console.log", statedir);
+	snprintf(p.token, sizeof p.token, "%s/NAME/token", statedir);
+	prov_qemu_build_cmd(c, &a, &acc, conf, &p);
+
+	fprintf(out, "qemu:");
+	for (int i = 0; i < c->argc; i++) {
+		fputc(' ', out);
+		print_quoted(out, c->argv[i]);
+	}
+	fprintf(out, "\nkernel: %s\n", c->append);
+	fprintf(out, "accel: %s\n", acc.kvm ? "kvm" : "tcg");
+	fprintf(out, "accel_why: %s\n", acc.why);
+	fprintf(out, "guest: %s\n", a.guest[0] ? a.guest : "missing");
+	fprintf(out, "agent: tcp 127.0.0.1:<ephemeral> -> guest port %d (hostfwd)\n",
+		QEMU_GUEST_PORT);
+	fprintf(out, "boot_timeout: %d s\n", prov_qemu_boot_timeout_ms(conf, &acc) / 1000);
+	if (r < 0)
+		fprintf(out, "missing: %s\n", why);
+	free(c);
+	return r;
+}
