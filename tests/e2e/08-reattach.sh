@@ -83,4 +83,16 @@ mount_deskfs -o width=320,height=200
 check "the next daemon re-attaches it" bash -c "[ \"\$(cat '$MNT/k/status')\" = ready ] && echo 'click 1 1' > '$MNT/k/actions'"
 rmdir "$MNT/k"
 check "rmdir then ends it" all_dead $K
+unmount_deskfs
+
+# -o auto_unmount: after a crash FUSE clears the dead mount by itself
+mount_deskfs -o width=320,height=200,auto_unmount
+mkdir "$MNT/u"
+echo "wait 1" >"$MNT/u/actions"
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=""
+check "auto_unmount: the dead mount is gone without fusermount3" wait_for gone bash -c "grep -q ' $MNT fuse' /proc/mounts || echo gone"
+mount_deskfs -o width=320,height=200,auto_unmount
+check "and the same command re-attaches the session" bash -c "[ \"\$(cat '$MNT/u/status')\" = ready ] && echo 'click 1 1' > '$MNT/u/actions'"
 finish
