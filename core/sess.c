@@ -569,6 +569,20 @@ void sess_names_free(char **names, uint64_t *sids, int n)
 	free(sids);
 }
 
+/* Append s to the registry, name it an sid, take the caller's reference. */
+static void register_locked(struct sess *s, struct reg_node *node)
+{
+	s->sid = reg.next_sid++;
+	node->s = s;
+	if (reg.tail)
+		reg.tail->next = node;
+	else
+		reg.head = node;
+	reg.tail = node;
+	reg.count++;
+	__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+}
+
 static struct sess *sess_alloc(const char *name, const struct sess_conf *conf)
 {
 	struct sess *s = calloc(1, sizeof *s);
@@ -658,15 +672,7 @@ int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid
 		pthread_mutex_unlock(&reg.lock);
 		goto out_free;
 	}
-	s->sid = reg.next_sid++;
-	node->s = s;
-	if (reg.tail)
-		reg.tail->next = node;
-	else
-		reg.head = node;
-	reg.tail = node;
-	reg.count++;
-	__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL); /* the caller's */
+	register_locked(s, node);
 	pthread_mutex_unlock(&reg.lock);
 
 	cJSON *ev = cJSON_CreateObject();
@@ -706,15 +712,7 @@ struct sess *sess_adopt(const char *name, const struct sess_conf *conf, const ch
 		sess_free(s);
 		return NULL;
 	}
-	s->sid = reg.next_sid++;
-	node->s = s;
-	if (reg.tail)
-		reg.tail->next = node;
-	else
-		reg.head = node;
-	reg.tail = node;
-	reg.count++;
-	__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL); /* the caller's */
+	register_locked(s, node);
 	pthread_mutex_unlock(&reg.lock);
 	return s;
 }

@@ -66,22 +66,12 @@ static int display_start(struct sess *s, char *err, size_t errlen)
 	return prov_start_local_agent(s, display, SLOT_AGENT, err, errlen);
 }
 
-static int display_health(struct sess *s, char *err, size_t errlen)
-{
-	return prov_check_procs(s, err, errlen);
-}
-
-static void display_stop(struct sess *s)
-{
-	prov_stop_procs(s); /* only the agent: the display is not ours */
-}
-
 const struct prov_ops prov_display = {
 	.name = "display",
 	.summary = "an agent on an existing X display (never stopped by deskfs)",
 	.check = display_check,
 	.start = display_start,
 	.reattach = prov_reattach_local,
-	.health = display_health,
-	.stop = display_stop,
+	.health = prov_check_procs,
+	.stop = prov_stop_procs, /* only our processes: never the display */
 };

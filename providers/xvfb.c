@@ -86,22 +86,12 @@ static int xvfb_start(struct sess *s, char *err, size_t errlen)
 	return prov_start_local_agent(s, display, SLOT_AGENT, err, errlen);
 }
 
-static int xvfb_health(struct sess *s, char *err, size_t errlen)
-{
-	return prov_check_procs(s, err, errlen);
-}
-
-static void xvfb_stop(struct sess *s)
-{
-	prov_stop_procs(s);
-}
-
 const struct prov_ops prov_xvfb = {
 	.name = "xvfb",
 	.summary = "a private Xvfb per session, driven by a local agent",
 	.check = xvfb_check,
 	.start = xvfb_start,
 	.reattach = prov_reattach_local,
-	.health = xvfb_health,
-	.stop = xvfb_stop,
+	.health = prov_check_procs,
+	.stop = prov_stop_procs,
 };
