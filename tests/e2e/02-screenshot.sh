@@ -42,6 +42,21 @@ cat "$S/screenshot.png" >"$TMP/changed.png"
 check "a change right after a capture shows at once" bash -c "[ \"\$('$TOOLS/pngtool' pixel '$TMP/changed.png' 790 590)\" = 00aa00 ]"
 check "and still matches the display exactly" "$TOOLS/pngtool" match "$TMP/changed.png" "$D"
 
+# photo-like content at full HD and at an odd size: the parallel, banded
+# encoder must still give the display's exact pixels
+for size in 1920x1080 1023x767; do
+	echo "create n$size size=$size" >"$MNT/.ctl"
+	ND=$(python3 -c "import json; print(json.load(open('$MNT/n$size/session.json'))['display'])")
+	W=${size%x*} H=${size#*x}
+	"$TOOLS/xnoise" "$ND" "$((W * 2 / 3))x$((H / 2))+$((W / 7))+$((H / 5))" 7 >"$TMP/noise.out" &
+	T_PIDS="$T_PIDS $!"
+	wait_for ready cat "$TMP/noise.out"
+	cat "$MNT/n$size/screenshot.png" >"$TMP/noise.png"
+	check "$size with photo-like content: the PNG equals the display" "$TOOLS/pngtool" match "$TMP/noise.png" "$ND"
+	check "$size: and decodes at that size" bash -c "[ \"\$('$TOOLS/pngtool' size $TMP/noise.png)\" = '$W $H' ]"
+	rmdir "$MNT/n$size"
+done
+
 # every reader gets the whole file
 REF=$TMP/ref.png
 cat "$S/screenshot.png" >"$REF"
