@@ -144,11 +144,13 @@ sjson() { # sjson NAME EXPR: a value of session.json (python expression on j)
 	python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$MNT/$1/session.json"
 }
 
-# private memory (Private_Clean + Private_Dirty) of PIDS, in kB
+# privkb [FIELDS] PIDS: private memory (Private_Clean + Private_Dirty unless
+# FIELDS, a regex such as Dirty, says otherwise) of PIDS, in kB
 privkb() {
-	local p t=0 v
+	local p t=0 v f='(Clean|Dirty)'
+	case "$1" in [A-Z]*) f=$1; shift ;; esac
 	for p in "$@"; do
-		v=$(awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s + 0 }' "/proc/$p/smaps_rollup" 2>/dev/null)
+		v=$(awk -v f="^Private_$f:" '$0 ~ f { s += $2 } END { print s + 0 }' "/proc/$p/smaps_rollup" 2>/dev/null)
 		t=$((t + ${v:-0}))
 	done
 	echo "$t"
@@ -165,7 +167,7 @@ start_content() {
 	convert -seed 7 -size "${pw}x${ph}" plasma:fractal "$TMP/photo-$tag.png" ||
 		fail "convert could not make the photo"
 	DISPLAY=$dpy xterm -hold -geometry "${c1}x${r1}+0+0" -fa 'DejaVu Sans Mono' -fs 11 \
-		-e ls -la /usr/lib/x86_64-linux-gnu /usr/share/doc 2>>"$TMP/clients.log" &
+		-e sh -c 'ls -la /usr/lib/x86_64-linux-gnu | head -n 80' 2>>"$TMP/clients.log" &
 	CLIENTS="$CLIENTS $!"
 	DISPLAY=$dpy display -geometry "+$px+0" -title photo "$TMP/photo-$tag.png" 2>>"$TMP/clients.log" &
 	CLIENTS="$CLIENTS $!"
@@ -213,6 +215,7 @@ verdict() {
 
 # ---- mount ----
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 say "building content and mounting (N=$N)"
 mkdir -p "$MNT" "$TOP/build"
 "$BIN/deskfs" -f -o "statedir=$STATE,width=1280,height=800" "$MNT" 2>"$TMP/deskfs.log" &
@@ -326,6 +329,8 @@ read -r MX MA < <(sjson idle '"%d %d" % (j["pids"]["xvfb"], j["pids"]["agent"])'
 read -r GX GA < <(sjson idleglx '"%d %d" % (j["pids"]["xvfb"], j["pids"]["agent"])')
 MEM_X=$(privkb "$MX") MEM_A=$(privkb "$MA")
 MEM_GX=$(privkb "$GX") MEM_GA=$(privkb "$GA")
+MEM_DIRTY=$(privkb Dirty "$MX" "$MA") MEM_GDIRTY=$(privkb Dirty "$GX" "$GA")
+MEM_GPSS=$(awk '/^Pss:/ { s += $2 } END { print s + 0 }' "/proc/$GX/smaps_rollup" "/proc/$GA/smaps_rollup")
 read -r SX SA < <(sjson s '"%d %d" % (j["pids"]["xvfb"], j["pids"]["agent"])')
 MEM_SX=$(privkb "$SX") MEM_SA=$(privkb "$SA")
 rmdir "$MNT/idle" "$MNT/idleglx" || fail "rmdir idle failed"
@@ -351,8 +356,13 @@ bt "$TMP/r.par1" par -n 30 -w 3 "$MNT" "$TMP/d1.png" ${pargs%% p02=*}
 # shellcheck disable=SC2086
 bt "$TMP/r.par20" par -n 15 -w 2 "$MNT" "$TMP/d1.png" $pargs
 t0=$(date +%s%N)
-for n in $names; do rmdir "$MNT/$n" & done
-wait
+rpids=""
+for n in $names; do
+	rmdir "$MNT/$n" &
+	rpids="$rpids $!"
+done
+# shellcheck disable=SC2086
+wait $rpids
 t1=$(date +%s%N)
 RM20_MS=$(((t1 - t0) / 1000000))
 for n in $names; do [ ! -e "$MNT/$n" ] || fail "rmdir $n failed"; done
@@ -423,8 +433,8 @@ note "/tmp is $(stat -f -c %T /tmp) here; /dev/shm is $(stat -f -c %T /dev/shm)"
 note "xdotool's click waits its --delay (default 100 ms) even without --repeat; type's default delay is 12 ms per key"
 note "typed text reached an xterm intact: $TYPED_OK"
 note "rmdir of a session: median $(ms "$(med "$TMP/r.ready" rmdir)")"
-note "memory: idle Xvfb $((MEM_X / 1024)) MB + agent $((MEM_A / 1024)) MB; glx=1: Xvfb $((MEM_GX / 1024)) MB + agent $((MEM_GA / 1024)) MB; the 1280x800 session with its clients: Xvfb $((MEM_SX / 1024)) MB + agent $((MEM_SA / 1024)) MB"
-note "20 sessions: all ready $ALL20_MS ms after the first mkdir; $(field "$TMP/r.par20" par shots_per_s) screenshots/s in aggregate vs $(field "$TMP/r.par1" par shots_per_s) with one session; per-session medians $(ms "$(field "$TMP/r.par20" par per_session_median_min)")..$(ms "$(field "$TMP/r.par20" par per_session_median_max)"); p90 $(ms "$(field "$TMP/r.par20" par p90)"); content = the 1280x800 screenshot shown full screen plus a changing window; 20 rmdirs in parallel took $RM20_MS ms"
+note "memory: idle Xvfb $((MEM_X / 1024)) MB + agent $((MEM_A / 1024)) MB (of which Private_Dirty $((MEM_DIRTY / 1024)) MB); glx=1: Xvfb $((MEM_GX / 1024)) MB + agent $((MEM_GA / 1024)) MB (Private_Dirty $((MEM_GDIRTY / 1024)) MB: the rest is Private_Clean, mostly the GL libraries that only this one Xvfb maps, which a second glx session would share; Pss $((MEM_GPSS / 1024)) MB); the 1280x800 session with its clients: Xvfb $((MEM_SX / 1024)) MB + agent $((MEM_SA / 1024)) MB"
+note "20 sessions: all ready $ALL20_MS ms after the first mkdir; $(field "$TMP/r.par20" par shots_per_s) screenshots/s in aggregate vs $(field "$TMP/r.par1" par shots_per_s) with one session; per-session medians $(ms "$(field "$TMP/r.par20" par psmin)")..$(ms "$(field "$TMP/r.par20" par psmax)"); p90 $(ms "$(field "$TMP/r.par20" par p90)"); content = the 1280x800 screenshot shown full screen plus a changing window; 20 rmdirs in parallel took $RM20_MS ms"
 note "with $(nproc) cores, 20 CPU-bound encoders share $(nproc) CPUs: the 20-session row measures queueing as much as deskfs"
 
 # ---- print ----
@@ -432,7 +442,8 @@ note "with $(nproc) cores, 20 CPU-bound encoders share $(nproc) CPUs: the 20-ses
 {
 	echo "deskfs bench - $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 	echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ { printf("%.0f GB", $2 / 1048576) }' /proc/meminfo), kernel $(uname -r)"
-	echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg); deskfs $(git -C "$TOP" describe --always --dirty 2>/dev/null || echo '?'); $(scrot --version 2>/dev/null | head -n1); $(DISPLAY=$D1 xdotool version 2>/dev/null | head -n1); $(import -version | head -n1 | cut -d' ' -f2-3)"
+	echo "load average at start: $LOAD0, at end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every row)"
+	echo "deskfs $(git -C "$TOP" describe --always --dirty 2>/dev/null || echo '?'); $(scrot --version 2>/dev/null | head -n1); $(DISPLAY=$D1 xdotool version 2>/dev/null | head -n1); $(import -version | head -n1 | cut -d' ' -f2-3)"
 	echo "medians; whole-command rows are fork+exec+wait wall time"
 	echo
 	awk -F'\t' 'BEGIN { w[1] = 66; w[2] = 10; w[3] = 20; w[4] = 15; w[5] = 15; w[6] = 7

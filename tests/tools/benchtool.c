@@ -591,6 +591,7 @@ struct par_job {
 	double *v;
 	Display *bgd; /* keeps the background window alive */
 	double t_start, t_end;
+	int fails;
 };
 
 static int show_background(struct par_job *j)
@@ -633,6 +634,7 @@ static void *par_thread(void *arg)
 	struct ticker t;
 	if (ticker_open(&t, j->dpy, 200, 200) < 0) {
 		fprintf(stderr, "benchtool: cannot open %s\n", j->dpy);
+		j->fails = j->n;
 		pthread_barrier_wait(&par_bar);
 		return NULL;
 	}
@@ -645,6 +647,7 @@ static void *par_thread(void *arg)
 	for (int r = 0; r < j->n; r++) {
 		ticker_tick(&t);
 		double ms = run_cmd(argv);
+		j->fails += ms < 0;
 		j->v[r] = ms < 0 ? 0 : ms;
 	}
 	j->t_end = now_ms();
@@ -683,7 +686,9 @@ static int mode_par(int argc, char **argv)
 	for (int k = 0; k < nj; k++)
 		pthread_join(th[k], NULL);
 	double *all = calloc((size_t)nj * o.n, sizeof *all), lo = 1e18, hi = 0, t0 = 1e18, t1 = 0;
+	int fails = 0;
 	for (int k = 0; k < nj; k++) {
+		fails += jobs[k].fails;
 		memcpy(all + (size_t)k * o.n, jobs[k].v, sizeof(double) * o.n);
 		double m = pct(jobs[k].v, o.n, 0.5);
 		lo = m < lo ? m : lo;
@@ -693,10 +698,10 @@ static int mode_par(int argc, char **argv)
 		XCloseDisplay(jobs[k].bgd);
 	}
 	char extra[128];
-	snprintf(extra, sizeof extra, "sessions=%d per_session_median_min=%.3f max=%.3f shots_per_s=%.1f",
-	         nj, lo, hi, (double)nj * o.n / ((t1 - t0) / 1000.0));
+	snprintf(extra, sizeof extra, "sessions=%d psmin=%.3f psmax=%.3f shots_per_s=%.1f fails=%d",
+	         nj, lo, hi, (double)nj * o.n / ((t1 - t0) / 1000.0), fails);
 	report("par", all, nj * o.n, extra);
-	return 0;
+	return fails ? 1 : 0;
 }
 
 /* ---- freepoint ---- */
