@@ -3,6 +3,7 @@
 #   make demo           install what is missing, build, mount, drive a session, clean up
 #   make check          the same set-up, then every test (unit + end to end)
 #   make bench          screenshots and input against scrot / import / xdotool
+#   make fuzz           libFuzzer on the parsers, FUZZ_SECONDS (60) per target
 #   make SANITIZE=1 check   the same under ASan + UBSan
 #   make install PREFIX=/usr/local DESTDIR=...
 
@@ -129,6 +130,35 @@ demo: all guest
 bench: all guest
 	@contrib/install-deps.sh bench
 	@tests/bench.sh
+
+# make fuzz: libFuzzer targets (clang, ASan + UBSan) for the parsers, each run
+# FUZZ_SECONDS on a copy of tests/fuzz/corpus; see tests/fuzz/README.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  ?= -O1 -g
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_BIN     := build/fuzz/fuzz_actions build/fuzz/fuzz_ctl build/fuzz/fuzz_gctl
+FUZZ_AOBJ    := $(AGENT_LIB_SRC:%.c=build/fuzz/obj/%.o)
+FUZZ_DOBJ    := $(patsubst %.c,build/fuzz/obj/%.o,$(filter-out fs/main.c,$(DAEMON_SRC)))
+FUZZ_CC_ALL   = $(FUZZ_CC) $(WARN) -Wno-unknown-warning-option $(DEFS) -MMD -MP -I. $(FUZZ_SAN) $(FUZZ_CFLAGS)
+
+.PHONY: fuzz
+fuzz: $(DEPS_STAMP)
+	@contrib/install-deps.sh fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BIN)
+
+build/fuzz/obj/agent/%.o: agent/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(FUZZ_CC_ALL) -fsanitize=fuzzer-no-link $(shell $(PKG_CONFIG) --cflags $(AGENT_PKGS)) -c -o $@ $<
+build/fuzz/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(FUZZ_CC_ALL) -fsanitize=fuzzer-no-link $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS)) -c -o $@ $<
+build/fuzz/fuzz_actions: tests/fuzz/fuzz_actions.c $(FUZZ_AOBJ)
+	$(FUZZ_CC_ALL) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(shell $(PKG_CONFIG) --libs libcjson x11) -lm
+build/fuzz/fuzz_ctl build/fuzz/fuzz_gctl: build/fuzz/%: tests/fuzz/%.c $(FUZZ_DOBJ)
+	$(FUZZ_CC_ALL) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS)) -lpthread
+-include $(FUZZ_AOBJ:.o=.d) $(FUZZ_DOBJ:.o=.d) $(FUZZ_BIN:=.d)
 
 install: $(BINS)
 	install -d $(DESTDIR)$(BINDIR)

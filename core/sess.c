@@ -82,8 +82,7 @@ int sess_conf_set(struct sess_conf *c, const char *key, const char *val, char *e
 		*(key[0] == 'w' ? &c->width : &c->height) = (int)v;
 	} else if (strcmp(key, "size") == 0) {
 		int w, h;
-		char tail;
-		if (sscanf(val, "%dx%d%c", &w, &h, &tail) != 2 || w < 64 || h < 64 || w > 8192 || h > 8192) {
+		if (util_parse_size(val, 64, 8192, &w, &h) < 0) {
 			snprintf(err, errlen, "size must be WxH, e.g. 1280x800, not '%s'", val);
 			return -EINVAL;
 		}

@@ -262,7 +262,6 @@ static int ctl_parse_line(char *l, int lineno, void *ctx)
 {
 	struct ctl_parse *p = ctx;
 	struct ctl_cmd c = {0};
-	char extra;
 	if (p->n >= MAX_CTL_LINES) {
 		snprintf(p->err, sizeof p->err, "too_many_commands: at most %d lines per write",
 			 MAX_CTL_LINES);
@@ -276,8 +275,7 @@ static int ctl_parse_line(char *l, int lineno, void *ctx)
 		c.verb = CTL_RESTART;
 	else if (strcmp(l, "clear-error") == 0)
 		c.verb = CTL_CLEAR_ERROR;
-	else if (sscanf(l, "resize %dx%d%c", &c.w, &c.h, &extra) == 2 && c.w >= 64 && c.h >= 64 &&
-		 c.w <= 8192 && c.h <= 8192)
+	else if (strncmp(l, "resize ", 7) == 0 && util_parse_size(l + 7, 64, 8192, &c.w, &c.h) == 0)
 		c.verb = CTL_RESIZE;
 	else {
 		snprintf(p->err, sizeof p->err,

@@ -287,3 +287,19 @@ int util_parse_int(const char *s, long lo, long hi, long *out)
 	*out = v;
 	return 0;
 }
+
+int util_parse_size(const char *s, long lo, long hi, int *w, int *h)
+{
+	char tmp[32];
+	long a, b;
+	const char *x = s ? strchr(s, 'x') : NULL;
+	if (!x || (size_t)(x - s) >= sizeof tmp)
+		return -EINVAL;
+	memcpy(tmp, s, (size_t)(x - s));
+	tmp[x - s] = '\0';
+	if (util_parse_int(tmp, lo, hi, &a) < 0 || util_parse_int(x + 1, lo, hi, &b) < 0)
+		return -EINVAL;
+	*w = (int)a;
+	*h = (int)b;
+	return 0;
+}

@@ -49,5 +49,7 @@ int util_read_file(const char *path, char **out, size_t *len);
 char *util_file_tail(const char *path, size_t max);
 /* Parse a decimal int in [lo,hi]; -EINVAL on junk or out of range. */
 int util_parse_int(const char *s, long lo, long hi, long *out);
+/* "WxH" with both sides in [lo,hi]; -EINVAL on junk, overflow or range. */
+int util_parse_size(const char *s, long lo, long hi, int *w, int *h);
 
 #endif

@@ -32,6 +32,7 @@ struct fs_handle {
 	struct buf data;    /* K_SNAPSHOT / K_DESKTOP / K_CTL reads */
 	int fd;             /* K_LOG and the read side of K_ACTIONS, else -1 */
 	struct buf pending; /* writes: the unfinished last line */
+	int discarding;     /* writes: inside a line that was too long; skip to its end */
 
 	struct evq_sub *sub;          /* K_STREAM */
 	pthread_mutex_t lock;         /* protects req, req_size, ph */
@@ -340,10 +341,19 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 		fuse_reply_err(req, EBADF);
 		return;
 	}
+	if (h->discarding) {
+		/* the rest of a refused line is refused too, up to and with the write that
+		 * ends it; nothing of such a write is performed */
+		if (memchr(buf, '\n', size))
+			h->discarding = 0;
+		fuse_reply_err(req, E2BIG);
+		return;
+	}
 	const char *nl = memrchr(buf, '\n', size);
 	if (!nl) { /* no line ends yet: keep it for the next write or close */
 		if (h->pending.len + size > MAX_PENDING_LINE) {
 			buf_reset(&h->pending);
+			h->discarding = 1;
 			if (h->s)
 				sess_error(h->s, 0, E2BIG, "too_large",
 					   "a line longer than %u bytes was written", MAX_PENDING_LINE);
