@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct agentc {
 	pthread_mutex_t lock;
@@ -117,14 +118,49 @@ static void http_error_text(const struct buf *out, long status, char *err, size_
 	cJSON_Delete(j);
 }
 
-int agentc_request(struct agentc *c, const char *method, const char *path, const void *body,
-		   size_t len, long timeout_ms, struct buf *out, char *err, size_t errlen)
+struct hdr_ctx {
+	char *etag;
+	size_t len;
+};
+
+/* Keep the ETag response header. */
+static size_t on_header(char *p, size_t sz, size_t n, void *arg)
 {
-	char url[512];
+	struct hdr_ctx *hc = arg;
+	size_t len = sz * n;
+	if (hc->etag && len > 5 && strncasecmp(p, "ETag:", 5) == 0) {
+		size_t i = 5, j = len;
+		while (i < j && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		while (j > i && (p[j - 1] == '\r' || p[j - 1] == '\n' || p[j - 1] == ' '))
+			j--;
+		if (j - i < hc->len)
+			snprintf(hc->etag, hc->len, "%.*s", (int)(j - i), p + i);
+	}
+	return len;
+}
+
+static int request(struct agentc *c, const char *method, const char *path, const void *body,
+		   size_t len, long timeout_ms, const char *if_none_match, int *not_modified,
+		   char *etag, size_t etaglen, struct buf *out, char *err, size_t errlen)
+{
+	char url[512], inm[160];
 	long status = 0;
 	int ret = 0;
+	struct hdr_ctx hc = {etag, etaglen};
+	struct curl_slist *extra = NULL;
 	snprintf(url, sizeof url, "%s%s", c->base, path);
 	buf_reset(out);
+	if (etag && etaglen)
+		etag[0] = '\0';
+	if (not_modified)
+		*not_modified = 0;
+	if (if_none_match && if_none_match[0]) {
+		for (struct curl_slist *l = c->headers; l; l = l->next)
+			extra = curl_slist_append(extra, l->data);
+		snprintf(inm, sizeof inm, "If-None-Match: %s", if_none_match);
+		extra = curl_slist_append(extra, inm);
+	}
 
 	pthread_mutex_lock(&c->lock);
 	CURL *h = c->curl;
@@ -132,7 +168,9 @@ int agentc_request(struct agentc *c, const char *method, const char *path, const
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	if (c->unix_path)
 		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->unix_path);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, extra ? extra : c->headers);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, &hc);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 2000 ? timeout_ms : 2000L);
@@ -148,8 +186,11 @@ int agentc_request(struct agentc *c, const char *method, const char *path, const
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	pthread_mutex_unlock(&c->lock);
+	curl_slist_free_all(extra);
 
-	if (rc != CURLE_OK) {
+	if (rc == CURLE_OK && status == 304 && not_modified) {
+		*not_modified = 1;
+	} else if (rc != CURLE_OK) {
 		ret = curl_to_errno(rc);
 		snprintf(err, errlen, "%s: %s %s: %s",
 			 ret == -ETIMEDOUT ? "agent_timeout" : "agent_unreachable", method, path,
@@ -159,4 +200,19 @@ int agentc_request(struct agentc *c, const char *method, const char *path, const
 		http_error_text(out, status, err, errlen);
 	}
 	return ret;
+}
+
+int agentc_request(struct agentc *c, const char *method, const char *path, const void *body,
+		   size_t len, long timeout_ms, struct buf *out, char *err, size_t errlen)
+{
+	return request(c, method, path, body, len, timeout_ms, NULL, NULL, NULL, 0, out, err,
+		       errlen);
+}
+
+int agentc_request_cond(struct agentc *c, const char *path, long timeout_ms,
+			const char *if_none_match, int *not_modified, char *etag, size_t etaglen,
+			struct buf *out, char *err, size_t errlen)
+{
+	return request(c, "GET", path, NULL, 0, timeout_ms, if_none_match, not_modified, etag,
+		       etaglen, out, err, errlen);
 }

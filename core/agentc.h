@@ -34,6 +34,15 @@ void agentc_free(struct agentc *c);
 int agentc_request(struct agentc *c, const char *method, const char *path, const void *body,
 		   size_t len, long timeout_ms, struct buf *out, char *err, size_t errlen);
 
+/*
+ * The same, conditional: with if_none_match set, an unchanged resource
+ * answers 304 and *not_modified is set (out stays empty). The response's
+ * ETag, if any, goes to etag (size etaglen).
+ */
+int agentc_request_cond(struct agentc *c, const char *path, long timeout_ms,
+			const char *if_none_match, int *not_modified, char *etag, size_t etaglen,
+			struct buf *out, char *err, size_t errlen);
+
 void agentc_global_init(void);
 
 #endif

@@ -412,8 +412,11 @@ static void stop_locked(struct sess *s, enum sess_status final)
 	s->prov->stop(s);
 	pthread_mutex_lock(&s->lock);
 	struct agentc *c = s->agent;
+	struct blob *png = s->last_png;
 	s->agent = NULL;
+	s->last_png = NULL;
 	pthread_mutex_unlock(&s->lock);
+	blob_unref(png);
 	agentc_free(c);
 	if (was != SESS_FAILED || final == SESS_STOPPED)
 		set_status(s, final);
@@ -495,6 +498,7 @@ int sess_wait_ready(struct sess *s, sess_intr_fn intr, void *arg)
 
 static void sess_free(struct sess *s)
 {
+	blob_unref(s->last_png);
 	evq_hub_close(&s->events);
 	buf_free(&s->error);
 	for (int i = 0; i < s->nartifacts; i++)

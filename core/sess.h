@@ -105,6 +105,7 @@ struct sess {
 	int nartifacts;               /* protected by lock */
 	uint64_t actions_done;        /* protected by lock */
 	char screenshot_source[32];   /* protected by lock: "agent" or "qmp" */
+	struct blob *last_png;        /* protected by lock: the agent's last PNG, with its ETag */
 
 	struct proc procs[SESS_MAX_PROCS]; /* owned by the lifecycle (op_lock / thread) */
 	void *prov_data;                   /* provider's own, freed by its stop */

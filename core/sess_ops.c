@@ -111,9 +111,19 @@ static long request_bound_ms(struct sess *s, const char *body, size_t len)
 	return ms;
 }
 
-/* Wait for ready, then make one request to the agent. Records failures. */
-static int agent_call(struct sess *s, const char *method, const char *path, const char *body,
-		      size_t len, struct buf *out, sess_intr_fn intr, void *arg)
+/*
+ * Wait for ready, then make one request to the agent (conditional when
+ * cond is given: a screenshot the daemon already holds). Records failures.
+ */
+struct cond_get {
+	const char *if_none_match;
+	int not_modified;
+	char etag[80];
+};
+
+static int agent_call_cond(struct sess *s, const char *method, const char *path,
+			   const char *body, size_t len, struct buf *out, struct cond_get *cond,
+			   sess_intr_fn intr, void *arg)
 {
 	char err[1024];
 	int r = sess_wait_ready(s, intr, arg);
@@ -128,12 +138,22 @@ static int agent_call(struct sess *s, const char *method, const char *path, cons
 		sess_error(s, 0, EAGAIN, "not_ready", "session '%s' is not ready", s->name);
 		return -EAGAIN;
 	}
-	r = agentc_request(c, method, path, body, len, request_bound_ms(s, body, len), out, err,
-			   sizeof err);
+	long bound = request_bound_ms(s, body, len);
+	if (cond)
+		r = agentc_request_cond(c, path, bound, cond->if_none_match, &cond->not_modified,
+					cond->etag, sizeof cond->etag, out, err, sizeof err);
+	else
+		r = agentc_request(c, method, path, body, len, bound, out, err, sizeof err);
 	pthread_mutex_unlock(&s->op_lock);
 	if (r < 0)
 		sess_error_text(s, 0, -r, err);
 	return r;
+}
+
+static int agent_call(struct sess *s, const char *method, const char *path, const char *body,
+		      size_t len, struct buf *out, sess_intr_fn intr, void *arg)
+{
+	return agent_call_cond(s, method, path, body, len, out, NULL, intr, arg);
 }
 
 static void set_screenshot_source(struct sess *s, const char *src)
@@ -148,20 +168,50 @@ static void set_screenshot_source(struct sess *s, const char *src)
  * screendump of the VM's framebuffer) answers at once; session.json's
  * screenshot_source then says "qmp". Otherwise wait for the agent.
  */
-int sess_capture(struct sess *s, struct buf *out, sess_intr_fn intr, void *arg)
+int sess_capture(struct sess *s, struct blob **out, sess_intr_fn intr, void *arg)
 {
 	char err[512];
+	struct buf png = BUF_INIT;
+	int r;
+	*out = NULL;
 	pthread_mutex_lock(&s->lock);
 	int early = s->prov->capture && s->status == SESS_STARTING;
 	pthread_mutex_unlock(&s->lock);
-	if (early && s->prov->capture(s, out, err, sizeof err) == 0) {
+	if (early && s->prov->capture(s, &png, err, sizeof err) == 0) {
 		set_screenshot_source(s, "qmp");
-		return 0;
+		*out = blob_from_buf(&png, NULL);
+		return *out ? 0 : -ENOMEM;
 	}
-	buf_reset(out);
-	int r = agent_call(s, "GET", "/screenshot.png", NULL, 0, out, intr, arg);
+	buf_reset(&png);
+
+	/* Ask with the ETag of the PNG we hold: an unchanged screen costs a 304. */
+	struct cond_get cond = {0};
+	pthread_mutex_lock(&s->lock);
+	struct blob *held = blob_ref(s->last_png);
+	pthread_mutex_unlock(&s->lock);
+	cond.if_none_match = held && held->tag[0] ? held->tag : NULL;
+	r = agent_call_cond(s, "GET", "/screenshot.png", NULL, 0, &png, &cond, intr, arg);
+	if (r == 0 && cond.not_modified && held) {
+		*out = held;
+		held = NULL;
+	} else if (r == 0) {
+		struct blob *fresh = blob_from_buf(&png, cond.etag);
+		if (!fresh) {
+			r = -ENOMEM;
+			goto out;
+		}
+		pthread_mutex_lock(&s->lock);
+		struct blob *old = s->last_png;
+		s->last_png = cond.etag[0] ? blob_ref(fresh) : NULL;
+		pthread_mutex_unlock(&s->lock);
+		blob_unref(old);
+		*out = fresh;
+	}
 	if (r == 0)
 		set_screenshot_source(s, "agent");
+out:
+	blob_unref(held);
+	buf_free(&png);
 	return r;
 }
 

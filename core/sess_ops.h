@@ -4,7 +4,7 @@
  * carry out written lines (actions, ctl, .ctl). Every function returns 0 or
  * -errno; a failure is also recorded in the session's `error` and `events`.
  *
- *	struct buf png = BUF_INIT;
+ *	struct blob *png;
  *	r = sess_capture(s, &png, intr, req);     waits for ready, bounded
  *	r = sess_actions(s, "click 10 10\n", 12, intr, req);
  */
@@ -21,7 +21,8 @@ void sess_record_json(struct sess *s, struct buf *out);
 void sess_error_json(struct sess *s, struct buf *out);
 void sess_ctl_help(struct buf *out);
 
-int sess_capture(struct sess *s, struct buf *out, sess_intr_fn intr, void *arg);
+/* *out: a shared PNG (blob_unref it); the same bytes while the screen is unchanged. */
+int sess_capture(struct sess *s, struct blob **out, sess_intr_fn intr, void *arg);
 int sess_observe(struct sess *s, struct buf *out, sess_intr_fn intr, void *arg);
 int sess_actions(struct sess *s, const char *text, size_t len, sess_intr_fn intr, void *arg);
 int sess_ctl(struct sess *s, const char *text, size_t len);

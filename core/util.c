@@ -84,6 +84,34 @@ char *buf_steal(struct buf *b, size_t *len)
 	return p;
 }
 
+struct blob *blob_from_buf(struct buf *b, const char *tag)
+{
+	struct blob *o = malloc(sizeof *o + b->len + 1);
+	if (!o)
+		return NULL;
+	o->refs = 1;
+	o->len = b->len;
+	snprintf(o->tag, sizeof o->tag, "%s", tag ? tag : "");
+	if (b->len)
+		memcpy(o->data, b->data, b->len);
+	o->data[b->len] = '\0';
+	buf_free(b);
+	return o;
+}
+
+struct blob *blob_ref(struct blob *b)
+{
+	if (b)
+		__atomic_add_fetch(&b->refs, 1, __ATOMIC_ACQ_REL);
+	return b;
+}
+
+void blob_unref(struct blob *b)
+{
+	if (b && __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(b);
+}
+
 double util_now(void)
 {
 	struct timespec ts;

@@ -28,6 +28,18 @@ void buf_free(struct buf *b);
 /* Hand the bytes over: the caller frees the returned pointer. */
 char *buf_steal(struct buf *b, size_t *len);
 
+/* An immutable, shared byte string: many readers, no copies. */
+struct blob {
+	int refs; /* atomic */
+	size_t len;
+	char tag[80]; /* where it came from (an ETag), may be empty */
+	char data[];
+};
+/* Takes b's bytes (b is left empty). NULL on ENOMEM. */
+struct blob *blob_from_buf(struct buf *b, const char *tag);
+struct blob *blob_ref(struct blob *b);
+void blob_unref(struct blob *b);
+
 double util_now(void);        /* wall clock, seconds since the epoch */
 uint64_t util_mono_ms(void);  /* monotonic milliseconds */
 void util_iso8601(double t, char *out, size_t len); /* 2026-11-23T01:02:03.123Z */

@@ -30,6 +30,7 @@ struct fs_handle {
 	int nonblock;
 	struct sess *s;     /* a reference; NULL on the control plane */
 	struct buf data;    /* K_SNAPSHOT / K_DESKTOP / K_CTL reads */
+	struct blob *png;   /* screenshot.png: shared with other opens, not copied */
 	int fd;             /* K_LOG and the read side of K_ACTIONS, else -1 */
 	struct buf pending; /* writes: the unfinished last line */
 	int discarding;     /* writes: inside a line that was too long; skip to its end */
@@ -169,7 +170,7 @@ static int build_snapshot(struct fs_handle *h, fuse_req_t req)
 		sess_error_json(s, &h->data);
 		break;
 	case N_SCREENSHOT:
-		r = sess_capture(s, &h->data, req_intr, req);
+		r = sess_capture(s, &h->png, req_intr, req);
 		break;
 	case N_OBSERVATION:
 		r = sess_observe(s, &h->data, req_intr, req);
@@ -177,7 +178,7 @@ static int build_snapshot(struct fs_handle *h, fuse_req_t req)
 	}
 	if (r == 0 && h->kind == K_DESKTOP) {
 		pthread_mutex_lock(&s->lock);
-		s->snap_size[h->node] = h->data.len;
+		s->snap_size[h->node] = h->png ? h->png->len : h->data.len;
 		pthread_mutex_unlock(&s->lock);
 	}
 	return r;
@@ -201,6 +202,7 @@ static void handle_free(struct fs_handle *h)
 	if (h->fd >= 0)
 		close(h->fd);
 	buf_free(&h->data);
+	blob_unref(h->png);
 	buf_free(&h->pending);
 	sess_put(h->s);
 	pthread_mutex_destroy(&h->lock);
@@ -307,12 +309,14 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
 		free(tmp);
 		return;
 	}
-	if (off < 0 || (size_t)off >= h->data.len) {
+	const char *data = h->png ? h->png->data : h->data.data;
+	size_t len = h->png ? h->png->len : h->data.len;
+	if (off < 0 || (size_t)off >= len) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
-	size_t n = h->data.len - (size_t)off;
-	fuse_reply_buf(req, h->data.data + off, n < size ? n : size);
+	size_t n = len - (size_t)off;
+	fuse_reply_buf(req, data + off, n < size ? n : size);
 }
 
 /* ---- writes: one command per line ---- */
