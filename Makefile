@@ -94,6 +94,9 @@ build/tests/test_%: tests/unit/test_%.c $(AGENT_LIB_SRC:%.c=build/%.o) build/cor
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(AGENT_PKGS)) -o $@ $(filter %.c %.o,$^) \
 		$(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs $(AGENT_PKGS) $(DAEMON_PKGS)) -lpthread -lm
 
+# test_qmp drives the QMP client against a fake QEMU.
+build/tests/test_qmp: build/providers/qmp.o
+
 build/tests/%: tests/tools/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags libpng x11) -o $@ $< \

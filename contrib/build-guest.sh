@@ -24,7 +24,7 @@
 # directory renamed into place at the end, so an interrupted build leaves
 # nothing half-made. Downloaded .debs are kept in $DESKFS_CACHE/debs
 # (default /var/cache/deskfs/debs). Of the OUTDIRs named guest-HASH beside
-# this one, the three most recently used are kept.
+# this one, the three most recently used, and all used within a day, are kept.
 set -euo pipefail
 
 out=${1:?usage: build-guest.sh OUTDIR [AGENT]}
@@ -114,8 +114,9 @@ add_module() {
 	loaded="$loaded$m "
 }
 for m in virtio_pci virtio_net qemu_fw_cfg; do add_module "$m"; done
-# loaded on demand by init (the power button), not at boot
-cp "$(modpath button)" "$(modpath evdev)" "$root/lib/modules/"
+# loaded by init once the agent is up, off the boot's critical path: the
+# power button, and the balloon's free page reporting
+cp "$(modpath button)" "$(modpath evdev)" "$(modpath virtio_balloon)" "$root/lib/modules/"
 
 # Binaries with the libraries ldd names, at the same paths (/lib -> /usr/lib).
 copy_file() { # copy_file HOSTPATH: into the root at its /usr path
@@ -132,11 +133,46 @@ copy_with_libs() { # copy_with_libs HOSTBIN GUESTPATH
 	done
 }
 copy_with_libs "$(command -v Xvfb)" /usr/bin/Xvfb
-copy_with_libs "$(command -v xkbcomp)" /usr/bin/xkbcomp
+copy_with_libs "$(command -v xkbcomp)" /usr/bin/xkbcomp.real
+install -m 0755 "$top/contrib/guest/xkbcomp" "$root/usr/bin/xkbcomp"
 copy_with_libs "$agent" /usr/bin/deskfs-agent
 # a test hook (deskfs.xev=1 on the kernel command line): an X client to type into
 copy_with_libs "$(command -v xev)" /usr/bin/xev
-cp -a /usr/share/X11/xkb "$root/usr/share/X11/xkb"
+
+# --- the keymap: Xvfb's default, compiled here once (see contrib/guest/xkbcomp) ---
+# This is what Xvfb pipes into xkbcomp for its default rules (evdev, pc105,
+# us). Should a later Xvfb word it differently, the stand-in notices and the
+# guest compiles for itself: slower, never wrong.
+mkdir -p "$root/usr/share/deskfs"
+cat >"$root/usr/share/deskfs/default-keymap.txt" <<'KEYMAP'
+xkb_keymap "default" {
+    xkb_keycodes             { include "evdev+aliases(qwerty)" };
+    xkb_types                { include "complete" };
+    xkb_compatibility        { include "complete" };
+    xkb_symbols              { include "pc+us+inet(evdev)" };
+    xkb_geometry             { include "pc(pc105)" };
+};
+KEYMAP
+compile_keymap() { # compile_keymap XKBDIR -xkm|-xkb OUT (OUT absolute: xkbcomp chdirs)
+	xkbcomp -w 0 "-R$1" "$2" - "$3" <"$root/usr/share/deskfs/default-keymap.txt" 2>/dev/null
+}
+compile_keymap /usr/share/X11/xkb -xkm "$root/usr/share/deskfs/default-keymap.xkm" ||
+	{ say "xkbcomp cannot compile the default keymap"; exit 1; }
+# Only the xkb files that keymap needs (0.3 MB of 4 MB: every MB of
+# initramfs costs boot time), checked by compiling it again from them: the
+# keymap, as text, must come out the same.
+xkb=/usr/share/X11/xkb
+mkdir -p "$root$xkb/rules" "$root$xkb/geometry" "$root$xkb/symbols"
+cp -a "$xkb/keycodes" "$xkb/types" "$xkb/compat" "$root$xkb/"
+cp -a "$xkb/rules/evdev" "$root$xkb/rules/"
+cp -a "$xkb/geometry/pc" "$root$xkb/geometry/"
+for f in pc us inet keypad altwin srvr_ctrl level3 level5 capslock ctrl compose group \
+	shift nbsp kpdl eurosign terminate typo; do
+	[ -e "$xkb/symbols/$f" ] && cp -a "$xkb/symbols/$f" "$root$xkb/symbols/"
+done
+compile_keymap "$xkb" -xkb "$work/full.xkb" && compile_keymap "$root$xkb" -xkb "$work/trim.xkb" &&
+	cmp -s "$work/full.xkb" "$work/trim.xkb" ||
+	{ say "the trimmed xkb data does not compile the default keymap: taking all of it"; rm -rf "$root$xkb"; cp -a "$xkb" "$root$xkb"; }
 [ -e /usr/share/X11/XErrorDB ] && cp /usr/share/X11/XErrorDB "$root/usr/share/X11/"
 echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
 echo "root:x:0:" >"$root/etc/group"
@@ -166,11 +202,12 @@ mv -T "$work/out" "$out" 2>/dev/null || [ -s "$out/initramfs.cpio" ]
 say "guest ready in $out ($(du -sh "$out" | cut -f1))"
 
 # Builds keyed by a hash (the Makefile's guest-HASH) pile up as the agent
-# changes: keep the three most recently used.
+# changes: keep the three most recently used (make touches the one it uses),
+# and any used within a day, which another work tree may still be booting.
 case "$(basename "$out")" in
 guest-*)
 	ls -1dt "$(dirname "$out")"/guest-* 2>/dev/null | tail -n +4 | while read -r old; do
-		[ "$old" = "$out" ] || rm -rf "$old"
+		[ "$old" = "$out" ] || [ -z "$(find "$old" -maxdepth 0 -mmin +1440)" ] || rm -rf "$old"
 	done
 	;;
 esac

@@ -80,6 +80,30 @@ struct vm {
 	int timeouts;  /* query-status timeouts in a row */
 };
 
+/*
+ * Alive, and not a zombie: a qemu adopted after a daemon crash is init's
+ * child, and its zombie lingers until init reaps it.
+ */
+static int qemu_running(struct proc *p)
+{
+	char path[64], buf[512];
+	if (!proc_alive(p))
+		return 0;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)p->pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	char *rp = strrchr(buf, ')');
+	if (rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X')) {
+		p->pid = 0;
+		p->exited = 1;
+		return 0;
+	}
+	return 1;
+}
+
 static struct vm *vm_get(struct sess *s)
 {
 	pthread_mutex_lock(&s->lock);
@@ -179,7 +203,7 @@ static int console_next(struct vm *vm, char *out, size_t len)
 static int qemu_alive(void *arg)
 {
 	struct sess *s = arg;
-	return proc_alive(&s->procs[SLOT_QEMU]) && !sess_should_stop(s);
+	return qemu_running(&s->procs[SLOT_QEMU]) && !sess_should_stop(s);
 }
 
 /* "qemu_died: ... was killed by signal 9; its log says: ..." */
@@ -187,7 +211,7 @@ static int qemu_death(struct sess *s, const char *when, char *err, size_t errlen
 {
 	struct proc *p = &s->procs[SLOT_QEMU];
 	char why[100], path[PATH_MAX + 16];
-	for (int i = 0; i < 50 && proc_alive(p); i++) /* the monitor closes just before */
+	for (int i = 0; i < 50 && qemu_running(p); i++) /* the monitor closes just before */
 		util_sleep_ms(10);
 	proc_describe(p, why, sizeof why);
 	snprintf(path, sizeof path, "%s/qemu.log", s->artdir);
@@ -198,7 +222,7 @@ static int qemu_death(struct sess *s, const char *when, char *err, size_t errlen
 	nl = tail ? strrchr(tail, '\n') : NULL;
 	const char *last = nl ? nl + 1 : tail ? tail : "";
 	snprintf(err, errlen, "qemu_died: the session's qemu %s %s%s%s", why, when,
-		 *last ? "; its log says: " : "", last);
+	         *last ? "; its log says: " : "", last);
 	free(tail);
 	return -EIO;
 }
@@ -214,7 +238,8 @@ static int read_host_port(struct vm *vm, char *err, size_t errlen)
 	const char *fwd = txt ? strstr(txt, "HOST_FORWARD]") : NULL;
 	int fd, port = 0;
 	char addr[64];
-	if (r == 0 && (!fwd || sscanf(fwd + 13, "%d %63s %d", &fd, addr, &port) != 3 || port <= 0)) {
+	if (r == 0 &&
+	    (!fwd || sscanf(fwd + 13, "%d %63s %d", &fd, addr, &port) != 3 || port <= 0)) {
 		snprintf(err, errlen, "qemu_hostfwd: QEMU reports no forwarded port for the agent");
 		r = -EIO;
 	}
@@ -238,7 +263,8 @@ static int wait_for_agent(struct sess *s, struct vm *vm, char *err, size_t errle
 	uint64_t deadline = vm->t0 + (uint64_t)vm->boot_ms;
 	for (;;) {
 		if (sess_should_stop(s)) {
-			snprintf(err, errlen, "stopped: the session was stopped while the VM booted");
+			snprintf(err, errlen,
+			         "stopped: the session was stopped while the VM booted");
 			return -ECANCELED;
 		}
 		while (console_next(vm, line, sizeof line)) {
@@ -262,14 +288,15 @@ static int wait_for_agent(struct sess *s, struct vm *vm, char *err, size_t errle
 				return 0;
 			}
 		}
-		if (!proc_alive(&s->procs[SLOT_QEMU]))
+		if (!qemu_running(&s->procs[SLOT_QEMU]))
 			return qemu_death(s, "while the guest booted", err, errlen);
 		if (util_mono_ms() >= deadline) {
-			snprintf(err, errlen,
-				 "boot_timeout: the agent in the VM did not come up within %d s (the "
-				 "guest got as far as: %s); see artifacts/diagnostics.json and "
-				 "artifacts/console.log",
-				 vm->boot_ms / 1000, vm->step);
+			snprintf(
+			    err, errlen,
+			    "boot_timeout: the agent in the VM did not come up within %d s (the "
+			    "guest got as far as: %s); see artifacts/diagnostics.json and "
+			    "artifacts/console.log",
+			    vm->boot_ms / 1000, vm->step);
 			return -ETIMEDOUT;
 		}
 		vm->attempts++;
@@ -338,7 +365,7 @@ static int qemu_start(struct sess *s, char *err, size_t errlen)
 
 	r = qmp_accept(vm->lfd, QMP_CONNECT_MS, qemu_alive, s, &q, err, errlen);
 	if (r < 0) {
-		if (!proc_alive(&s->procs[SLOT_QEMU]))
+		if (!qemu_running(&s->procs[SLOT_QEMU]))
 			r = qemu_death(s, "before its monitor was up", err, errlen);
 		goto out;
 	}
@@ -362,7 +389,7 @@ static int qemu_reattach(struct sess *s, char *err, size_t errlen)
 {
 	struct qmp *q = NULL;
 	int r, port = 0;
-	if (!proc_alive(&s->procs[SLOT_QEMU]))
+	if (!qemu_running(&s->procs[SLOT_QEMU]))
 		return qemu_death(s, "while the daemon was down", err, errlen);
 	if (sscanf(s->agent_url, "http://127.0.0.1:%d", &port) != 1 || port <= 0) {
 		snprintf(err, errlen, "reattach_failed: the record names no agent endpoint");
@@ -389,36 +416,51 @@ static int qemu_reattach(struct sess *s, char *err, size_t errlen)
 	return 0;
 }
 
+static int wait_exit(struct proc *p, unsigned ms)
+{
+	uint64_t end = util_mono_ms() + ms;
+	while (qemu_running(p)) {
+		if (util_mono_ms() >= end)
+			return 0;
+		util_sleep_ms(5);
+	}
+	return 1;
+}
+
 static int qemu_health(struct sess *s, char *err, size_t errlen)
 {
 	struct vm *vm = s->prov_data; /* the lifecycle's own: stable here */
 	char line[512];
 	cJSON *ret = NULL;
-	if (!proc_alive(&s->procs[SLOT_QEMU]))
+	if (!qemu_running(&s->procs[SLOT_QEMU]))
 		return qemu_death(s, "", err, errlen);
 	if (!vm || !vm->qmp)
 		return 0;
 	while (console_next(vm, line, sizeof line)) {
 		timeline_add(vm, "console", line);
 		if (strncmp(line, "agent_exited", 12) == 0) {
-			snprintf(err, errlen, "agent_exited: the agent in the VM exited (%s); see "
-					      "artifacts/console.log", line);
+			snprintf(err, errlen,
+			         "agent_exited: the agent in the VM exited (%s); see "
+			         "artifacts/console.log",
+			         line);
 			return -EIO;
 		}
 	}
 	int r = qmp_execute(vm->qmp, "query-status", NULL, 5000, &ret, err, errlen);
 	if (r == -ETIMEDOUT && ++vm->timeouts < 3)
 		return 0; /* a busy host: patience, within a bound */
-	if (r < 0)
-		return proc_alive(&s->procs[SLOT_QEMU]) ? r : qemu_death(s, "", err, errlen);
+	if (r < 0) {      /* a closed monitor is QEMU exiting: say how it ended */
+		wait_exit(&s->procs[SLOT_QEMU], 500);
+		return qemu_running(&s->procs[SLOT_QEMU]) ? r : qemu_death(s, "", err, errlen);
+	}
 	vm->timeouts = 0;
 	const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(ret, "status"));
 	cJSON_Delete(vm->status);
 	vm->status = ret;
 	if (st && (strcmp(st, "shutdown") == 0 || strcmp(st, "guest-panicked") == 0 ||
-		   strcmp(st, "internal-error") == 0 || strcmp(st, "io-error") == 0)) {
-		snprintf(err, errlen, "vm_stopped: the VM is in state '%s'; see artifacts/console.log",
-			 st);
+	           strcmp(st, "internal-error") == 0 || strcmp(st, "io-error") == 0)) {
+		snprintf(err, errlen,
+		         "vm_stopped: the VM is in state '%s'; see artifacts/console.log", st);
 		return -EIO;
 	}
 	return 0;
@@ -449,7 +491,7 @@ static void write_diagnostics(struct sess *s, struct vm *vm)
 	cJSON_AddStringToObject(j, "accel", vm->kvm ? "kvm" : "tcg");
 	cJSON *qj = cJSON_AddObjectToObject(j, "qemu");
 	char why[100];
-	int alive = proc_alive(p);
+	int alive = qemu_running(p);
 	proc_describe(p, why, sizeof why);
 	cJSON_AddBoolToObject(qj, "running", alive);
 	cJSON_AddStringToObject(qj, "process", why);
@@ -470,17 +512,6 @@ static void write_diagnostics(struct sess *s, struct vm *vm)
 	cJSON_Delete(j);
 }
 
-static int wait_exit(struct proc *p, unsigned ms)
-{
-	uint64_t end = util_mono_ms() + ms;
-	while (proc_alive(p)) {
-		if (util_mono_ms() >= end)
-			return 0;
-		util_sleep_ms(5);
-	}
-	return 1;
-}
-
 static void qemu_stop(struct sess *s)
 {
 	struct proc *p = &s->procs[SLOT_QEMU];
@@ -493,12 +524,13 @@ static void qemu_stop(struct sess *s)
 	if (vm && failed)
 		write_diagnostics(s, vm);
 	struct qmp *q = vm ? vm_qmp(vm) : NULL;
-	if (q && p->owned && proc_alive(p)) {
+	if (q && p->owned && qemu_running(p)) {
 		/* a guest that handles the power button goes down cleanly */
 		if (__atomic_load_n(&vm->guest_up, __ATOMIC_ACQUIRE) &&
 		    qmp_execute(q, "system_powerdown", NULL, 1000, NULL, err, sizeof err) == 0)
 			wait_exit(p, POWERDOWN_MS);
-		if (proc_alive(p) && qmp_execute(q, "quit", NULL, 1000, NULL, err, sizeof err) == 0)
+		if (qemu_running(p) &&
+		    qmp_execute(q, "quit", NULL, 1000, NULL, err, sizeof err) == 0)
 			wait_exit(p, QUIT_MS);
 	}
 	proc_stop(p, TERM_MS); /* SIGTERM, then SIGKILL */
@@ -569,13 +601,13 @@ static int qemu_check(char *why, size_t len)
 }
 
 const struct prov_ops prov_qemu = {
-	.name = "qemu",
-	.summary = "a QEMU virtual machine per session (KVM or TCG), the agent inside, QMP control",
-	.check = qemu_check,
-	.start = qemu_start,
-	.health = qemu_health,
-	.reattach = qemu_reattach,
-	.stop = qemu_stop,
-	.capture = qemu_capture,
-	.describe = qemu_describe,
+    .name = "qemu",
+    .summary = "a QEMU virtual machine per session (KVM or TCG), the agent inside, QMP control",
+    .check = qemu_check,
+    .start = qemu_start,
+    .health = qemu_health,
+    .reattach = qemu_reattach,
+    .stop = qemu_stop,
+    .capture = qemu_capture,
+    .describe = qemu_describe,
 };
