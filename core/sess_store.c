@@ -42,6 +42,13 @@ void sess_persist_locked(struct sess *s)
 	cJSON_AddNumberToObject(j, "height", s->conf.height);
 	cJSON_AddNumberToObject(j, "glx", s->conf.glx);
 	cJSON_AddStringToObject(j, "conf_display", s->conf.display);
+	cJSON_AddNumberToObject(j, "memory", s->conf.memory);
+	cJSON_AddNumberToObject(j, "cpus", s->conf.cpus);
+	cJSON_AddNumberToObject(j, "boot_timeout_ms", s->conf.boot_timeout_ms);
+	cJSON_AddNumberToObject(j, "agent_timeout_ms", s->conf.agent_timeout_ms);
+	cJSON_AddNumberToObject(j, "ready_timeout_ms", s->conf.ready_timeout_ms);
+	cJSON_AddStringToObject(j, "url", s->conf.url);
+	cJSON_AddStringToObject(j, "token_file", s->conf.token_file);
 	cJSON_AddStringToObject(j, "display", s->display);
 	cJSON_AddStringToObject(j, "agent_sock", s->agent_sock);
 	cJSON_AddStringToObject(j, "agent_url", s->agent_url);
@@ -101,6 +108,18 @@ static int restore_one(const char *dir, const char *name)
 	conf.height = (int)jnum(j, "height");
 	conf.glx = (int)jnum(j, "glx");
 	snprintf(conf.display, sizeof conf.display, "%s", jstr(j, "conf_display"));
+	snprintf(conf.url, sizeof conf.url, "%s", jstr(j, "url"));
+	snprintf(conf.token_file, sizeof conf.token_file, "%s", jstr(j, "token_file"));
+	if (jnum(j, "memory") > 0)
+		conf.memory = (int)jnum(j, "memory");
+	if (jnum(j, "cpus") > 0)
+		conf.cpus = (int)jnum(j, "cpus");
+	if (jnum(j, "boot_timeout_ms") > 0)
+		conf.boot_timeout_ms = (int)jnum(j, "boot_timeout_ms");
+	if (jnum(j, "agent_timeout_ms") > 0)
+		conf.agent_timeout_ms = (int)jnum(j, "agent_timeout_ms");
+	if (jnum(j, "ready_timeout_ms") > 0)
+		conf.ready_timeout_ms = (int)jnum(j, "ready_timeout_ms");
 	s = sess_adopt(name, &conf, jstr(j, "id"), jnum(j, "created_at"));
 	if (!s)
 		goto out;
@@ -138,7 +157,9 @@ static int restore_one(const char *dir, const char *name)
 	}
 	int was_up = strcmp(jstr(j, "status"), "ready") == 0 ||
 		     strcmp(jstr(j, "status"), "starting") == 0;
-	if (nprocs > 0 && ndead == 0 && was_up && s->token[0]) {
+	/* all of it still runs (a remote session has nothing of ours to run) */
+	int whole = ndead == 0 && (nprocs > 0 || s->conf.url[0]);
+	if (whole && was_up && s->token[0] && s->prov->reattach) {
 		sess_start(s); /* restored: the lifecycle re-attaches instead of starting */
 	} else {
 		s->restored = 0;
