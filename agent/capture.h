@@ -1,8 +1,10 @@
 /*
  * capture.h - screenshots of the root window as PNG: XShmGetImage into
- * one shared-memory image kept per display (XGetImage when MIT-SHM is
- * missing), encoded by png.c, and served from a cache while XDamage says
- * nothing changed.
+ * two shared-memory images kept per display, used in turn (XGetImage when
+ * MIT-SHM is missing), encoded by png.c, and served from a cache while
+ * XDamage says nothing changed. A fresh capture re-encodes only the bands
+ * of rows that differ from the previous capture; when none differ, the
+ * previous PNG (same object, same etag) is served again.
  *
  *	struct cap *c;
  *	cap_new(&x, &c, err, sizeof err);
@@ -23,6 +25,7 @@
 #define DESKFS_CAPTURE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "agent/xconn.h"
 
 struct cap_png {
@@ -30,13 +33,19 @@ struct cap_png {
 	size_t len, cap;
 	int width, height;
 	int refs;
-	int pooled; /* owned by the pool: kept for reuse at refs == 0 */
+	int pooled;      /* owned by the pool: kept for reuse at refs == 0 */
+	uint64_t serial; /* bumped for every PNG produced (1, 2, ...) */
+	/* identifies these exact bytes within this agent process, quotes
+	 * included: "<start time in ns, hex>-<serial, hex>" */
+	char etag[48];
 };
 
 struct cap_stats {
-	int fresh;         /* 1: captured and encoded now; 0: the cached image */
+	int fresh;         /* 1: the pixels were read now; 0: XDamage saw no change */
 	double capture_ms; /* XShmGetImage */
-	double encode_ms;  /* conversion + filter + deflate + container */
+	double encode_ms;  /* compare + conversion + filter + deflate + container */
+	int bands_encoded; /* bands re-encoded now (0: the previous PNG is served) */
+	int bands_total;   /* bands of the image (0 before the first capture) */
 };
 
 struct cap;

@@ -6,11 +6,20 @@
  *
  *	curl --unix-socket S -H "Authorization: Bearer $T" http://x/health
  *	curl ... http://x/screenshot.png > s.png
+ *	curl ... -H 'If-None-Match: "ETAG"' http://x/screenshot.png   (304 if unchanged)
  *	curl ... --data-binary 'click 10 10' http://x/actions
  *	curl ... http://x/observation
  *
  * Errors are {"code":"...","message":"..."}; texts of the form
  * "code: message" from the other modules are split at the first ": ".
+ *
+ * /screenshot.png carries ETag: "<agent start, ns, hex>-<serial, hex>",
+ * naming those exact PNG bytes within this agent process. A request whose
+ * If-None-Match lists the current PNG's tag (or is "*") is answered 304,
+ * with the ETag and no body, after the capture: i.e. exactly when the
+ * screen's pixels still equal that PNG's. X-Deskfs-Bands: K/N tells how
+ * many of the N bands were re-encoded.
+ *
  * See http.h for usage.
  */
 #include "agent/http.h"
@@ -20,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <microhttpd.h>
 
 #include "agent/action.h"
@@ -151,30 +161,95 @@ static void png_release(void *cls)
 	cap_png_unref(cls);
 }
 
+/* Does an If-None-Match value (a list of entity tags, or "*") name etag?
+ * Weak comparison: a W/ prefix is ignored. */
+static int etag_listed(const char *list, const char *etag)
+{
+	size_t n = strlen(etag);
+	const char *p = list, *q;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (!*p)
+			return 0;
+		if (*p == '*')
+			return 1;
+		if (p[0] == 'W' && p[1] == '/')
+			p += 2;
+		if (*p != '"') { /* not a tag: skip to the next comma */
+			while (*p && *p != ',')
+				p++;
+			continue;
+		}
+		q = strchr(p + 1, '"');
+		if (!q)
+			return 0;
+		if ((size_t)(q + 1 - p) == n && memcmp(p, etag, n) == 0)
+			return 1;
+		p = q + 1;
+	}
+}
+
+static enum MHD_Result match_inm(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+	const char **etag = cls;
+
+	if (value && strcasecmp(key, "If-None-Match") == 0 && etag_listed(value, *etag)) {
+		*etag = NULL; /* found */
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/* Is etag in any of the request's If-None-Match headers? */
+static int not_modified(struct MHD_Connection *c, const char *etag)
+{
+	const char *e = etag;
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, match_inm, &e);
+	return e == NULL;
+}
+
 static enum MHD_Result do_screenshot(struct MHD_Connection *c, struct http_app *app)
 {
 	struct cap_png *png;
 	struct cap_stats st;
 	struct MHD_Response *r;
 	char err[256], num[32];
+	unsigned status = MHD_HTTP_OK;
 	int rc;
 
 	rc = cap_screenshot(app->cap, &png, &st, err, sizeof err);
 	if (rc < 0)
 		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, err);
-	r = MHD_create_response_from_buffer_with_free_callback_cls(png->len, png->data, png_release,
-	                                                           png);
-	if (!r) {
+	if (not_modified(c, png->etag)) {
+		status = MHD_HTTP_NOT_MODIFIED;
+		r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+		if (r)
+			MHD_add_response_header(r, "ETag", png->etag);
 		cap_png_unref(png);
-		return MHD_NO;
+	} else {
+		r = MHD_create_response_from_buffer_with_free_callback_cls(png->len, png->data,
+		                                                           png_release, png);
+		if (!r) {
+			cap_png_unref(png);
+			return MHD_NO;
+		}
+		MHD_add_response_header(r, "Content-Type", "image/png");
+		MHD_add_response_header(r, "ETag", png->etag);
 	}
-	MHD_add_response_header(r, "Content-Type", "image/png");
+	if (!r)
+		return MHD_NO;
 	MHD_add_response_header(r, "X-Deskfs-Capture", st.fresh ? "fresh" : "cached");
+	snprintf(num, sizeof num, "%d/%d", st.bands_encoded, st.bands_total);
+	MHD_add_response_header(r, "X-Deskfs-Bands", num);
 	snprintf(num, sizeof num, "%.2f", st.encode_ms);
 	MHD_add_response_header(r, "X-Deskfs-Encode-Ms", num);
 	snprintf(num, sizeof num, "%.2f", st.capture_ms);
 	MHD_add_response_header(r, "X-Deskfs-Capture-Ms", num);
-	return queue(c, MHD_HTTP_OK, r);
+	return queue(c, status, r);
 }
 
 static enum MHD_Result do_observation(struct MHD_Connection *c, struct http_app *app)

@@ -1,20 +1,36 @@
 /*
- * png.h - a fast PNG writer for screen captures: 8-bit RGB, the SUB filter
- * on every row, ISA-L igzip level 1, and the pixel conversion fused with
- * the filter. Large images are split in horizontal bands compressed in
- * parallel (one worker thread per extra core, at most 3) and joined into
- * one zlib stream, the way pigz does.
+ * png.h - a fast, incremental PNG writer for screen captures: 8-bit RGB,
+ * the SUB filter on every row, ISA-L igzip level 1, and the pixel
+ * conversion fused with the filter.
+ *
+ * The image is cut into bands of 32 rows, each compressed on its own (in
+ * parallel: the caller plus one worker thread per extra core, at most 3)
+ * and joined into one zlib stream, the way pigz does. The encoder keeps
+ * every band's compressed bytes and the caller double-buffers the frames,
+ * so a new frame costs what changed: png_update() compares each band with
+ * the previous frame (memcmp) and re-encodes only the bands that differ;
+ * png_write() assembles the PNG from all bands.
  *
  *	struct png_enc *e;
  *	png_enc_new(&e);
  *	struct png_fmt f = { 32, 0, 0xff0000, 0xff00, 0xff };
  *	unsigned char *buf = NULL; size_t cap = 0, len;
- *	png_encode(e, img->data, w, h, img->bytes_per_line, &f, &buf, &cap, &len);
- *	... buf[0..len) is the PNG; buf is reused (realloc'd) by the next call ...
+ *	... capture into frame[cur ^ 1] ...
+ *	int total, n = png_update(e, frame[cur ^ 1], frame[cur], w, h, stride, &f, &total);
+ *	if (n >= 0) cur ^= 1;
+ *	if (n > 0)          ... n of total bands changed: build the new PNG
+ *		png_write(e, &buf, &cap, &len);   buf[0..len) is the PNG
+ *	else if (n == 0)    ... the pixels equal the previous frame's: the PNG
+ *	                        png_write() made of it is still exact
  *	free(buf); png_enc_free(e);
  *
- * An encoder is used by one thread at a time; it owns its scratch buffers
- * and workers, freed by png_enc_free().
+ * png_encode() does both, for callers that keep no previous PNG. After a
+ * png_write() failure, call png_reset() so that the next png_update() does
+ * not report "unchanged" against a PNG that was never produced.
+ *
+ * An encoder is used by one thread at a time; it owns its band buffers
+ * and workers, freed by png_enc_free(). It reads the caller's frames only
+ * inside png_update().
  */
 #ifndef DESKFS_PNG_H
 #define DESKFS_PNG_H
@@ -37,10 +53,33 @@ void png_enc_free(struct png_enc *e);
 int png_fmt_check(const struct png_fmt *fmt);
 
 /*
- * Encode width x height pixels (rows stride bytes apart) into *buf, which
- * is grown with realloc when *cap is too small. *len gets the PNG size.
- * Returns 0, -ENOTSUP (pixel format), -ENOMEM or -EIO (compressor).
+ * Take width x height pixels (rows stride bytes apart) as the new frame.
+ * prev is the buffer the previous png_update() was given as pixels, and
+ * the caller promises it still holds exactly those pixels (it captures
+ * into another buffer); or NULL. Bands whose rows differ from prev's are
+ * re-encoded; all of them when prev is NULL or not that buffer, on the
+ * first call, after png_reset() or when the size, stride or format
+ * changed. Returns how many bands were re-encoded (0: the frame is
+ * identical to the previous one) and sets *total to the number of bands;
+ * or -ENOTSUP (pixel format), -EINVAL (size), -ENOMEM or -EIO (compressor),
+ * after which the encoder has forgotten the previous frame.
  */
+int png_update(struct png_enc *e, const unsigned char *pixels, const unsigned char *prev, int width,
+               int height, size_t stride, const struct png_fmt *fmt, int *total);
+
+/*
+ * The PNG of the last png_update()'s frame into *buf, grown with realloc
+ * when *cap is too small; *len gets its size. Returns 0, -ENOMEM, or
+ * -EINVAL when there is no frame.
+ */
+int png_write(struct png_enc *e, unsigned char **buf, size_t *cap, size_t *len);
+
+/* Forget the previous frame: the next png_update() encodes every band.
+ * Call it when the previous frame's buffer may have changed (freed,
+ * reallocated, written). */
+void png_reset(struct png_enc *e);
+
+/* png_update() then png_write(), whatever changed. */
 int png_encode(struct png_enc *e, const unsigned char *pixels, int width, int height, size_t stride,
                const struct png_fmt *fmt, unsigned char **buf, size_t *cap, size_t *len);
 

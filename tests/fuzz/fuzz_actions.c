@@ -22,16 +22,8 @@
 
 #include "agent/action.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(c)                                                                          \
-	do {                                                                                \
-		if (!(c)) {                                                                 \
-			fprintf(stderr, "fuzz_actions: broken promise: %s (%s:%d)\n", #c,   \
-				__FILE__, __LINE__);                                        \
-			abort();                                                            \
-		}                                                                           \
-	} while (0)
+#define FUZZ_NAME "fuzz_actions"
+#include "tests/fuzz/oracle.h"
 
 static int on_screen(const struct act_screen *s, int x, int y)
 {

@@ -20,26 +20,8 @@
 
 #include "core/sess_ops.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static int oracle = 1; /* FUZZ_ORACLE=0: crashes only */
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	const char *e = getenv("FUZZ_ORACLE");
-	oracle = !(e && !strcmp(e, "0"));
-	return 0;
-}
-
-#define REQUIRE(c)                                                                          \
-	do {                                                                                \
-		if (!(c)) {                                                                 \
-			fprintf(stderr, "fuzz_gctl: broken promise: %s (%s:%d)\n", #c,      \
-				__FILE__, __LINE__);                                        \
-			abort();                                                            \
-		}                                                                           \
-	} while (0)
+#define FUZZ_NAME "fuzz_gctl"
+#include "tests/fuzz/oracle.h"
 
 static int name_ok(const char *s)
 {
