@@ -86,22 +86,29 @@ static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct M
 	return ret;
 }
 
-/* Sends o (consumed) as JSON. */
-static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, cJSON *o)
+/* A JSON body (o is consumed); NULL on ENOMEM. */
+static struct MHD_Response *json_response(cJSON *o)
 {
 	char *s = o ? cJSON_PrintUnformatted(o) : NULL;
 	struct MHD_Response *r;
 
 	cJSON_Delete(o);
 	if (!s)
-		return MHD_NO;
+		return NULL;
 	r = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(s);
-		return MHD_NO;
+		return NULL;
 	}
 	MHD_add_response_header(r, "Content-Type", "application/json");
-	return queue(c, status, r);
+	return r;
+}
+
+/* Sends o (consumed) as JSON. */
+static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, cJSON *o)
+{
+	struct MHD_Response *r = json_response(o);
+	return r ? queue(c, status, r) : MHD_NO;
 }
 
 /* An error object from "code: message" (or a bare code/message pair). */
@@ -362,19 +369,9 @@ static void classify(struct MHD_Connection *c, struct http_app *app, const char 
 
 static enum MHD_Result reply_refusal(struct MHD_Connection *c, struct req *rq)
 {
-	cJSON *o = error_obj(rq->code, rq->msg);
-	struct MHD_Response *r;
-	char *s = cJSON_PrintUnformatted(o);
-
-	cJSON_Delete(o);
-	if (!s)
+	struct MHD_Response *r = json_response(error_obj(rq->code, rq->msg));
+	if (!r)
 		return MHD_NO;
-	r = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(s);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, "Content-Type", "application/json");
 	if (rq->allow)
 		MHD_add_response_header(r, "Allow", rq->allow);
 	return queue(c, rq->status, r);
