@@ -23,16 +23,16 @@ struct prov_qemu_assets {
 };
 
 struct prov_qemu_accel {
-	int kvm;        /* 1: -accel kvm -cpu host; 0: TCG */
-	char why[400];  /* which, and why, in words */
+	int kvm;       /* 1: -accel kvm -cpu host; 0: TCG */
+	char why[400]; /* which, and why, in words */
 };
 
 /* Where the VM's files go; for --dry-run these are placeholders. */
 struct prov_qemu_paths {
-	char name[80];         /* the session's name, for -name */
-	char qmp[PATH_MAX];    /* the daemon's listening QMP socket */
-	char console[PATH_MAX];/* serial console log */
-	char token[PATH_MAX];  /* the session token, passed by fw_cfg */
+	char name[80];          /* the session's name, for -name */
+	char qmp[PATH_MAX];     /* the daemon's listening QMP socket */
+	char console[PATH_MAX]; /* serial console log */
+	char token[PATH_MAX];   /* the session token, passed by fw_cfg */
 };
 
 struct prov_qemu_cmd {
@@ -47,8 +47,8 @@ int prov_qemu_find_assets(struct prov_qemu_assets *a, char *why, size_t len);
 /* KVM if the CPU has vmx/svm and a vCPU really runs (probed once, bounded); else TCG. */
 void prov_qemu_accel(struct prov_qemu_accel *out);
 void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets *a,
-			 const struct prov_qemu_accel *acc, const struct sess_conf *conf,
-			 const struct prov_qemu_paths *p);
+                         const struct prov_qemu_accel *acc, const struct sess_conf *conf,
+                         const struct prov_qemu_paths *p);
 /* How long the guest may take to have its agent up: conf's boot_timeout, else a default. */
 int prov_qemu_boot_timeout_ms(const struct sess_conf *conf, const struct prov_qemu_accel *acc);
 

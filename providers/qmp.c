@@ -22,13 +22,13 @@
 
 struct qmp {
 	pthread_mutex_t lock;
-	int fd;                                 /* protected by lock */
-	char *rbuf;                             /* protected by lock: unread bytes */
-	size_t rlen;                            /* protected by lock */
-	unsigned next_id;                       /* protected by lock */
-	char events[QMP_MAX_EVENTS][32];        /* protected by lock: names seen */
-	int nevents;                            /* protected by lock */
-	char version[32];                       /* immutable after accept */
+	int fd;                          /* protected by lock */
+	char *rbuf;                      /* protected by lock: unread bytes */
+	size_t rlen;                     /* protected by lock */
+	unsigned next_id;                /* protected by lock */
+	char events[QMP_MAX_EVENTS][32]; /* protected by lock: names seen */
+	int nevents;                     /* protected by lock */
+	char version[32];                /* immutable after accept */
 };
 
 int qmp_listen(const char *path, char *err, size_t errlen)
@@ -79,19 +79,21 @@ static int read_msg_locked(struct qmp *q, uint64_t deadline, cJSON **msg, char *
 			memmove(q->rbuf, q->rbuf + n, q->rlen - n);
 			q->rlen -= n;
 			if (!*msg) {
-				snprintf(err, errlen, "qmp_protocol: QEMU sent a line that is not JSON");
+				snprintf(err, errlen,
+				         "qmp_protocol: QEMU sent a line that is not JSON");
 				return -EPROTO;
 			}
 			return 0;
 		}
 		if (q->rlen >= QMP_LINE_MAX) {
 			snprintf(err, errlen, "qmp_protocol: a QMP line longer than %d bytes",
-				 QMP_LINE_MAX);
+			         QMP_LINE_MAX);
 			return -E2BIG;
 		}
 		int64_t left = (int64_t)(deadline - util_mono_ms());
 		if (left <= 0) {
-			snprintf(err, errlen, "qmp_timeout: QEMU did not answer on its monitor in time");
+			snprintf(err, errlen,
+			         "qmp_timeout: QEMU did not answer on its monitor in time");
 			return -ETIMEDOUT;
 		}
 		struct pollfd p = {q->fd, POLLIN, 0};
@@ -127,8 +129,8 @@ static int send_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-int qmp_execute(struct qmp *q, const char *cmd, const cJSON *args, unsigned timeout_ms,
-		cJSON **ret, char *err, size_t errlen)
+int qmp_execute(struct qmp *q, const char *cmd, const cJSON *args, unsigned timeout_ms, cJSON **ret,
+                char *err, size_t errlen)
 {
 	char id[24];
 	int r;
@@ -168,8 +170,10 @@ int qmp_execute(struct qmp *q, const char *cmd, const cJSON *args, unsigned time
 		} else if (mid && strcmp(mid, id) == 0) {
 			cJSON *e = cJSON_GetObjectItem(msg, "error");
 			if (e) {
-				const char *desc = cJSON_GetStringValue(cJSON_GetObjectItem(e, "desc"));
-				snprintf(err, errlen, "qmp_error: %s: %s", cmd, desc ? desc : "failed");
+				const char *desc =
+				    cJSON_GetStringValue(cJSON_GetObjectItem(e, "desc"));
+				snprintf(err, errlen, "qmp_error: %s: %s", cmd,
+				         desc ? desc : "failed");
 				r = -EIO;
 			} else if (ret) {
 				*ret = cJSON_DetachItemFromObject(msg, "return");
@@ -186,7 +190,7 @@ out_unlock:
 }
 
 int qmp_accept(int lfd, unsigned timeout_ms, int (*alive)(void *), void *arg, struct qmp **out,
-	       char *err, size_t errlen)
+               char *err, size_t errlen)
 {
 	uint64_t end = util_mono_ms() + timeout_ms;
 	struct qmp *q = NULL;
@@ -196,13 +200,16 @@ int qmp_accept(int lfd, unsigned timeout_ms, int (*alive)(void *), void *arg, st
 	*out = NULL;
 	while (fd < 0) {
 		if (alive && !alive(arg)) {
-			snprintf(err, errlen, "qmp_cancelled: QEMU exited or the session stopped "
-					      "before QEMU connected to its monitor");
+			snprintf(err, errlen,
+			         "qmp_cancelled: QEMU exited or the session stopped "
+			         "before QEMU connected to its monitor");
 			return -ECANCELED;
 		}
 		if (util_mono_ms() >= end) {
-			snprintf(err, errlen, "qmp_timeout: QEMU did not connect to its monitor "
-					      "within %u ms", timeout_ms);
+			snprintf(err, errlen,
+			         "qmp_timeout: QEMU did not connect to its monitor "
+			         "within %u ms",
+			         timeout_ms);
 			return -ETIMEDOUT;
 		}
 		struct pollfd p = {lfd, POLLIN, 0};
@@ -222,18 +229,17 @@ int qmp_accept(int lfd, unsigned timeout_ms, int (*alive)(void *), void *arg, st
 	pthread_mutex_unlock(&q->lock);
 	if (r < 0)
 		goto out_free;
-	cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(greet, "QMP"),
-							   "version"),
-				       "qemu");
+	cJSON *v = cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(greet, "QMP"), "version"), "qemu");
 	if (!v) {
 		snprintf(err, errlen, "qmp_protocol: QEMU's monitor did not greet with QMP");
 		r = -EPROTO;
 		goto out_free;
 	}
 	snprintf(q->version, sizeof q->version, "%d.%d.%d",
-		 (int)cJSON_GetNumberValue(cJSON_GetObjectItem(v, "major")),
-		 (int)cJSON_GetNumberValue(cJSON_GetObjectItem(v, "minor")),
-		 (int)cJSON_GetNumberValue(cJSON_GetObjectItem(v, "micro")));
+	         (int)cJSON_GetNumberValue(cJSON_GetObjectItem(v, "major")),
+	         (int)cJSON_GetNumberValue(cJSON_GetObjectItem(v, "minor")),
+	         (int)cJSON_GetNumberValue(cJSON_GetObjectItem(v, "micro")));
 	r = qmp_execute(q, "qmp_capabilities", NULL, 2000, NULL, err, errlen);
 	if (r < 0)
 		goto out_free;

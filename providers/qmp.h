@@ -38,14 +38,14 @@ int qmp_listen(const char *path, char *err, size_t errlen);
  * (QEMU died, or the session is stopping) with -ECANCELED.
  */
 int qmp_accept(int lfd, unsigned timeout_ms, int (*alive)(void *), void *arg, struct qmp **out,
-	       char *err, size_t errlen);
+               char *err, size_t errlen);
 
 /*
  * Run one command. args (may be NULL) is borrowed. On success *ret (if
  * ret is not NULL) holds the "return" value, which the caller frees.
  */
 int qmp_execute(struct qmp *q, const char *cmd, const struct cJSON *args, unsigned timeout_ms,
-		struct cJSON **ret, char *err, size_t errlen);
+                struct cJSON **ret, char *err, size_t errlen);
 
 /* 1 if an event of that name (e.g. "SHUTDOWN") has arrived since the connection began. */
 int qmp_saw_event(struct qmp *q, const char *name);

@@ -36,14 +36,15 @@ struct remote {
 };
 
 static int read_token(struct sess *s, const char *path, char *tok, size_t len, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	char buf[256];
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
-		snprintf(err, errlen, "bad_token: cannot open token_file %s: %s", path, strerror(e));
+		snprintf(err, errlen, "bad_token: cannot open token_file %s: %s", path,
+		         strerror(e));
 		return -e;
 	}
 	int r = -EACCES;
@@ -52,8 +53,10 @@ static int read_token(struct sess *s, const char *path, char *tok, size_t len, c
 		goto out_close;
 	}
 	if (s->owner != 0 && st.st_uid != s->owner) {
-		snprintf(err, errlen, "bad_token: token_file %s must belong to the session's owner "
-				      "(uid %u)", path, (unsigned)s->owner);
+		snprintf(err, errlen,
+		         "bad_token: token_file %s must belong to the session's owner "
+		         "(uid %u)",
+		         path, (unsigned)s->owner);
 		goto out_close;
 	}
 	ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -66,8 +69,10 @@ static int read_token(struct sess *s, const char *path, char *tok, size_t len, c
 	buf[strcspn(buf, "\r\n")] = '\0';
 	size_t tl = strlen(buf);
 	if (tl == 0 || tl >= len || buf[strcspn(buf, " \t")] != '\0') {
-		snprintf(err, errlen, "bad_token: the token in %s must be 1..%zu characters on "
-				      "one line, without spaces", path, len - 1);
+		snprintf(err, errlen,
+		         "bad_token: the token in %s must be 1..%zu characters on "
+		         "one line, without spaces",
+		         path, len - 1);
 		goto out_close;
 	}
 	memcpy(tok, buf, tl + 1);
@@ -75,6 +80,29 @@ static int read_token(struct sess *s, const char *path, char *tok, size_t len, c
 out_close:
 	close(fd);
 	return r;
+}
+
+/* The endpoint and token are known: hold them, up to bridge_listening. */
+static int remote_attach(struct sess *s, const char *url, const char *tok)
+{
+	struct remote *rm = calloc(1, sizeof *rm);
+	if (!rm || !(rm->probe = agentc_new(NULL, url, tok))) {
+		free(rm);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (tok != s->token)
+		snprintf(s->token, sizeof s->token, "%s", tok); /* before the core attaches */
+	if (url != s->agent_url)
+		snprintf(s->agent_url, sizeof s->agent_url, "%s", url);
+	s->agent_sock[0] = '\0';
+	s->prov_data = rm;
+	pthread_mutex_unlock(&s->lock);
+	rm->next_probe = util_mono_ms() + REMOTE_HEALTH_MS;
+	/* the desktop is the remote agent's: listening is all we can know */
+	sess_set_readiness(s, RD_DESKTOP_READY);
+	sess_set_readiness(s, RD_BRIDGE_LISTENING);
+	return 0;
 }
 
 static int remote_start(struct sess *s, char *err, size_t errlen)
@@ -85,8 +113,9 @@ static int remote_start(struct sess *s, char *err, size_t errlen)
 	snprintf(tfile, sizeof tfile, "%s", s->conf.token_file);
 	pthread_mutex_unlock(&s->lock);
 	if (!url[0] || !tfile[0]) {
-		snprintf(err, errlen, "remote_settings: provider=remote needs url=http://HOST:PORT "
-				      "and token_file=/path");
+		snprintf(err, errlen,
+		         "remote_settings: provider=remote needs url=http://HOST:PORT "
+		         "and token_file=/path");
 		return -EINVAL;
 	}
 	int r = read_token(s, tfile, tok, sizeof tok, err, errlen);
@@ -99,21 +128,19 @@ static int remote_start(struct sess *s, char *err, size_t errlen)
 		snprintf(err, errlen, "state_dir: cannot write %s: %s", path, strerror(-r));
 		return r;
 	}
-	struct remote *rm = calloc(1, sizeof *rm);
-	if (!rm)
-		return -ENOMEM;
-	rm->probe = agentc_new(NULL, url, tok);
-	pthread_mutex_lock(&s->lock);
-	snprintf(s->token, sizeof s->token, "%s", tok); /* before the core attaches */
-	snprintf(s->agent_url, sizeof s->agent_url, "%s", url);
-	s->agent_sock[0] = '\0';
-	s->prov_data = rm;
-	pthread_mutex_unlock(&s->lock);
-	rm->next_probe = util_mono_ms() + REMOTE_HEALTH_MS;
-	/* the desktop is the remote agent's: listening is all we can know */
-	sess_set_readiness(s, RD_DESKTOP_READY);
-	sess_set_readiness(s, RD_BRIDGE_LISTENING);
-	return 0;
+	return remote_attach(s, url, tok);
+}
+
+/* After a daemon restart: the record keeps the endpoint, the state directory the token. */
+static int remote_reattach(struct sess *s, char *err, size_t errlen)
+{
+	if (s->conf.url[0] && s->conf.token_file[0])
+		return remote_start(s, err, errlen);
+	if (!s->agent_url[0] || !s->token[0]) {
+		snprintf(err, errlen, "reattach_failed: the record names no remote agent endpoint");
+		return -ENOENT;
+	}
+	return remote_attach(s, s->agent_url, s->token);
 }
 
 static int remote_health(struct sess *s, char *err, size_t errlen)
@@ -134,7 +161,7 @@ static int remote_health(struct sess *s, char *err, size_t errlen)
 	char why[512];
 	snprintf(why, sizeof why, "%s", err);
 	snprintf(err, errlen, "remote_unreachable: the agent at %s stopped answering (%s)",
-		 s->agent_url, why);
+	         s->agent_url, why);
 	return r;
 }
 
@@ -151,18 +178,19 @@ static void remote_stop(struct sess *s)
 
 static int remote_check(char *why, size_t len)
 {
-	snprintf(why, len, "attaches to a running deskfs-agent: create NAME provider=remote "
-			   "url=http://HOST:PORT token_file=/path");
+	snprintf(why, len,
+	         "attaches to a running deskfs-agent: create NAME provider=remote "
+	         "url=http://HOST:PORT token_file=/path");
 	return 1;
 }
 
 const struct prov_ops prov_remote = {
-	.name = "remote",
-	.summary = "a deskfs-agent that already runs elsewhere (url=, token_file=); never started "
-		   "or stopped by deskfs",
-	.check = remote_check,
-	.start = remote_start,
-	.health = remote_health,
-	.reattach = remote_start,
-	.stop = remote_stop,
+    .name = "remote",
+    .summary = "a deskfs-agent that already runs elsewhere (url=, token_file=); never started "
+               "or stopped by deskfs",
+    .check = remote_check,
+    .start = remote_start,
+    .health = remote_health,
+    .reattach = remote_reattach,
+    .stop = remote_stop,
 };
