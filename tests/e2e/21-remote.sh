@@ -66,6 +66,15 @@ check "rmdir lets go of the session" rmdir "$MNT/r1"
 check "but the agent keeps running" kill -0 "$APID"
 echo "create r6 provider=remote url=$URL token_file=$TMP/tok" >"$MNT/.ctl"
 wait_long 15 status_is r6 ready
+
+# the daemon crashes: the same command re-attaches the remote session
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=""
+fusermount3 -u "$MNT"
+mount_deskfs
+check "after kill -9 of the daemon, the remote session comes back ready" wait_long 15 status_is r6 ready
+check "and drives the same agent" bash -c "echo 'move 7 8' >'$MNT/r6/actions' && [ \"\$(cat '$MNT/r6/observation.json' | python3 -c 'import json,sys; c=json.load(sys.stdin)[\"cursor\"]; print(c[\"x\"], c[\"y\"])')\" = '7 8' ]"
 kill "$APID"
 wait "$APID" 2>/dev/null
 check "an agent that goes away: the session fails" wait_long 15 status_is r6 failed
