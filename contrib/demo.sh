@@ -33,7 +33,9 @@ echo "(ready $(((t1 - t0) / 1000000)) ms after mkdir)"
 run ls "$M/s1"
 
 D=$(python3 -c "import json; print(json.load(open('$M/s1/session.json'))['display'])")
-say "DISPLAY=$D xterm -title demo-terminal &      # something to look at"
+# the session's display wants its cookie: session.json names the file
+export XAUTHORITY=$(python3 -c "import json; print(json.load(open('$M/s1/session.json'))['xauthority'])")
+say "XAUTHORITY=$XAUTHORITY DISPLAY=$D xterm -title demo-terminal &      # something to look at"
 DISPLAY=$D xterm -title demo-terminal -geometry 80x24+40+40 -e env PS1='demo$ ' bash --norc -i 2>/dev/null &
 XT=$!
 for i in $(seq 1 100); do grep -q demo-terminal "$M/s1/observation.json" && break; sleep 0.05; done

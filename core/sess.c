@@ -59,10 +59,12 @@ int sess_init(const struct sess_opts *opts)
 {
 	reg.opts = *opts;
 	evq_hub_init(&reg.events);
-	int r = util_mkdir_p(reg.opts.statedir, 0700);
+	/* 0711: nobody can list it; each session's directory inside is 0700, its
+	 * token 0600. Only the X cookies in .xauth are reachable, by their owners. */
+	int r = util_mkdir_p(reg.opts.statedir, 0711);
 	if (r < 0)
 		return r;
-	return chmod(reg.opts.statedir, 0700) < 0 ? -errno : 0;
+	return chmod(reg.opts.statedir, 0711) < 0 ? -errno : 0;
 }
 
 int sess_conf_set(struct sess_conf *c, const char *key, const char *val, char *err, size_t errlen)
@@ -383,6 +385,7 @@ static int start_locked(struct sess *s)
 	s->readiness = RD_BOOTING;
 	if (!s->restored) {
 		s->display[0] = '\0';
+		s->xauth[0] = '\0';
 		s->agent_sock[0] = s->agent_url[0] = '\0';
 	}
 	pthread_mutex_unlock(&s->lock);

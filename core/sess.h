@@ -96,6 +96,7 @@ struct sess {
 	enum sess_readiness readiness;/* protected by lock */
 	int stop_req;                 /* protected by lock: lifecycle thread must end */
 	char display[64];             /* protected by lock */
+	char xauth[PATH_MAX];         /* protected by lock: the display's cookie file, if any */
 	char agent_sock[PATH_MAX];    /* set by the provider before bridge_listening */
 	char agent_url[256];          /* set by the provider before bridge_listening */
 	struct agentc *agent;         /* protected by lock; valid while READY */

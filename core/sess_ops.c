@@ -49,6 +49,10 @@ void sess_record_json(struct sess *s, struct buf *out)
 		cJSON_AddStringToObject(j, "display", s->display);
 	else
 		cJSON_AddNullToObject(j, "display");
+	if (s->xauth[0])
+		cJSON_AddStringToObject(j, "xauthority", s->xauth);
+	else
+		cJSON_AddNullToObject(j, "xauthority");
 	cJSON_AddStringToObject(j, "status", sess_status_name(s->status));
 	cJSON_AddStringToObject(j, "readiness", sess_readiness_name(s->readiness));
 	cJSON_AddStringToObject(j, "created_at", ts);

@@ -50,6 +50,7 @@ void sess_persist_locked(struct sess *s)
 	cJSON_AddStringToObject(j, "url", s->conf.url);
 	cJSON_AddStringToObject(j, "token_file", s->conf.token_file);
 	cJSON_AddStringToObject(j, "display", s->display);
+	cJSON_AddStringToObject(j, "xauthority", s->xauth);
 	cJSON_AddStringToObject(j, "agent_sock", s->agent_sock);
 	cJSON_AddStringToObject(j, "agent_url", s->agent_url);
 	cJSON *procs = cJSON_AddArrayToObject(j, "procs");
@@ -131,6 +132,7 @@ static int restore_one(const char *dir, const char *name)
 	s->owner = (uid_t)jnum(j, "owner");
 	s->group = (gid_t)jnum(j, "group");
 	snprintf(s->display, sizeof s->display, "%s", jstr(j, "display"));
+	snprintf(s->xauth, sizeof s->xauth, "%s", jstr(j, "xauthority"));
 	snprintf(s->agent_sock, sizeof s->agent_sock, "%s", jstr(j, "agent_sock"));
 	snprintf(s->agent_url, sizeof s->agent_url, "%s", jstr(j, "agent_url"));
 

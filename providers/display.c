@@ -63,7 +63,7 @@ static int display_start(struct sess *s, char *err, size_t errlen)
 	}
 	sess_set_display(s, display);
 	sess_set_readiness(s, RD_DESKTOP_READY);
-	return prov_start_local_agent(s, display, SLOT_AGENT, err, errlen);
+	return prov_start_local_agent(s, display, NULL, SLOT_AGENT, err, errlen); /* $XAUTHORITY */
 }
 
 const struct prov_ops prov_display = {

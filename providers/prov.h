@@ -53,8 +53,9 @@ const struct prov_ops *prov_find(const char *name);
 const struct prov_ops *const *prov_list(void);
 
 /* Shared by the local providers (prov_local.c). */
-int prov_start_local_agent(struct sess *s, const char *display, int slot, char *err,
-			   size_t errlen);
+/* xauth: the display's cookie file for the agent (XAUTHORITY), or NULL. */
+int prov_start_local_agent(struct sess *s, const char *display, const char *xauth, int slot,
+			   char *err, size_t errlen);
 /* Read one line (without its newline) from fd, bounded, while the process lives. */
 int prov_read_line(struct sess *s, int fd, int slot, unsigned timeout_ms, char *out,
 		   size_t len, char *err, size_t errlen);

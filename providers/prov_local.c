@@ -95,7 +95,8 @@ int prov_read_line(struct sess *s, int fd, int slot, unsigned timeout_ms, char *
 	}
 }
 
-int prov_start_local_agent(struct sess *s, const char *display, int slot, char *err, size_t errlen)
+int prov_start_local_agent(struct sess *s, const char *display, const char *xauth, int slot,
+			   char *err, size_t errlen)
 {
 	const struct sess_opts *o = sess_options();
 	char sock[PATH_MAX + 16], listen[PATH_MAX + 32], tokfile[PATH_MAX + 16], log[PATH_MAX + 16];
@@ -114,7 +115,10 @@ int prov_start_local_agent(struct sess *s, const char *display, int slot, char *
 		return -errno;
 	const char *argv[] = {o->agent_path, "--display", display, "--listen", listen,
 			      "--token-file", tokfile, "--ready-fd", "3", NULL};
-	r = proc_spawn(&s->procs[slot], "agent", argv, NULL, log, fds[1]);
+	char xenv[PATH_MAX + 16];
+	snprintf(xenv, sizeof xenv, "XAUTHORITY=%s", xauth ? xauth : "");
+	const char *env[] = {xenv, NULL};
+	r = proc_spawn(&s->procs[slot], "agent", argv, xauth ? env : NULL, log, fds[1]);
 	close(fds[1]);
 	if (r < 0) {
 		snprintf(err, errlen, "agent_failed: cannot start %s: %s", o->agent_path, strerror(-r));

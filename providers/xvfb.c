@@ -7,6 +7,12 @@
  * share one: the X server's lock file decides. GLX is off unless glx=1:
  * without it Xvfb starts in about half the time and uses ~50 MB less, and
  * desktops driven by models rarely need OpenGL.
+ *
+ * Each Xvfb requires its own MIT-MAGIC-COOKIE-1 (-auth), so nobody can
+ * reach a session's display around deskfs. The cookie file belongs to the
+ * session's owner, in STATEDIR/.xauth (mode 0711: reachable, not listable),
+ * and session.json names it: XAUTHORITY=... DISPLAY=... xterm runs a client
+ * in your own session.
  */
 #include "providers/prov.h"
 #include "core/sess.h"
@@ -15,9 +21,55 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum { SLOT_XVFB, SLOT_AGENT };
+
+static void put16(struct buf *b, unsigned v)
+{
+	unsigned char two[2] = {(unsigned char)(v >> 8), (unsigned char)v};
+	buf_append(b, two, 2);
+}
+
+/*
+ * An Xauthority file (libXau's format) with one cookie for any host: for
+ * display number `number`, or any display when it is "".
+ */
+static int write_xauth(struct sess *s, const char *path, const unsigned char cookie[16],
+		       const char *number)
+{
+	static const char name[] = "MIT-MAGIC-COOKIE-1";
+	struct buf b = BUF_INIT;
+	put16(&b, 0xffff); /* FamilyWild */
+	put16(&b, 0);      /* no address */
+	put16(&b, (unsigned)strlen(number));
+	buf_append(&b, number, strlen(number));
+	put16(&b, sizeof name - 1);
+	buf_append(&b, name, sizeof name - 1);
+	put16(&b, 16);
+	buf_append(&b, cookie, 16);
+	int r = util_write_file(path, b.data, b.len, 0600);
+	if (r == 0 && chown(path, s->owner, s->group) < 0)
+		r = -errno;
+	buf_free(&b);
+	return r;
+}
+
+static int make_cookie(struct sess *s, unsigned char cookie[16], char *path, size_t len)
+{
+	char hex[33], dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s/.xauth", sess_options()->statedir);
+	if (util_mkdir_p(dir, 0711) < 0 || chmod(dir, 0711) < 0)
+		return -errno;
+	int r = util_random_hex(hex, 16);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < 16; i++)
+		sscanf(hex + 2 * i, "%2hhx", &cookie[i]);
+	snprintf(path, len, "%s/%s", dir, s->name);
+	return write_xauth(s, path, cookie, "");
+}
 
 static int xvfb_check(char *why, size_t len)
 {
@@ -38,6 +90,8 @@ static int xvfb_check(char *why, size_t len)
 static int xvfb_start(struct sess *s, char *err, size_t errlen)
 {
 	char exe[PATH_MAX], screen[64], log[PATH_MAX + 16], line[32], display[40];
+	char xauth[PATH_MAX];
+	unsigned char cookie[16];
 	int fds[2], r;
 
 	if (proc_find_exe("Xvfb", exe, sizeof exe) < 0) {
@@ -49,6 +103,13 @@ static int xvfb_start(struct sess *s, char *err, size_t errlen)
 	int glx = s->conf.glx;
 	pthread_mutex_unlock(&s->lock);
 	snprintf(log, sizeof log, "%s/xvfb.log", s->artdir);
+	if ((r = make_cookie(s, cookie, xauth, sizeof xauth)) < 0) {
+		snprintf(err, errlen, "state_dir: cannot write the X cookie: %s", strerror(-r));
+		return r;
+	}
+	pthread_mutex_lock(&s->lock);
+	snprintf(s->xauth, sizeof s->xauth, "%s", xauth);
+	pthread_mutex_unlock(&s->lock);
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return -errno;
 	const char *argv[16];
@@ -64,6 +125,8 @@ static int xvfb_start(struct sess *s, char *err, size_t errlen)
 	argv[n++] = "-noreset";
 	argv[n++] = "-dpi";
 	argv[n++] = "96";
+	argv[n++] = "-auth";
+	argv[n++] = xauth;
 	if (!glx) {
 		argv[n++] = "-extension";
 		argv[n++] = "GLX";
@@ -81,9 +144,21 @@ static int xvfb_start(struct sess *s, char *err, size_t errlen)
 	if (r < 0)
 		return r;
 	snprintf(display, sizeof display, ":%s", line);
+	/* Xvfb has read its cookie; now name the display in the file, so one
+	 * XAUTHORITY can hold the cookies of several sessions (xauth merge) */
+	write_xauth(s, xauth, cookie, line);
 	sess_set_display(s, display);
 	sess_set_readiness(s, RD_DESKTOP_READY);
-	return prov_start_local_agent(s, display, SLOT_AGENT, err, errlen);
+	return prov_start_local_agent(s, display, xauth, SLOT_AGENT, err, errlen);
+}
+
+static void xvfb_stop(struct sess *s)
+{
+	prov_stop_procs(s);
+	pthread_mutex_lock(&s->lock);
+	if (s->xauth[0])
+		unlink(s->xauth);
+	pthread_mutex_unlock(&s->lock);
 }
 
 const struct prov_ops prov_xvfb = {
@@ -93,5 +168,5 @@ const struct prov_ops prov_xvfb = {
 	.start = xvfb_start,
 	.reattach = prov_reattach_local,
 	.health = prov_check_procs,
-	.stop = prov_stop_procs,
+	.stop = xvfb_stop,
 };

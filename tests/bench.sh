@@ -140,6 +140,15 @@ wait_ready() {
 	fail "session $1 not ready after 20 s"
 }
 
+# each session's X display wants its cookie: merge them all into one file
+export XAUTHORITY=$TMP/Xauthority
+: >"$XAUTHORITY"
+sdisplay() { # sdisplay NAME: the session's display, its cookie merged into $XAUTHORITY
+	local xa
+	xa=$(sjson "$1" 'j["xauthority"] or ""')
+	[ -n "$xa" ] && xauth -q -f "$XAUTHORITY" merge "$xa" 2>/dev/null
+	sjson "$1" 'j["display"]'
+}
 sjson() { # sjson NAME EXPR: a value of session.json (python expression on j)
 	python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$MNT/$1/session.json"
 }
@@ -231,8 +240,8 @@ mkdir "$MNT/s" || fail "mkdir $MNT/s failed"
 echo 'create big width=1920 height=1080' >"$MNT/.ctl" || fail "create big failed"
 wait_ready s
 wait_ready big
-D1=$(sjson s 'j["display"]')
-D2=$(sjson big 'j["display"]')
+D1=$(sdisplay s)
+D2=$(sdisplay big)
 [ "$(sjson big '"%dx%d" % (j["width"], j["height"])')" = 1920x1080 ] || fail "big is not 1920x1080"
 start_content s "$D1" 1280 800
 start_content big "$D2" 1920 1080
@@ -350,7 +359,7 @@ for n in $names; do wait_ready "$n"; done
 t1=$(date +%s%N)
 ALL20_MS=$(((t1 - t0) / 1000000))
 pargs=""
-for n in $names; do pargs="$pargs $n=$(sjson "$n" 'j["display"]')"; done
+for n in $names; do pargs="$pargs $n=$(sdisplay "$n")"; done
 # shellcheck disable=SC2086
 bt "$TMP/r.par1" par -n 30 -w 3 "$MNT" "$TMP/d1.png" ${pargs%% p02=*}
 # shellcheck disable=SC2086

@@ -20,6 +20,10 @@ T_PIDS=""
 MNT=""
 DPID=""
 TMP=$(mktemp -d /tmp/deskfs-test.XXXXXX)
+# Each session's X display wants its own cookie (session.json "xauthority");
+# sess_display merges it into this file, so one XAUTHORITY reaches them all.
+export XAUTHORITY=$TMP/Xauthority
+: >"$XAUTHORITY"
 
 ok() { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
 not_ok() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $*"; }
@@ -55,6 +59,14 @@ wait_for() {
 running() { local st; st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ "$st" != Z ] && [ "$st" != X ]; }
 all_dead() { local p; for p in "$@"; do running "$p" && return 1; done; return 0; }
 all_alive() { local p; for p in "$@"; do running "$p" || return 1; done; return 0; }
+
+# sess_display SESSIONDIR: its X display, with its cookie merged into $XAUTHORITY
+sess_display() {
+	local xa
+	xa=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['xauthority'] or '')" "$1/session.json")
+	[ -n "$xa" ] && xauth -q -f "$XAUTHORITY" merge "$xa" 2>/dev/null
+	python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['display'])" "$1/session.json"
+}
 
 # Start a program in the background, remembered for the clean-up.
 bg() {

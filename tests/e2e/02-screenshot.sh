@@ -14,7 +14,7 @@ mount_deskfs -o width=800,height=600
 mkdir "$MNT/s"
 S=$MNT/s
 check "a capture right after mkdir" cp "$S/screenshot.png" "$TMP/first.png"
-D=$(python3 -c "import json; print(json.load(open('$S/session.json'))['display'])")
+D=$(sess_display "$S")
 check_eq "it decodes at the session's size" "800 600" "$("$TOOLS/pngtool" size "$TMP/first.png")"
 
 for colour in 123456 ff0000 00ff7f; do
@@ -46,7 +46,7 @@ check "and still matches the display exactly" "$TOOLS/pngtool" match "$TMP/chang
 # encoder must still give the display's exact pixels
 for size in 1920x1080 1023x767; do
 	echo "create n$size size=$size" >"$MNT/.ctl"
-	ND=$(python3 -c "import json; print(json.load(open('$MNT/n$size/session.json'))['display'])")
+	ND=$(sess_display "$MNT/n$size")
 	W=${size%x*} H=${size#*x}
 	"$TOOLS/xnoise" "$ND" "$((W * 2 / 3))x$((H / 2))+$((W / 7))+$((H / 5))" 7 >"$TMP/noise.out" &
 	T_PIDS="$T_PIDS $!"

@@ -10,7 +10,7 @@ need_cmd xev "apt-get install x11-utils"
 mount_deskfs -o width=800,height=600
 mkdir "$MNT/s"
 S=$MNT/s
-D=$(python3 -c "import json; print(json.load(open('$S/session.json'))['display'])")
+D=$(sess_display "$S")
 XEV=$TMP/xev.out
 bg env DISPLAY="$D" stdbuf -oL xev -geometry 800x600+0+0 -event mouse -event keyboard -event button >"$XEV" 2>&1
 wait_for "Event Tester" bash -c "DISPLAY=$D xwininfo -root -tree"

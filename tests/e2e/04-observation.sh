@@ -9,7 +9,7 @@ need_cmd xterm "apt-get install xterm"
 mount_deskfs -o width=1024,height=768
 mkdir "$MNT/s"
 S=$MNT/s
-D=$(python3 -c "import json; print(json.load(open('$S/session.json'))['display'])")
+D=$(sess_display "$S")
 bg env DISPLAY="$D" xterm -title "deskfs-obs-test" -geometry 40x10+100+120 -e sleep 600
 XT=$LAST_PID
 wait_for "deskfs-obs-test" cat "$S/observation.json"

@@ -19,7 +19,7 @@ check_eq "each has its own display" "$N" "$displays"
 
 # each display really is separate: paint each its own colour, read them all back
 for i in $(seq 1 $N); do
-	D=$(python3 -c "import json; print(json.load(open('$MNT/c$i/session.json'))['display'])")
+	D=$(sess_display "$MNT/c$i")
 	DISPLAY=$D xsetroot -solid "#0000$(printf %02x $((i * 20)))"
 done
 pids=""

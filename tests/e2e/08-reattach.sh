@@ -24,7 +24,7 @@ for s in $S; do
 	i=$((i + 1))
 	mkdir "$MNT/$s"
 	echo "wait 1" >"$MNT/$s/actions"
-	DISPLAY=$(python3 -c "import json; print(json.load(open('$MNT/$s/session.json'))['display'])") xsetroot -solid "#10$(printf %02x $((i * 40)))30"
+	DISPLAY=$(sess_display "$MNT/$s") xsetroot -solid "#10$(printf %02x $((i * 40)))30"
 	cat "$MNT/$s/screenshot.png" >"$TMP/$s.before.png"
 done
 S="r1 r2 r3 r4 r5"

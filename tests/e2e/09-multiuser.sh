@@ -28,13 +28,22 @@ done
 check "another uid cannot rmdir it" bash -c "! setpriv --reuid=65534 --regid=65534 --clear-groups -- rmdir '$MNT/mine' 2>/dev/null && test -d '$MNT/mine'"
 check "nor destroy it through .ctl (EACCES)" bash -c "setpriv --reuid=65534 --regid=65534 --clear-groups -- bash -c 'echo destroy mine > $MNT/.ctl' 2>&1 | grep -q 'Permission denied'"
 check_eq "it still runs" "ready" "$(cat "$MNT/mine/status")"
-check "another uid cannot read its token or socket" bash -c "! setpriv --reuid=65534 --regid=65534 --clear-groups -- cat '$STATE/mine/token' 2>/dev/null && [ \$(stat -c %a '$STATE') = 700 ] && [ \$(stat -c %a '$STATE/mine/token') = 600 ]"
+check "another uid cannot read its token or socket" bash -c "! setpriv --reuid=65534 --regid=65534 --clear-groups -- cat '$STATE/mine/token' 2>/dev/null && ! setpriv --reuid=65534 --regid=65534 --clear-groups -- ls '$STATE' 2>/dev/null && [ \$(stat -c %a '$STATE/mine') = 700 ] && [ \$(stat -c %a '$STATE/mine/token') = 600 ]"
+# nor go around deskfs to the session's X display: it wants a cookie only its owner can read
+MD=$(python3 -c "import json; print(json.load(open('$MNT/mine/session.json'))['display'])")
+MX=$(python3 -c "import json; print(json.load(open('$MNT/mine/session.json'))['xauthority'])")
+check "another uid cannot open the session's X display" bash -c "! setpriv --reuid=65534 --regid=65534 --clear-groups -- env -u XAUTHORITY xwininfo -root -display '$MD' >/dev/null 2>&1"
+check "nor with the cookie file's path (it cannot read it)" bash -c "! setpriv --reuid=65534 --regid=65534 --clear-groups -- env XAUTHORITY='$MX' xwininfo -root -display '$MD' >/dev/null 2>&1"
+check "its owner can, with the cookie session.json names" env XAUTHORITY="$MX" xwininfo -root -display "$MD"
 
 # the other uid's own session works for it
 check "another uid can make its own session" as_other mkdir "$MNT/theirs"
 check_eq "owned by that uid" "65534 700" "$(stat -c '%u %a' "$MNT/theirs")"
 check "and capture it" bash -c "setpriv --reuid=65534 --regid=65534 --clear-groups -- cat '$MNT/theirs/screenshot.png' | head -c 8 | grep -q PNG"
 check "and drive it" as_other sh -c "echo 'click 5 5' > '$MNT/theirs/actions'"
+TD=$(python3 -c "import json; print(json.load(open('$MNT/theirs/session.json'))['display'])")
+TX=$(python3 -c "import json; print(json.load(open('$MNT/theirs/session.json'))['xauthority'])")
+check "and run X clients in it with its own cookie" as_other env XAUTHORITY="$TX" xwininfo -root -display "$TD"
 check_eq "it lists only its own" "theirs" "$(as_other ls "$MNT")"
 check_eq "root sees both" "mine theirs" "$(ls "$MNT" | tr '\n' ' ' | sed 's/ $//')"
 

@@ -21,7 +21,7 @@ mount_deskfs -o width=$W,height=$H
 mkdir "$MNT/s"
 S=$MNT/s
 check "a capture right after mkdir" cp "$S/screenshot.png" "$TMP/first.png"
-D=$(python3 -c "import json; print(json.load(open('$S/session.json'))['display'])")
+D=$(sess_display "$S")
 SOCK=$STATE/s/agent.sock
 TOK=$(tr -d '\n' <"$STATE/s/token")
 
