@@ -2,7 +2,10 @@
  * files.c - open/read/write/flush/release/poll: the four behaviours of
  * DESIGN.md ("Files that behave like files").
  *
- * Per-open state is a struct fs_handle behind fi->fh, freed in release.
+ * Per-open state is a struct fs_handle, reached through fi->fh as an id of
+ * fh.c's table: each operation holds a reference while it runs, so a
+ * RELEASE that races an in-flight READ (its reader was killed) cannot free
+ * the handle under it; the last reference frees it.
  *
  * Streams never hold a FUSE thread. A read that finds nothing parks its
  * request in the handle (h->req); whoever makes data available (the
@@ -13,6 +16,7 @@
  */
 #include "fs/fs.h"
 #include "core/sess_ops.h"
+#include "fs/fh.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,10 +46,6 @@ struct fs_handle {
 	struct fuse_pollhandle *ph;   /* a poller to notify */
 };
 
-static struct fs_handle *handle_of(struct fuse_file_info *fi)
-{
-	return (struct fs_handle *)(uintptr_t)fi->fh;
-}
 
 static int req_intr(void *arg)
 {
@@ -193,6 +193,13 @@ static int build_control(struct fs_handle *h)
 	return 0;
 }
 
+static void handle_free(struct fs_handle *h);
+
+static void handle_free_cb(void *h)
+{
+	handle_free(h);
+}
+
 static void handle_free(struct fs_handle *h)
 {
 	if (h->sub)
@@ -279,18 +286,21 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (r < 0)
 		goto out_free;
-	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->fh = fs_fh_add(h, handle_free_cb);
+	if (!fi->fh) {
+		r = -ENOMEM;
+		goto out_free;
+	}
 	if (fuse_reply_open(req, fi) == -ENOENT) /* the opener was interrupted meanwhile */
-		handle_free(h);
+		fs_fh_close(fi->fh);
 	return;
 out_free:
 	handle_free(h);
 	fuse_reply_err(req, -r);
 }
 
-void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+static void handle_read(fuse_req_t req, struct fs_handle *h, size_t size, off_t off)
 {
-	struct fs_handle *h = handle_of(fi);
 	if (h->kind == K_STREAM) {
 		stream_read(req, h, size);
 		return;
@@ -336,10 +346,8 @@ static int run_lines(struct fs_handle *h, fuse_req_t req, const char *text, size
 	return r;
 }
 
-void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
-	      struct fuse_file_info *fi)
+static void handle_write(fuse_req_t req, struct fs_handle *h, const char *buf, size_t size)
 {
-	struct fs_handle *h = handle_of(fi);
 	int r = 0;
 	if (h->kind != K_CTL && h->kind != K_ACTIONS) {
 		fuse_reply_err(req, EBADF);
@@ -385,9 +393,8 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 }
 
 /* close(2): a last line without its newline runs now; its error is close's. */
-void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void handle_flush(fuse_req_t req, struct fs_handle *h)
 {
-	struct fs_handle *h = handle_of(fi);
 	int r = 0;
 	if ((h->kind == K_CTL || h->kind == K_ACTIONS) && h->pending.len) {
 		r = run_lines(h, req, h->pending.data, h->pending.len);
@@ -398,20 +405,23 @@ void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct fs_handle *h = handle_of(fi);
-	pthread_mutex_lock(&h->lock);
-	fuse_req_t parked = h->req;
-	h->req = NULL;
-	pthread_mutex_unlock(&h->lock);
-	if (parked)
-		fuse_reply_buf(parked, NULL, 0);
-	handle_free(h);
+	struct fs_fh *ref = fs_fh_hold(fi->fh);
+	if (ref) {
+		struct fs_handle *h = fs_fh_obj(ref);
+		pthread_mutex_lock(&h->lock);
+		fuse_req_t parked = h->req;
+		h->req = NULL;
+		pthread_mutex_unlock(&h->lock);
+		if (parked)
+			fuse_reply_buf(parked, NULL, 0);
+		fs_fh_drop(ref);
+	}
+	fs_fh_close(fi->fh); /* freed now, or when the last racing op ends */
 	fuse_reply_err(req, 0);
 }
 
-void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph)
+static void handle_poll(fuse_req_t req, struct fs_handle *h, struct fuse_pollhandle *ph)
 {
-	struct fs_handle *h = handle_of(fi);
 	if (h->kind != K_STREAM) {
 		if (ph)
 			fuse_pollhandle_destroy(ph);
@@ -427,4 +437,47 @@ void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct f
 	unsigned ev = evq_readable(h->sub) ? POLLIN | POLLRDNORM : 0;
 	pthread_mutex_unlock(&h->lock);
 	fuse_reply_poll(req, ev);
+}
+
+/* ---- the entry points: each holds the handle while it runs ---- */
+
+#define WITH_HANDLE(fi, call)                                                               \
+	do {                                                                                \
+		struct fs_fh *ref_ = fs_fh_hold((fi)->fh);                                  \
+		if (!ref_) {                                                                \
+			fuse_reply_err(req, EBADF);                                         \
+			break;                                                              \
+		}                                                                           \
+		struct fs_handle *h = fs_fh_obj(ref_);                                      \
+		call;                                                                       \
+		fs_fh_drop(ref_);                                                           \
+	} while (0)
+
+void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	WITH_HANDLE(fi, handle_read(req, h, size, off));
+}
+
+void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+	      struct fuse_file_info *fi)
+{
+	WITH_HANDLE(fi, handle_write(req, h, buf, size));
+}
+
+void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	WITH_HANDLE(fi, handle_flush(req, h));
+}
+
+void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph)
+{
+	struct fs_fh *ref = fs_fh_hold(fi->fh);
+	if (!ref) {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	handle_poll(req, fs_fh_obj(ref), ph);
+	fs_fh_drop(ref);
 }

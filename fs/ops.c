@@ -5,6 +5,7 @@
  */
 #include "fs/fs.h"
 #include "core/sess_ops.h"
+#include "fs/fh.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -145,6 +146,11 @@ static void dir_free(struct dir_handle *dh)
 	free(dh);
 }
 
+static void dir_free_cb(void *dh)
+{
+	dir_free(dh);
+}
+
 static void list_artifacts(fuse_req_t req, struct sess *s, struct dir_handle *b)
 {
 	DIR *d = opendir(s->artdir);
@@ -204,17 +210,29 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	sess_put(s);
-	fi->fh = (uint64_t)(uintptr_t)dh;
-	fuse_reply_open(req, fi);
+	fi->fh = fs_fh_add(dh, dir_free_cb); /* see fh.h: releasedir may race readdir */
+	if (!fi->fh) {
+		dir_free(dh);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		fs_fh_close(fi->fh);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	struct dir_handle *dh = (struct dir_handle *)(uintptr_t)fi->fh;
+	struct fs_fh *ref = fs_fh_hold(fi->fh);
+	if (!ref) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	struct dir_handle *dh = fs_fh_obj(ref);
 	char *out = malloc(size);
 	size_t used = 0;
 	if (!out) {
+		fs_fh_drop(ref);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -227,11 +245,12 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	fuse_reply_buf(req, out, used);
 	free(out);
+	fs_fh_drop(ref);
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	dir_free((struct dir_handle *)(uintptr_t)fi->fh);
+	fs_fh_close(fi->fh);
 	fuse_reply_err(req, 0);
 }
 

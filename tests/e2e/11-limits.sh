@@ -33,6 +33,25 @@ check "an action to it fails the same way" bash -c "{ timeout 10 bash -c \"echo 
 kill -CONT "$AG"
 check "once it answers again, so does the session" bash -c "cat '$MNT/h/screenshot.png' >/dev/null && echo 'click 2 2' > '$MNT/h/actions'"
 
+# readers killed in the middle of a read: the kernel then releases the file
+# while the daemon still serves the read; the daemon must not care
+python3 - "$MNT/ok" <<'PY'
+import os, random, signal, sys, time
+S = sys.argv[1]
+for i in range(300):
+    pid = os.fork()
+    if pid == 0:
+        f = ["status", "screenshot.png", "session.json", "events", "actions"][i % 5]
+        fd = os.open(S + "/" + f, os.O_RDONLY)
+        while True:
+            os.pread(fd, 1 << 16, 0) if f != "events" else os.read(fd, 100)
+    time.sleep(random.random() / 500)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+PY
+check "300 readers killed mid-read: the daemon lives on" kill -0 "$DPID"
+check "and serves as before" bash -c "cat '$MNT/ok/status' >/dev/null && echo 'click 4 4' > '$MNT/ok/actions' && ls '$MNT' >/dev/null"
+
 # max_sessions
 mkdir "$MNT/third"
 check "past max_sessions, mkdir fails with EAGAIN" bash -c "mkdir '$MNT/fourth' 2>&1 | grep -q 'Resource temporarily unavailable'"
