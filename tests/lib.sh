@@ -127,11 +127,42 @@ start_xvfb() {
 	XDPY=":$n"
 }
 
+# Whatever a daemon recorded in its state directory and left running (it
+# crashed, or was killed by a test): stop it, matching pid AND start time.
+reap_recorded() {
+	[ -d "${STATE:-}" ] || return 0
+	python3 - "$STATE" <<'PY'
+import glob, json, os, signal, sys, time
+pids = []
+for rec in glob.glob(sys.argv[1] + "/*/record.json"):
+    try:
+        procs = json.load(open(rec)).get("procs", [])
+    except Exception:
+        continue
+    for p in procs:
+        try:
+            st = open("/proc/%d/stat" % p["pid"]).read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        if fields[0] != "Z" and int(fields[19]) == int(p["start"]):
+            pids.append(p["pid"])
+for sig in (signal.SIGTERM, signal.SIGKILL):
+    for pid in pids:
+        try: os.kill(pid, sig)
+        except OSError: pass
+    time.sleep(0.3)
+if pids:
+    print("# reaped %d process(es) a dead daemon left" % len(pids))
+PY
+}
+
 t_cleanup() {
 	local p
 	for p in $T_PIDS; do kill "$p" 2>/dev/null; done
 	for p in $T_PIDS; do wait "$p" 2>/dev/null; done
 	unmount_deskfs
+	reap_recorded
 	rm -rf "$TMP"
 }
 trap t_cleanup EXIT
