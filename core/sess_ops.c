@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_CTL_LINES 64
@@ -245,6 +246,18 @@ static void log_receipts(struct sess *s, const struct buf *resp)
 	}
 	sess_actions_log_path(s, path, sizeof path);
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		struct stat st;
+		/* bounded: past the cap the log starts over, the last one kept as .1
+		 * (a `tail -f` reader sees the truncation and carries on) */
+		if (fstat(fd, &st) == 0 && st.st_size + (off_t)lines.len > SESS_ACTIONS_LOG_MAX) {
+			char old[PATH_MAX + 32];
+			snprintf(old, sizeof old, "%s.1", path);
+			close(fd);
+			rename(path, old);
+			fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		}
+	}
 	if (fd >= 0) {
 		if (write(fd, lines.data ? lines.data : "", lines.len) < 0)
 			(void)0; /* a lost log line must not fail the action */

@@ -16,6 +16,8 @@
 #include <sys/types.h>
 
 
+#define SESS_ACTIONS_LOG_MAX (8 << 20) /* bytes of receipts in `actions` before it starts over */
+
 void sess_status_text(struct sess *s, struct buf *out);
 void sess_record_json(struct sess *s, struct buf *out);
 void sess_error_json(struct sess *s, struct buf *out);

@@ -33,6 +33,20 @@ check "an action to it fails the same way" bash -c "{ timeout 10 bash -c \"echo 
 kill -CONT "$AG"
 check "once it answers again, so does the session" bash -c "cat '$MNT/h/screenshot.png' >/dev/null && echo 'click 2 2' > '$MNT/h/actions'"
 
+# the receipts log is bounded: past 8 MiB it starts over (the old one kept)
+check "the actions log stays under 8 MiB after 60000 receipts" python3 - "$MNT/ok" <<'PY'
+import json, os, sys
+S = sys.argv[1]
+w = os.open(S + "/actions", os.O_WRONLY)
+batch = b"".join(b"move %d 7\n" % (i % 300) for i in range(3000))
+for i in range(20):
+    os.write(w, batch)
+size = os.stat(S + "/actions").st_size
+last = open(S + "/actions", "rb").read().splitlines()[-1]
+r = json.loads(last)
+sys.exit(0 if 0 < size <= 8 << 20 and r["action"] == "move" else 1)
+PY
+
 # readers killed in the middle of a read: the kernel then releases the file
 # while the daemon still serves the read; the daemon must not care
 python3 - "$MNT/ok" <<'PY'
