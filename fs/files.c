@@ -12,7 +12,8 @@
  * publisher's wake callback), an interrupt, or the end of the stream
  * takes it from there under h->lock and replies. The interrupt callback
  * is registered before the request is parked, so a signal that arrives
- * in between is seen by fuse_req_interrupted() under the same lock.
+ * in between is seen by fuse_req_interrupted() under the same lock; it
+ * knows the handle by id (see stream_interrupt), never by address.
  */
 #include "fs/fs.h"
 #include "core/sess_ops.h"
@@ -38,6 +39,7 @@ struct fs_handle {
 	int fd;             /* K_LOG and the read side of K_ACTIONS, else -1 */
 	struct buf pending; /* writes: the unfinished last line */
 	int discarding;     /* writes: inside a line that was too long; skip to its end */
+	uint64_t id;        /* its id in fh.c's table (fi->fh) */
 
 	struct evq_sub *sub;          /* K_STREAM */
 	pthread_mutex_t lock;         /* protects req, req_size, ph */
@@ -89,20 +91,29 @@ static void stream_wake(void *arg)
 	pthread_mutex_unlock(&h->lock);
 }
 
+/*
+ * The interrupt of a parked read. It gets the handle's id, not its address:
+ * a release may be freeing the handle at this very moment, so it takes its
+ * own reference, or finds the handle gone (and its parked read answered).
+ */
 static void stream_interrupt(fuse_req_t req, void *arg)
 {
-	struct fs_handle *h = arg;
+	struct fs_fh *ref = fs_fh_hold((uint64_t)(uintptr_t)arg);
+	if (!ref)
+		return;
+	struct fs_handle *h = fs_fh_obj(ref);
 	pthread_mutex_lock(&h->lock);
 	if (h->req == req) {
 		h->req = NULL;
 		fuse_reply_err(req, EINTR);
 	}
 	pthread_mutex_unlock(&h->lock);
+	fs_fh_drop(ref);
 }
 
 static void stream_read(fuse_req_t req, struct fs_handle *h, size_t size)
 {
-	fuse_req_interrupt_func(req, stream_interrupt, h);
+	fuse_req_interrupt_func(req, stream_interrupt, (void *)(uintptr_t)h->id);
 	pthread_mutex_lock(&h->lock);
 	if (h->req) { /* one parked read per open; a second reader waits its turn */
 		pthread_mutex_unlock(&h->lock);
@@ -286,7 +297,7 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (r < 0)
 		goto out_free;
-	fi->fh = fs_fh_add(h, handle_free_cb);
+	fi->fh = h->id = fs_fh_add(h, handle_free_cb);
 	if (!fi->fh) {
 		r = -ENOMEM;
 		goto out_free;
