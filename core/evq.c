@@ -53,11 +53,6 @@ static void sub_push(struct evq_sub *s, const char *line, size_t n)
 	pthread_mutex_unlock(&s->lock);
 }
 
-void evq_publish(struct evq_hub *h, const char *line)
-{
-	evq_publish_as(h, line, EVQ_PUBLIC);
-}
-
 void evq_publish_as(struct evq_hub *h, const char *line, uid_t owner)
 {
 	size_t n = strlen(line);

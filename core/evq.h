@@ -5,13 +5,13 @@
  * with EOF once they have drained.
  *
  *	struct evq_sub *sub = evq_subscribe(&s->events, wake_fn, handle);
- *	evq_publish(&s->events, "{\"type\":\"state\"}");   -> wake_fn(handle)
+ *	evq_publish_as(&s->events, "{\"type\":\"state\"}", owner);   -> wake_fn(handle)
  *	n = evq_take(sub, dst, size);   >0 bytes, 0 EOF, -EAGAIN nothing yet
  *	evq_unsubscribe(sub);
  *
  * Locking: one global mutex guards hub membership; each subscriber has its
  * own lock for its queue. wake() is called with the global lock held and
- * no subscriber lock; it may call evq_take() but not evq_publish().
+ * no subscriber lock; it may call evq_take() but not evq_publish_as().
  * A subscriber whose queue is full drops new records and later reads a
  * {"type":"overflow","dropped":N} record in their place.
  */
@@ -36,9 +36,8 @@ struct evq_hub {
 void evq_hub_init(struct evq_hub *h);
 /* Ends every subscriber (EOF after drain) and detaches them. */
 void evq_hub_close(struct evq_hub *h);
-/* line without its newline; one is added. Everyone subscribed sees it. */
-void evq_publish(struct evq_hub *h, const char *line);
-/* Only subscribers whose viewer is root or owner see it (EVQ_PUBLIC: all). */
+/* line without its newline; one is added. Only subscribers whose viewer is
+ * root or owner see it (EVQ_PUBLIC: all). */
 #define EVQ_PUBLIC ((uid_t)-1)
 void evq_publish_as(struct evq_hub *h, const char *line, uid_t owner);
 

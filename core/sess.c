@@ -399,20 +399,24 @@ static int start_locked(struct sess *s)
 }
 
 /* Caller holds op_lock. */
-static void stop_locked(struct sess *s, enum sess_status final)
+/* Ask the lifecycle thread to end; returns the status the session had. */
+static enum sess_status request_stop(struct sess *s)
 {
 	pthread_mutex_lock(&s->lock);
 	s->stop_req = 1;
 	enum sess_status was = s->status;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
-	if (was != SESS_FAILED)
-		set_status(s, SESS_STOPPING);
+	return was;
+}
+
+/* Wait for the lifecycle thread, then let go of the agent client. Caller holds op_lock. */
+static void join_and_detach_agent(struct sess *s)
+{
 	if (s->thread_live) {
 		pthread_join(s->thread, NULL);
 		s->thread_live = 0;
 	}
-	s->prov->stop(s);
 	pthread_mutex_lock(&s->lock);
 	struct agentc *c = s->agent;
 	struct blob *png = s->last_png;
@@ -421,6 +425,16 @@ static void stop_locked(struct sess *s, enum sess_status final)
 	pthread_mutex_unlock(&s->lock);
 	blob_unref(png);
 	agentc_free(c);
+}
+
+/* Caller holds op_lock. */
+static void stop_locked(struct sess *s, enum sess_status final)
+{
+	enum sess_status was = request_stop(s);
+	if (was != SESS_FAILED)
+		set_status(s, SESS_STOPPING);
+	join_and_detach_agent(s);
+	s->prov->stop(s);
 	if (was != SESS_FAILED || final == SESS_STOPPED)
 		set_status(s, final);
 }
@@ -768,21 +782,12 @@ static void sess_detach(const char *name)
 	if (!s)
 		return;
 	pthread_mutex_lock(&s->op_lock);
+	request_stop(s);
+	join_and_detach_agent(s); /* its processes keep running: no prov->stop */
 	pthread_mutex_lock(&s->lock);
-	s->stop_req = 1;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	if (s->thread_live) {
-		pthread_join(s->thread, NULL);
-		s->thread_live = 0;
-	}
-	pthread_mutex_lock(&s->lock);
-	struct agentc *c = s->agent;
-	s->agent = NULL;
 	sess_persist_locked(s);
 	pthread_mutex_unlock(&s->lock);
 	pthread_mutex_unlock(&s->op_lock);
-	agentc_free(c);
 	evq_hub_close(&s->events);
 	sess_put(s);
 }

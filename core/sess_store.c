@@ -165,8 +165,7 @@ static int restore_one(const char *dir, const char *name)
 		sess_start(s); /* restored: the lifecycle re-attaches instead of starting */
 	} else {
 		s->restored = 0;
-		for (int i = 0; i < SESS_MAX_PROCS; i++)
-			proc_stop(&s->procs[i], 2000); /* survivors of a dead session */
+		prov_stop_procs(s); /* survivors of a dead session */
 		if (was_up)
 			sess_error(s, 1, EIO, "lost_while_down",
 				   "%s exited while the daemon was down; the session cannot be "

@@ -30,7 +30,7 @@ status_is() { [ "$(cat "$MNT/$1/status" 2>/dev/null)" = "$2" ]; }
 qemu_pid() { jget "$MNT/$1/session.json" "j['pids'].get('qemu','')"; }
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 # gone PID: not running (a zombie waiting for init to reap it counts as gone)
-gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+gone() { ! running "$1"; }
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
 # ---- --dry-run: nothing starts ----
