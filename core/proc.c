@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -43,10 +45,24 @@ unsigned long long proc_starttime(pid_t pid)
 	return v;
 }
 
-static void child_exec(const char *const argv[], char *const envp[], int logfd, int pass_fd)
+/*
+ * In the child: wait at the gate until the parent has recorded us (EOF
+ * there means the parent died first: we never start), then become what we
+ * were asked to be and exec. Only async-signal-safe calls.
+ */
+static void child_exec(const char *const argv[], char *const envp[], int logfd,
+		       const struct proc_opts *o, int gate, const gid_t *groups, int ngroups)
 {
+	char go;
+	if (gate >= 0 && read(gate, &go, 1) != 1)
+		_exit(125);
 	setsid();
-	if (chdir("/") < 0)
+	if (o && o->as_user) {
+		if (setgroups((size_t)ngroups, groups) < 0 ||
+		    setresgid(o->gid, o->gid, o->gid) < 0 || setresuid(o->uid, o->uid, o->uid) < 0)
+			_exit(126);
+	}
+	if (chdir(o && o->cwd ? o->cwd : "/") < 0)
 		_exit(126);
 	int null = open("/dev/null", O_RDONLY);
 	if (null >= 0 && null != 0) {
@@ -57,12 +73,16 @@ static void child_exec(const char *const argv[], char *const envp[], int logfd, 
 		dup2(logfd, 1);
 		dup2(logfd, 2);
 	}
-	if (pass_fd >= 0) {
-		if (pass_fd != 3)
-			dup2(pass_fd, 3);
-		fcntl(3, F_SETFD, 0);
+	/* the passed descriptors become 3, 4, ... (moved high first: no clashes) */
+	int n = o ? o->nfds : 0, high[PROC_MAX_FDS];
+	for (int i = 0; i < n; i++)
+		high[i] = fcntl(o->fds[i], F_DUPFD_CLOEXEC, 64);
+	for (int i = 0; i < n; i++) {
+		if (high[i] < 0 || dup2(high[i], 3 + i) < 0)
+			_exit(126);
+		fcntl(3 + i, F_SETFD, 0);
 	}
-	int first = pass_fd >= 0 ? 4 : 3;
+	int first = 3 + n;
 	if (syscall(SYS_close_range, first, ~0U, 0) < 0)
 		for (int fd = first; fd < 1024; fd++)
 			close(fd);
@@ -79,29 +99,17 @@ static void child_exec(const char *const argv[], char *const envp[], int logfd, 
 	_exit(127);
 }
 
-int proc_spawn(struct proc *p, const char *role, const char *const argv[],
-	       const char *const env[], const char *logpath, int pass_fd)
+/* Built before fork: the child of a threaded process must not allocate. */
+static char **build_env(const char *const env[])
 {
-	memset(p, 0, sizeof *p);
-	snprintf(p->role, sizeof p->role, "%s", role);
-	int logfd = -1;
-	if (logpath) {
-		logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (logfd < 0)
-			return -errno;
-	}
-	/* Built before fork: the child of a threaded process must not allocate. */
 	size_t nenv = 0, nextra = 0;
 	while (environ[nenv])
 		nenv++;
 	while (env && env[nextra])
 		nextra++;
 	char **envp = calloc(nenv + nextra + 1, sizeof *envp);
-	if (!envp) {
-		if (logfd >= 0)
-			close(logfd);
-		return -ENOMEM;
-	}
+	if (!envp)
+		return NULL;
 	size_t k = 0;
 	for (size_t i = 0; i < nextra; i++)
 		envp[k++] = (char *)env[i];
@@ -114,19 +122,88 @@ int proc_spawn(struct proc *p, const char *role, const char *const argv[],
 		if (!shadowed)
 			envp[k++] = environ[i];
 	}
+	return envp;
+}
+
+int proc_start(struct proc *p, const char *role, const char *const argv[],
+	       const struct proc_opts *o)
+{
+	memset(p, 0, sizeof *p);
+	snprintf(p->role, sizeof p->role, "%s", role);
+	int logfd = -1, gate[2] = {-1, -1}, r = 0, ngroups = 0;
+	gid_t groups[64];
+	char **envp = NULL;
+	if (o && o->nfds > PROC_MAX_FDS)
+		return -EINVAL;
+	if (o && o->as_user) {
+		struct passwd pw, *pwp = NULL;
+		char pwbuf[4096];
+		ngroups = 1;
+		groups[0] = o->gid;
+		/* the owner's supplementary groups, if the system knows them */
+		if (getpwuid_r(o->uid, &pw, pwbuf, sizeof pwbuf, &pwp) == 0 && pwp) {
+			ngroups = (int)(sizeof groups / sizeof *groups);
+			if (getgrouplist(pw.pw_name, o->gid, groups, &ngroups) < 0)
+				ngroups = (int)(sizeof groups / sizeof *groups);
+		}
+	}
+	if (o && o->logpath) {
+		logfd = open(o->logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+			     0600);
+		if (logfd < 0)
+			return -errno;
+	}
+	if (!(envp = build_env(o ? o->env : NULL))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (o && o->record && pipe2(gate, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto out;
+	}
 	pid_t pid = fork();
-	if (pid == 0)
-		child_exec(argv, envp, logfd, pass_fd);
-	int e = errno;
-	free(envp);
-	if (logfd >= 0)
-		close(logfd);
-	if (pid < 0)
-		return -e;
+	if (pid == 0) {
+		if (gate[1] >= 0)
+			close(gate[1]);
+		child_exec(argv, envp, logfd, o, gate[0], groups, ngroups);
+	}
+	if (pid < 0) {
+		r = -errno;
+		goto out;
+	}
 	p->pid = pid;
 	p->owned = 1;
 	p->start = proc_starttime(pid);
-	return 0;
+	if (o && o->record) {
+		/* recorded before it may run: a crash from here on leaves a record,
+		 * and one before this point leaves a child that never execs */
+		r = o->record(p, o->record_arg);
+		if (r == 0 && write(gate[1], "g", 1) != 1)
+			r = -EPIPE;
+		if (r < 0) {
+			close(gate[1]);
+			gate[1] = -1;
+			proc_stop(p, 1000);
+		}
+	}
+out:
+	if (gate[0] >= 0)
+		close(gate[0]);
+	if (gate[1] >= 0)
+		close(gate[1]);
+	free(envp);
+	if (logfd >= 0)
+		close(logfd);
+	return r;
+}
+
+int proc_spawn(struct proc *p, const char *role, const char *const argv[],
+	       const char *const env[], const char *logpath, int pass_fd)
+{
+	struct proc_opts o = {.env = env, .logpath = logpath};
+	if (pass_fd >= 0)
+		o.fds[o.nfds++] = pass_fd;
+	return proc_start(p, role, argv, &o);
 }
 
 int proc_alive(struct proc *p)

@@ -4,6 +4,7 @@
  */
 #include "core/sess.h"
 #include "core/agentc.h"
+#include "core/statedir.h"
 #include "providers/prov.h"
 
 #include <cjson/cJSON.h>
@@ -28,7 +29,8 @@ static struct {
 	uint64_t next_sid;            /* protected by lock */
 	struct sess_opts opts;        /* immutable after sess_init */
 	struct evq_hub events;        /* .events */
-} reg = {.lock = PTHREAD_MUTEX_INITIALIZER, .next_sid = 1};
+	int lockfd;                   /* the state directory's lock, held for life */
+} reg = {.lock = PTHREAD_MUTEX_INITIALIZER, .next_sid = 1, .lockfd = -1};
 
 static const char *const status_names[] = {"starting", "ready", "failed", "stopping", "stopped"};
 static const char *const readiness_names[] = {"booting",         "desktop_ready",
@@ -55,16 +57,21 @@ struct evq_hub *sess_global_events(void)
 	return &reg.events;
 }
 
-int sess_init(const struct sess_opts *opts)
+int sess_init(const struct sess_opts *opts, char *err, size_t errlen)
 {
 	reg.opts = *opts;
 	evq_hub_init(&reg.events);
-	/* 0711: nobody can list it; each session's directory inside is 0700, its
-	 * token 0600. Only the X cookies in .xauth are reachable, by their owners. */
-	int r = util_mkdir_p(reg.opts.statedir, 0711);
-	if (r < 0)
-		return r;
-	return chmod(reg.opts.statedir, 0711) < 0 ? -errno : 0;
+	/* the daemon's alone: made 0700 or refused, locked, never chmodded */
+	int fd = statedir_open(reg.opts.statedir, err, errlen);
+	if (fd < 0)
+		return fd;
+	reg.lockfd = fd;
+	return 0;
+}
+
+int sess_lockfd(void)
+{
+	return reg.lockfd;
 }
 
 int sess_conf_set(struct sess_conf *c, const char *key, const char *val, char *err, size_t errlen)
@@ -377,6 +384,8 @@ static void *lifecycle_main(void *arg)
 	return NULL;
 }
 
+static int sess_new_token(struct sess *s);
+
 /* Caller holds op_lock. */
 static int start_locked(struct sess *s)
 {
@@ -389,6 +398,14 @@ static int start_locked(struct sess *s)
 		s->agent_sock[0] = s->agent_url[0] = '\0';
 	}
 	pthread_mutex_unlock(&s->lock);
+	if (!s->restored) {
+		int r = sess_new_token(s);
+		if (r < 0) {
+			sess_error(s, 1, -r, "state_dir", "cannot write the session's token: %s",
+				   strerror(-r));
+			return r;
+		}
+	}
 	set_status(s, SESS_STARTING);
 	if (pthread_create(&s->thread, NULL, lifecycle_main, s) != 0) {
 		sess_error(s, 1, EAGAIN, "start_failed", "cannot create the session thread");
@@ -628,21 +645,53 @@ static struct sess *sess_alloc(const char *name, const struct sess_conf *conf)
 	return s;
 }
 
+/* A fresh token for each start: a restart never reuses the last one. */
+static int sess_new_token(struct sess *s)
+{
+	char path[PATH_MAX + 16], tok[sizeof s->token], line[80];
+	int r = util_random_hex(tok, 32);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof path, "%s/token", s->dir);
+	int n = snprintf(line, sizeof line, "%s\n", tok);
+	if ((r = util_write_file(path, line, (size_t)n, 0600)) < 0)
+		return r;
+	pthread_mutex_lock(&s->lock);
+	memcpy(s->token, tok, sizeof s->token);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/*
+ * The session's directory in the state directory. A leftover of an earlier
+ * session of the same name (it carries our marker) is replaced; anything
+ * else there was not made by us and is left alone: the create fails.
+ */
 static int sess_prepare_dir(struct sess *s, char *err, size_t errlen)
 {
-	char path[PATH_MAX + 16];
-	util_rm_rf(s->dir); /* a leftover of an earlier run of the same name */
-	int r = util_mkdir_p(s->artdir, 0700);
-	if (r == 0)
-		r = util_random_hex(s->token, 32);
-	if (r == 0) {
-		snprintf(path, sizeof path, "%s/token", s->dir);
-		char line[80];
-		int n = snprintf(line, sizeof line, "%s\n", s->token);
-		r = util_write_file(path, line, (size_t)n, 0600);
+	struct stat st;
+	int r = 0;
+	if (lstat(s->dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode) || !statedir_is_marked(s->dir)) {
+			snprintf(err, errlen,
+				 "state_dir: %s exists and was not made by deskfs; not touching it",
+				 s->dir);
+			return -EEXIST;
+		}
+		if ((r = util_rm_rf(s->dir)) < 0) {
+			snprintf(err, errlen, "state_dir: cannot remove the leftover %s: %s", s->dir,
+				 strerror(-r));
+			return r;
+		}
 	}
-	if (r < 0)
+	if (mkdir(s->dir, 0700) < 0 || mkdir(s->artdir, 0700) < 0)
+		r = -errno;
+	if (r == 0)
+		r = statedir_mark(s->dir);
+	if (r < 0) {
 		snprintf(err, errlen, "state_dir: cannot prepare %s: %s", s->dir, strerror(-r));
+		util_rm_rf(s->dir);
+	}
 	return r;
 }
 
@@ -688,6 +737,11 @@ int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid
 		goto out_free;
 	}
 	r = sess_prepare_dir(s, err, errlen);
+	if (r == 0 && (r = sess_persist(s)) < 0) {
+		snprintf(err, errlen, "state_dir: cannot record session '%s' in %s: %s", name,
+			 reg.opts.statedir, strerror(-r));
+		util_rm_rf(s->dir);
+	}
 	if (r < 0) {
 		pthread_mutex_unlock(&reg.lock);
 		goto out_free;

@@ -60,6 +60,7 @@ struct sess_conf {
 
 struct sess_opts {
 	char statedir[PATH_MAX];  /* this mount's state directory */
+	char mountpoint[PATH_MAX]; /* where the tree is mounted (absolute) */
 	char agent_path[PATH_MAX];
 	struct sess_conf defaults;
 	int max_sessions;
@@ -118,7 +119,9 @@ struct sess {
 /* Interrupt check for bounded waits: returns nonzero when the caller gave up. */
 typedef int (*sess_intr_fn)(void *arg);
 
-int sess_init(const struct sess_opts *opts);
+/* Makes/checks and locks the state directory; -errno with err in words. */
+int sess_init(const struct sess_opts *opts, char *err, size_t errlen);
+int sess_lockfd(void);
 const struct sess_opts *sess_options(void);
 void sess_shutdown(void);
 struct evq_hub *sess_global_events(void);
@@ -150,7 +153,12 @@ void sess_error_text(struct sess *s, int fail, int err, const char *text);
 int sess_wait_ready(struct sess *s, sess_intr_fn intr, void *arg);
 
 /* sess_store.c: the record in the state directory, and re-adoption. */
-void sess_persist_locked(struct sess *s);
+int sess_persist_locked(struct sess *s);
+int sess_persist(struct sess *s);
+/* Providers start every process through here: the child runs only once the
+ * record names it (s->procs[slot]). err: "code: words". */
+int sess_spawn(struct sess *s, int slot, const char *role, const char *const argv[],
+	       struct proc_opts *o, char *err, size_t errlen);
 /* Re-adopt what an earlier daemon recorded: live sessions come back, dead ones failed. */
 int sess_restore_all(void);
 /* Register a session recorded by an earlier daemon (not started). */

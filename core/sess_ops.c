@@ -30,6 +30,19 @@ void sess_error_json(struct sess *s, struct buf *out)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* xauthority: the X cookie of the session's display (empty if none). */
+void sess_xauth_bytes(struct sess *s, struct buf *out)
+{
+	char path[PATH_MAX], *data = NULL;
+	size_t len = 0;
+	pthread_mutex_lock(&s->lock);
+	snprintf(path, sizeof path, "%s", s->xauth);
+	pthread_mutex_unlock(&s->lock);
+	if (path[0] && util_read_file(path, &data, &len) == 0)
+		buf_append(out, data, len);
+	free(data);
+}
+
 void sess_actions_log_path(struct sess *s, char *out, size_t len)
 {
 	snprintf(out, len, "%s/actions.log", s->dir);
@@ -50,8 +63,12 @@ void sess_record_json(struct sess *s, struct buf *out)
 		cJSON_AddStringToObject(j, "display", s->display);
 	else
 		cJSON_AddNullToObject(j, "display");
-	if (s->xauth[0])
-		cJSON_AddStringToObject(j, "xauthority", s->xauth);
+	if (s->xauth[0]) {
+		/* the owner's way to the cookie: through the mount, owner-only */
+		char xa[PATH_MAX * 2];
+		snprintf(xa, sizeof xa, "%s/%s/xauthority", sess_options()->mountpoint, s->name);
+		cJSON_AddStringToObject(j, "xauthority", xa);
+	}
 	else
 		cJSON_AddNullToObject(j, "xauthority");
 	cJSON_AddStringToObject(j, "status", sess_status_name(s->status));

@@ -21,6 +21,7 @@
 void sess_status_text(struct sess *s, struct buf *out);
 void sess_record_json(struct sess *s, struct buf *out);
 void sess_error_json(struct sess *s, struct buf *out);
+void sess_xauth_bytes(struct sess *s, struct buf *out);
 void sess_ctl_help(struct buf *out);
 
 /* *out: a shared PNG (blob_unref it); the same bytes while the screen is unchanged. */

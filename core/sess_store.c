@@ -16,6 +16,7 @@
  * is dropped silently and nothing is left running unrecorded.
  */
 #include "core/sess.h"
+#include "core/statedir.h"
 #include "providers/prov.h"
 
 #include <cjson/cJSON.h>
@@ -24,8 +25,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-void sess_persist_locked(struct sess *s)
+int sess_persist_locked(struct sess *s)
 {
 	char path[PATH_MAX + 16];
 	cJSON *j = cJSON_CreateObject();
@@ -69,10 +72,56 @@ void sess_persist_locked(struct sess *s)
 	char *txt = cJSON_Print(j);
 	cJSON_Delete(j);
 	if (!txt)
-		return;
+		return -ENOMEM;
 	snprintf(path, sizeof path, "%s/record.json", s->dir);
-	util_write_file(path, txt, strlen(txt), 0600);
+	int r = util_write_file(path, txt, strlen(txt), 0600);
 	free(txt);
+	return r;
+}
+
+int sess_persist(struct sess *s)
+{
+	pthread_mutex_lock(&s->lock);
+	int r = sess_persist_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+struct spawn_rec {
+	struct sess *s;
+	int slot;
+};
+
+/* proc_start's gate: the child runs only once the record names it. */
+static int record_child(struct proc *p, void *arg)
+{
+	struct spawn_rec *sr = arg;
+	pthread_mutex_lock(&sr->s->lock);
+	sr->s->procs[sr->slot] = *p;
+	int r = sess_persist_locked(sr->s);
+	if (r < 0)
+		sr->s->procs[sr->slot].pid = 0;
+	pthread_mutex_unlock(&sr->s->lock);
+	return r;
+}
+
+int sess_spawn(struct sess *s, int slot, const char *role, const char *const argv[],
+	       struct proc_opts *o, char *err, size_t errlen)
+{
+	struct proc p;
+	struct spawn_rec sr = {s, slot};
+	o->record = record_child;
+	o->record_arg = &sr;
+	int r = proc_start(&p, role, argv, o);
+	if (r < 0) {
+		snprintf(err, errlen, "%s_failed: cannot start %s: %s%s", role, argv[0], strerror(-r),
+			 p.pid ? " (the state directory could not record it)" : "");
+		pthread_mutex_lock(&s->lock);
+		s->procs[slot] = p; /* reaped, or empty */
+		s->procs[slot].pid = 0;
+		pthread_mutex_unlock(&s->lock);
+	}
+	return r;
 }
 
 static const char *jstr(const cJSON *j, const char *key)
@@ -183,6 +232,74 @@ out:
 	return r;
 }
 
+/*
+ * A session directory of ours whose record cannot be read (truncated, or
+ * not ours to parse). Its processes are found by the paths in their command
+ * lines (each names the session's directory), stopped, and the session
+ * comes back failed, saying so. Nothing is deleted.
+ */
+static int stop_by_path(const char *sessdir, char *names, size_t len)
+{
+	char needle[PATH_MAX + 2], path[64];
+	snprintf(needle, sizeof needle, "%s/", sessdir);
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 1 || pid == getpid())
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+		char *cmd = NULL;
+		size_t clen = 0;
+		struct stat st;
+		snprintf(path, sizeof path, "/proc/%ld", pid);
+		if (stat(path, &st) < 0 || st.st_uid != geteuid())
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+		if (util_read_file(path, &cmd, &clen) < 0)
+			continue;
+		for (size_t i = 0; i + 1 < clen; i++)
+			if (!cmd[i])
+				cmd[i] = ' ';
+		if (memmem(cmd, clen, needle, strlen(needle))) {
+			struct proc pr = {.pid = (pid_t)pid, .owned = 1,
+					  .start = proc_starttime((pid_t)pid)};
+			snprintf(pr.role, sizeof pr.role, "pid %ld", pid);
+			snprintf(names + strlen(names), len - strlen(names), "%s%.40s (pid %ld)",
+				 n ? ", " : "", cmd, pid);
+			proc_stop(&pr, 2000);
+			n++;
+		}
+		free(cmd);
+	}
+	closedir(d);
+	return n;
+}
+
+static void restore_unreadable(const char *dir, const char *name, int why)
+{
+	char sessdir[PATH_MAX + 300], names[512] = "";
+	snprintf(sessdir, sizeof sessdir, "%s/%s", dir, name);
+	int n = stop_by_path(sessdir, names, sizeof names);
+	char id[37];
+	util_uuid4(id);
+	struct sess *s = sess_adopt(name, &sess_options()->defaults, id, util_now());
+	fprintf(stderr, "deskfs: %s: unreadable record (%s); %d process(es) stopped\n", sessdir,
+		strerror(why), n);
+	if (!s)
+		return;
+	s->restored = 0;
+	s->owner = 0; /* who owned it is unknown: root's until removed */
+	sess_error(s, 1, EIO, "record_unreadable",
+		   "the record of session '%s' could not be read (%s); %s; rmdir removes it", name,
+		   strerror(why), n ? names : "no process of it was running");
+	sess_put(s);
+}
+
 int sess_restore_all(void)
 {
 	const char *dir = sess_options()->statedir;
@@ -193,16 +310,15 @@ int sess_restore_all(void)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(d))) {
 		char path[PATH_MAX + 300];
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || !util_name_valid(de->d_name))
 			continue;
-		if (restore_one(dir, de->d_name) == 0) {
-			n++;
-			continue;
-		}
-		/* not a session we can read: remove the leftover */
 		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		fprintf(stderr, "deskfs: removing unreadable state %s\n", path);
-		util_rm_rf(path);
+		if (!statedir_is_marked(path))
+			continue; /* not ours: never touched */
+		int r = restore_one(dir, de->d_name);
+		if (r < 0)
+			restore_unreadable(dir, de->d_name, -r);
+		n++;
 	}
 	closedir(d);
 	return n;

@@ -231,15 +231,29 @@ int util_rm_rf(const char *path)
 	return 0;
 }
 
+/*
+ * Atomic, and never through a path someone else could have named: the
+ * temporary is a fresh random name created with O_EXCL|O_NOFOLLOW (an
+ * existing file or link there is never opened), written, then renamed
+ * over path (no fsync: state lives in /run, and a crash of ours cannot
+ * leave a half-written record). On any failure the temporary is removed and path is
+ * left as it was.
+ */
 int util_write_file(const char *path, const void *data, size_t len, int mode)
 {
-	char tmp[PATH_MAX];
-	int ret = 0;
-	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-		return -ENAMETOOLONG;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	char tmp[PATH_MAX], rnd[9];
+	int ret = 0, fd = -1;
+	for (int tries = 0; fd < 0 && tries < 8; tries++) {
+		if ((ret = util_random_hex(rnd, 4)) < 0)
+			return ret;
+		if (snprintf(tmp, sizeof tmp, "%s.%s.tmp", path, rnd) >= (int)sizeof tmp)
+			return -ENAMETOOLONG;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd < 0 && errno != EEXIST)
+			return -errno;
+	}
 	if (fd < 0)
-		return -errno;
+		return -EEXIST;
 	const char *p = data;
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
@@ -252,8 +266,11 @@ int util_write_file(const char *path, const void *data, size_t len, int mode)
 		p += n;
 		len -= (size_t)n;
 	}
+	if (fchmod(fd, (mode_t)mode) < 0)
+		ret = -errno;
 out_close:
-	close(fd);
+	if (close(fd) < 0 && ret == 0)
+		ret = -errno;
 	if (ret == 0 && rename(tmp, path) < 0)
 		ret = -errno;
 	if (ret < 0)

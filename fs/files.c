@@ -180,6 +180,9 @@ static int build_snapshot(struct fs_handle *h, fuse_req_t req)
 	case N_ERROR:
 		sess_error_json(s, &h->data);
 		break;
+	case N_XAUTH:
+		sess_xauth_bytes(s, &h->data);
+		break;
 	case N_SCREENSHOT:
 		r = sess_capture(s, &h->png, req_intr, req);
 		break;

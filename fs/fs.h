@@ -35,6 +35,7 @@ enum fs_node {
 	N_ERROR,
 	N_SCTL,
 	N_ARTDIR,
+	N_XAUTH,
 	N_ART_BASE = 256, /* + slot in s->artifacts */
 };
 

@@ -8,6 +8,7 @@
 #include "fs/fs.h"
 #include "core/agentc.h"
 #include "core/sess_ops.h"
+#include "core/statedir.h"
 #include "providers/prov.h"
 
 #include <errno.h>
@@ -143,6 +144,8 @@ static int build_opts(const struct cli *c, const char *mnt, struct sess_opts *o)
 			return -EINVAL;
 		}
 	}
+	if (!realpath(mnt, o->mountpoint))
+		snprintf(o->mountpoint, sizeof o->mountpoint, "%s", mnt);
 	if (c->statedir)
 		snprintf(o->statedir, sizeof o->statedir, "%s", c->statedir);
 	else
@@ -213,15 +216,13 @@ int main(int argc, char *argv[])
 		goto out_mnt;
 	}
 	agentc_global_init();
-	int r = sess_init(&so);
+	char err[600];
+	/* before the mount: a second daemon on the same state refuses here */
+	int r = sess_init(&so, err, sizeof err);
 	if (r < 0) {
-		fprintf(stderr, "deskfs: state directory %s: %s\n", so.statedir, strerror(-r));
+		fprintf(stderr, "deskfs: %s\n", err);
 		goto out_mnt;
 	}
-	/* sessions an earlier daemon left: a crash, or -o keep */
-	r = sess_restore_all();
-	if (r > 0)
-		fprintf(stderr, "deskfs: %d recorded session(s) found in %s\n", r, so.statedir);
 	se = fuse_session_new(&args, &fs_ops, sizeof fs_ops, NULL);
 	if (!se)
 		goto out_mnt;
@@ -232,6 +233,12 @@ int main(int argc, char *argv[])
 	/* children must never hold the FUSE device open */
 	fcntl(fuse_session_fd(se), F_SETFD, FD_CLOEXEC);
 	fuse_daemonize(fo.foreground);
+	/* After the fork: threads made before it would not exist in the child.
+	 * Sessions an earlier daemon left (a crash, or -o keep) come back now. */
+	statedir_note_pid(sess_lockfd());
+	r = sess_restore_all();
+	if (r > 0)
+		fprintf(stderr, "deskfs: %d recorded session(s) found in %s\n", r, so.statedir);
 
 	cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_clone_fd(cfg, (unsigned)fo.clone_fd);

@@ -23,6 +23,7 @@ const struct fs_file fs_session_files[] = {
 	{"error", N_ERROR, K_SNAPSHOT, S_IFREG | 0400},
 	{"ctl", N_SCTL, K_CTL, S_IFREG | 0600},
 	{"artifacts", N_ARTDIR, K_DIR, S_IFDIR | 0500},
+	{"xauthority", N_XAUTH, K_SNAPSHOT, S_IFREG | 0400}, /* the display's X cookie */
 	{NULL, 0, 0, 0},
 };
 
@@ -161,6 +162,9 @@ static int stat_session(struct sess *s, int node, struct stat *st)
 		break;
 	case N_ERROR:
 		st->st_size = text_size(s, sess_error_json);
+		break;
+	case N_XAUTH:
+		st->st_size = text_size(s, sess_xauth_bytes);
 		break;
 	case N_ACTIONS:
 		sess_actions_log_path(s, path, sizeof path);

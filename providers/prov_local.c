@@ -118,12 +118,11 @@ int prov_start_local_agent(struct sess *s, const char *display, const char *xaut
 	char xenv[PATH_MAX + 16];
 	snprintf(xenv, sizeof xenv, "XAUTHORITY=%s", xauth ? xauth : "");
 	const char *env[] = {xenv, NULL};
-	r = proc_spawn(&s->procs[slot], "agent", argv, xauth ? env : NULL, log, fds[1]);
+	struct proc_opts po = {.env = xauth ? env : NULL, .logpath = log, .fds = {fds[1]}, .nfds = 1};
+	r = sess_spawn(s, slot, "agent", argv, &po, err, errlen);
 	close(fds[1]);
-	if (r < 0) {
-		snprintf(err, errlen, "agent_failed: cannot start %s: %s", o->agent_path, strerror(-r));
+	if (r < 0)
 		goto out_close;
-	}
 	r = prov_read_line(s, fds[0], slot, 10000, line, sizeof line, err, errlen);
 	if (r < 0)
 		goto out_close;

@@ -84,24 +84,10 @@ struct vm {
  * Alive, and not a zombie: a qemu adopted after a daemon crash is init's
  * child, and its zombie lingers until init reaps it.
  */
+/* Alive, or reaped with its real status (never a zombie left behind). */
 static int qemu_running(struct proc *p)
 {
-	char path[64], buf[512];
-	if (!proc_alive(p))
-		return 0;
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)p->pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	char *rp = strrchr(buf, ')');
-	if (rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X')) {
-		p->pid = 0;
-		p->exited = 1;
-		return 0;
-	}
-	return 1;
+	return proc_alive(p);
 }
 
 static struct vm *vm_get(struct sess *s)
@@ -164,6 +150,36 @@ static void timeline_add(struct vm *vm, const char *step, const char *detail)
 	if (detail && *detail)
 		cJSON_AddStringToObject(e, "detail", detail);
 	cJSON_AddItemToArray(vm->timeline, e);
+}
+
+/*
+ * console.log is bounded: past QEMU_CONSOLE_MAX bytes (all of them read by
+ * console_next) its content moves to console.log.1, one generation kept,
+ * and the file starts over. QEMU opened it with append=on, so its next
+ * write lands at the new end.
+ */
+#define QEMU_CONSOLE_MAX (4 << 20)
+static void console_bound(struct vm *vm)
+{
+	struct stat st;
+	char old[PATH_MAX + 8];
+	if (stat(vm->console, &st) < 0 || st.st_size < QEMU_CONSOLE_MAX ||
+	    vm->con_off < st.st_size)
+		return;
+	snprintf(old, sizeof old, "%s.1", vm->console);
+	int in = open(vm->console, O_RDONLY | O_CLOEXEC);
+	int out = open(old, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	char chunk[65536];
+	ssize_t n;
+	while (in >= 0 && out >= 0 && (n = read(in, chunk, sizeof chunk)) > 0)
+		if (write(out, chunk, (size_t)n) != n)
+			break;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (truncate(vm->console, 0) == 0)
+		vm->con_off = 0;
 }
 
 /* The next "deskfs: ..." line the guest wrote on its console, prefix cut. */
@@ -352,16 +368,13 @@ static int qemu_start(struct sess *s, char *err, size_t errlen)
 	prov_qemu_build_cmd(cmd, &a, &acc, &conf, &p);
 	write_cmdline(s, cmd);
 	snprintf(log, sizeof log, "%s/qemu.log", s->artdir);
-	r = proc_spawn(&s->procs[SLOT_QEMU], "qemu", cmd->argv, NULL, log, -1);
-	if (r < 0) {
-		snprintf(err, errlen, "qemu_failed: cannot start %s: %s", a.qemu, strerror(-r));
+	struct proc_opts po = {.logpath = log};
+	/* recorded before it runs: a crash now must not orphan it */
+	r = sess_spawn(s, SLOT_QEMU, "qemu", (const char *const *)cmd->argv, &po, err, errlen);
+	if (r < 0)
 		goto out;
-	}
 	vm->t0 = util_mono_ms();
 	timeline_add(vm, "qemu_spawned", acc.kvm ? "kvm" : "tcg");
-	pthread_mutex_lock(&s->lock);
-	sess_persist_locked(s); /* recorded at once: a crash now must not orphan it */
-	pthread_mutex_unlock(&s->lock);
 
 	r = qmp_accept(vm->lfd, QMP_CONNECT_MS, qemu_alive, s, &q, err, errlen);
 	if (r < 0) {
@@ -436,6 +449,7 @@ static int qemu_health(struct sess *s, char *err, size_t errlen)
 		return qemu_death(s, "", err, errlen);
 	if (!vm || !vm->qmp)
 		return 0;
+	console_bound(vm);
 	while (console_next(vm, line, sizeof line)) {
 		timeline_add(vm, "console", line);
 		if (strncmp(line, "agent_exited", 12) == 0) {

@@ -9,10 +9,11 @@
  * desktops driven by models rarely need OpenGL.
  *
  * Each Xvfb requires its own MIT-MAGIC-COOKIE-1 (-auth), so nobody can
- * reach a session's display around deskfs. The cookie file belongs to the
- * session's owner, in STATEDIR/.xauth (mode 0711: reachable, not listable),
- * and session.json names it: XAUTHORITY=... DISPLAY=... xterm runs a client
- * in your own session.
+ * reach a session's display around deskfs. The cookie is written, fresh for
+ * every start, into the session's directory (the daemon's alone); its owner
+ * reads it as MOUNT/NAME/xauthority, which session.json names:
+ * XAUTHORITY=MOUNT/NAME/xauthority DISPLAY=... xterm runs a client in your
+ * own session.
  */
 #include "providers/prov.h"
 #include "core/sess.h"
@@ -34,10 +35,11 @@ static void put16(struct buf *b, unsigned v)
 
 /*
  * An Xauthority file (libXau's format) with one cookie for any host: for
- * display number `number`, or any display when it is "".
+ * display number `number`, or any display when it is "". It lives in the
+ * session's own directory (0700, the daemon's); its owner reads it through
+ * the mount (NAME/xauthority), never from the state directory.
  */
-static int write_xauth(struct sess *s, const char *path, const unsigned char cookie[16],
-		       const char *number)
+static int write_xauth(const char *path, const unsigned char cookie[16], const char *number)
 {
 	static const char name[] = "MIT-MAGIC-COOKIE-1";
 	struct buf b = BUF_INIT;
@@ -49,26 +51,21 @@ static int write_xauth(struct sess *s, const char *path, const unsigned char coo
 	buf_append(&b, name, sizeof name - 1);
 	put16(&b, 16);
 	buf_append(&b, cookie, 16);
-	int r = util_write_file(path, b.data, b.len, 0600);
-	if (r == 0 && chown(path, s->owner, s->group) < 0)
-		r = -errno;
+	int r = b.data ? util_write_file(path, b.data, b.len, 0600) : -ENOMEM;
 	buf_free(&b);
 	return r;
 }
 
 static int make_cookie(struct sess *s, unsigned char cookie[16], char *path, size_t len)
 {
-	char hex[33], dir[PATH_MAX];
-	snprintf(dir, sizeof dir, "%s/.xauth", sess_options()->statedir);
-	if (util_mkdir_p(dir, 0711) < 0 || chmod(dir, 0711) < 0)
-		return -errno;
+	char hex[33];
 	int r = util_random_hex(hex, 16);
 	if (r < 0)
 		return r;
 	for (int i = 0; i < 16; i++)
 		sscanf(hex + 2 * i, "%2hhx", &cookie[i]);
-	snprintf(path, len, "%s/%s", dir, s->name);
-	return write_xauth(s, path, cookie, "");
+	snprintf(path, len, "%s/xauth", s->dir);
+	return write_xauth(path, cookie, "");
 }
 
 static int xvfb_check(char *why, size_t len)
@@ -132,10 +129,10 @@ static int xvfb_start(struct sess *s, char *err, size_t errlen)
 		argv[n++] = "GLX";
 	}
 	argv[n] = NULL;
-	r = proc_spawn(&s->procs[SLOT_XVFB], "xvfb", argv, NULL, log, fds[1]);
+	struct proc_opts po = {.logpath = log, .fds = {fds[1]}, .nfds = 1};
+	r = sess_spawn(s, SLOT_XVFB, "xvfb", argv, &po, err, errlen);
 	close(fds[1]);
 	if (r < 0) {
-		snprintf(err, errlen, "xvfb_failed: cannot start %s: %s", exe, strerror(-r));
 		close(fds[0]);
 		return r;
 	}
@@ -146,7 +143,7 @@ static int xvfb_start(struct sess *s, char *err, size_t errlen)
 	snprintf(display, sizeof display, ":%s", line);
 	/* Xvfb has read its cookie; now name the display in the file, so one
 	 * XAUTHORITY can hold the cookies of several sessions (xauth merge) */
-	write_xauth(s, xauth, cookie, line);
+	write_xauth(xauth, cookie, line);
 	sess_set_display(s, display);
 	sess_set_readiness(s, RD_DESKTOP_READY);
 	return prov_start_local_agent(s, display, xauth, SLOT_AGENT, err, errlen);
