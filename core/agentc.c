@@ -12,12 +12,17 @@
 #include <string.h>
 #include <strings.h>
 
+#define AGENTC_IDLE 8 /* keep-alive connections kept for reuse */
+
 struct agentc {
+	int refs;                   /* atomic */
+	int cancelled;              /* atomic: every request in flight ends, new ones fail */
 	pthread_mutex_t lock;
-	CURL *curl;                 /* protected by lock */
+	CURL *idle[AGENTC_IDLE];    /* protected by lock: handles not in use */
+	int nidle;                  /* protected by lock */
 	struct curl_slist *headers; /* Authorization; immutable after new */
-	char *unix_path;
-	char base[256];
+	char *unix_path;            /* immutable after new */
+	char base[256];             /* immutable after new */
 };
 
 void agentc_global_init(void)
@@ -31,10 +36,8 @@ struct agentc *agentc_new(const char *unix_path, const char *base_url, const cha
 	char auth[256];
 	if (!c)
 		return NULL;
+	c->refs = 1;
 	pthread_mutex_init(&c->lock, NULL);
-	c->curl = curl_easy_init();
-	if (!c->curl)
-		goto out_free;
 	snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
 	c->headers = curl_slist_append(NULL, auth);
 	c->headers = curl_slist_append(c->headers, "Expect:");
@@ -47,21 +50,55 @@ struct agentc *agentc_new(const char *unix_path, const char *base_url, const cha
 		if (n && c->base[n - 1] == '/')
 			c->base[n - 1] = '\0';
 	}
+	explicit_bzero(auth, sizeof auth);
 	return c;
-out_free:
-	free(c);
-	return NULL;
 }
 
-void agentc_free(struct agentc *c)
+struct agentc *agentc_ref(struct agentc *c)
 {
-	if (!c)
+	if (c)
+		__atomic_add_fetch(&c->refs, 1, __ATOMIC_ACQ_REL);
+	return c;
+}
+
+void agentc_unref(struct agentc *c)
+{
+	if (!c || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
-	curl_easy_cleanup(c->curl);
+	for (int i = 0; i < c->nidle; i++)
+		curl_easy_cleanup(c->idle[i]);
 	curl_slist_free_all(c->headers);
 	free(c->unix_path);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
+}
+
+void agentc_cancel(struct agentc *c)
+{
+	if (c)
+		__atomic_store_n(&c->cancelled, 1, __ATOMIC_RELEASE);
+}
+
+static CURL *handle_get(struct agentc *c)
+{
+	CURL *h = NULL;
+	pthread_mutex_lock(&c->lock);
+	if (c->nidle)
+		h = c->idle[--c->nidle];
+	pthread_mutex_unlock(&c->lock);
+	return h ? h : curl_easy_init();
+}
+
+static void handle_put(struct agentc *c, CURL *h)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->nidle < AGENTC_IDLE) {
+		c->idle[c->nidle++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (h)
+		curl_easy_cleanup(h);
 }
 
 static size_t on_body(char *p, size_t sz, size_t n, void *arg)
@@ -140,21 +177,48 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
 	return len;
 }
 
+struct prog {
+	struct agentc *c;
+	const struct agentc_call *call;
+	int why; /* what ended it: ECANCELED (stop) or EINTR (the caller gave up) */
+};
+
+/* Called often while a transfer runs: a stop or an interrupted caller ends it. */
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	struct prog *pg = arg;
+	if (__atomic_load_n(&pg->c->cancelled, __ATOMIC_ACQUIRE)) {
+		pg->why = ECANCELED;
+		return 1;
+	}
+	if (pg->call && pg->call->intr && pg->call->intr(pg->call->arg)) {
+		pg->why = EINTR;
+		return 1;
+	}
+	return 0;
+}
+
 static int request(struct agentc *c, const char *method, const char *path, const void *body,
-		   size_t len, long timeout_ms, const char *if_none_match, int *not_modified,
-		   char *etag, size_t etaglen, struct buf *out, char *err, size_t errlen)
+		   size_t len, const struct agentc_call *call, const char *if_none_match,
+		   int *not_modified, char *etag, size_t etaglen, struct buf *out, char *err,
+		   size_t errlen)
 {
 	char url[512], inm[160];
-	long status = 0;
+	long status = 0, timeout_ms = call->timeout_ms;
 	int ret = 0;
 	struct hdr_ctx hc = {etag, etaglen};
 	struct curl_slist *extra = NULL;
+	struct prog pg = {c, call, 0};
 	snprintf(url, sizeof url, "%s%s", c->base, path);
 	buf_reset(out);
 	if (etag && etaglen)
 		etag[0] = '\0';
 	if (not_modified)
 		*not_modified = 0;
+	if (__atomic_load_n(&c->cancelled, __ATOMIC_ACQUIRE)) {
+		snprintf(err, errlen, "stopped: the session is stopping");
+		return -ECANCELED;
+	}
 	if (if_none_match && if_none_match[0]) {
 		for (struct curl_slist *l = c->headers; l; l = l->next)
 			extra = curl_slist_append(extra, l->data);
@@ -162,8 +226,13 @@ static int request(struct agentc *c, const char *method, const char *path, const
 		extra = curl_slist_append(extra, inm);
 	}
 
-	pthread_mutex_lock(&c->lock);
-	CURL *h = c->curl;
+	/* one handle per request in flight: callers never wait on each other */
+	CURL *h = handle_get(c);
+	if (!h) {
+		curl_slist_free_all(extra);
+		snprintf(err, errlen, "internal: out of memory");
+		return -ENOMEM;
+	}
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	if (c->unix_path)
@@ -177,6 +246,9 @@ static int request(struct agentc *c, const char *method, const char *path, const
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
 	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, &pg);
 	if (strcmp(method, "POST") == 0) {
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
@@ -185,11 +257,20 @@ static int request(struct agentc *c, const char *method, const char *path, const
 	CURLcode rc = curl_easy_perform(h);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	pthread_mutex_unlock(&c->lock);
+	/* a handle whose transfer was cut may hold a half-read response: drop it */
+	if (rc == CURLE_OK)
+		handle_put(c, h);
+	else
+		curl_easy_cleanup(h);
 	curl_slist_free_all(extra);
 
 	if (rc == CURLE_OK && status == 304 && not_modified) {
 		*not_modified = 1;
+	} else if (rc == CURLE_ABORTED_BY_CALLBACK && pg.why) {
+		ret = -pg.why;
+		snprintf(err, errlen, "%s: %s %s: %s", pg.why == EINTR ? "interrupted" : "stopped",
+			 method, path,
+			 pg.why == EINTR ? "the caller gave up" : "the session is stopping");
 	} else if (rc != CURLE_OK) {
 		ret = curl_to_errno(rc);
 		snprintf(err, errlen, "%s: %s %s: %s",
@@ -203,16 +284,16 @@ static int request(struct agentc *c, const char *method, const char *path, const
 }
 
 int agentc_request(struct agentc *c, const char *method, const char *path, const void *body,
-		   size_t len, long timeout_ms, struct buf *out, char *err, size_t errlen)
+		   size_t len, const struct agentc_call *call, struct buf *out, char *err,
+		   size_t errlen)
 {
-	return request(c, method, path, body, len, timeout_ms, NULL, NULL, NULL, 0, out, err,
-		       errlen);
+	return request(c, method, path, body, len, call, NULL, NULL, NULL, 0, out, err, errlen);
 }
 
-int agentc_request_cond(struct agentc *c, const char *path, long timeout_ms,
+int agentc_request_cond(struct agentc *c, const char *path, const struct agentc_call *call,
 			const char *if_none_match, int *not_modified, char *etag, size_t etaglen,
 			struct buf *out, char *err, size_t errlen)
 {
-	return request(c, "GET", path, NULL, 0, timeout_ms, if_none_match, not_modified, etag,
-		       etaglen, out, err, errlen);
+	return request(c, "GET", path, NULL, 0, call, if_none_match, not_modified, etag, etaglen,
+		       out, err, errlen);
 }

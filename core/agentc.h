@@ -4,12 +4,20 @@
  * inside a VM (TCP through hostfwd) or remote.
  *
  *	struct agentc *c = agentc_new("/run/deskfs/x/s1/agent.sock", NULL, token);
+ *	struct agentc_call call = { .timeout_ms = 5000, .intr = req_intr, .arg = req };
  *	struct buf out = BUF_INIT; char err[256];
- *	int r = agentc_request(c, "GET", "/screenshot.png", NULL, 0, 5000, &out, err, sizeof err);
- *	agentc_free(c);
+ *	int r = agentc_request(c, "GET", "/screenshot.png", NULL, 0, &call, &out, err, sizeof err);
+ *	agentc_unref(c);
  *
- * One easy handle per agent, serialised by its own lock (the agent serves
- * one request at a time anyway); the connection is kept alive.
+ * Reference-counted: whoever calls holds a reference for the call (taken
+ * under the session's lock, then the lock is let go: no lock is ever held
+ * across a request). Requests run concurrently, each on its own easy
+ * handle; idle handles keep their connection for the next request.
+ * agentc_cancel() ends every request in flight at once (ECANCELED) and
+ * fails new ones: a stop never waits behind a slow or hung agent. A call's
+ * intr(arg) returning nonzero (the FUSE request was interrupted) ends that
+ * request with EINTR.
+ *
  * Errors map to errno in exactly one table (agentc.c): connect failure ->
  * ENOTCONN, timeout -> ETIMEDOUT, HTTP 400 -> EINVAL, 401 -> EACCES,
  * 404 -> ENOENT, 413 -> E2BIG, 503 -> EAGAIN, other failures -> EIO.
@@ -23,23 +31,33 @@
 
 struct agentc;
 
-/* unix_path or base_url ("http://127.0.0.1:4567"); token is copied. */
+struct agentc_call {
+	long timeout_ms;        /* the whole request's bound */
+	int (*intr)(void *arg); /* optional: nonzero when the caller gave up */
+	void *arg;
+};
+
+/* unix_path or base_url ("http://127.0.0.1:4567"); token is copied. One reference. */
 struct agentc *agentc_new(const char *unix_path, const char *base_url, const char *token);
-void agentc_free(struct agentc *c);
+struct agentc *agentc_ref(struct agentc *c);
+void agentc_unref(struct agentc *c);
+/* End every request in flight (ECANCELED) and refuse new ones. Any thread. */
+void agentc_cancel(struct agentc *c);
 
 /*
  * Returns 0 on HTTP 2xx with the body in out, else -errno. On an HTTP
  * error the body (the agent's JSON error) is left in out as well.
  */
 int agentc_request(struct agentc *c, const char *method, const char *path, const void *body,
-		   size_t len, long timeout_ms, struct buf *out, char *err, size_t errlen);
+		   size_t len, const struct agentc_call *call, struct buf *out, char *err,
+		   size_t errlen);
 
 /*
  * The same, conditional: with if_none_match set, an unchanged resource
  * answers 304 and *not_modified is set (out stays empty). The response's
  * ETag, if any, goes to etag (size etaglen).
  */
-int agentc_request_cond(struct agentc *c, const char *path, long timeout_ms,
+int agentc_request_cond(struct agentc *c, const char *path, const struct agentc_call *call,
 			const char *if_none_match, int *not_modified, char *etag, size_t etaglen,
 			struct buf *out, char *err, size_t errlen);
 

@@ -22,7 +22,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define EVQ_MAX_QUEUED (1u << 20) /* bytes of unread records per subscriber */
+#define EVQ_MAX_QUEUED (1u << 20)       /* bytes of unread records per subscriber */
+#define EVQ_MAX_USER_QUEUED (16u << 20) /* ... per viewing uid, all its subscribers */
 
 typedef void (*evq_wake_fn)(void *arg);
 
@@ -46,5 +47,6 @@ struct evq_sub *evq_subscribe(struct evq_hub *h, evq_wake_fn wake, void *arg, ui
 void evq_unsubscribe(struct evq_sub *sub);
 ssize_t evq_take(struct evq_sub *sub, char *dst, size_t max);
 int evq_readable(struct evq_sub *sub); /* 1 when a read would not block */
+size_t evq_user_queued(uid_t uid);     /* bytes held for uid's readers (tests) */
 
 #endif

@@ -309,6 +309,73 @@ int sess_should_stop(struct sess *s)
 	return r;
 }
 
+struct agentc *sess_agent(struct sess *s)
+{
+	pthread_mutex_lock(&s->lock);
+	struct agentc *c = s->status == SESS_READY ? agentc_ref(s->agent) : NULL;
+	pthread_mutex_unlock(&s->lock);
+	return c;
+}
+
+/*
+ * Server threads waiting on desktops, counted per session and per user:
+ * past either bound a caller gets EAGAIN at once, so one user's pile of
+ * readers on a slow session never takes the threads everyone else needs.
+ */
+#define USER_SLOTS 64
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		uid_t uid;
+		int n;
+	} v[USER_SLOTS]; /* protected by lock; n == 0: free */
+} waiters = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+int sess_waiter_enter(struct sess *s, char *err, size_t errlen)
+{
+	int r = 0, slot = -1;
+	pthread_mutex_lock(&waiters.lock);
+	for (int i = 0; i < USER_SLOTS; i++) {
+		if (waiters.v[i].n && waiters.v[i].uid == s->owner) {
+			slot = i;
+			break;
+		}
+		if (!waiters.v[i].n && slot < 0)
+			slot = i;
+	}
+	if (slot < 0 || waiters.v[slot].n >= SESS_MAX_USER_WAITERS) {
+		snprintf(err, errlen,
+			 "busy: %d requests of uid %u already wait on desktops (limit %d); retry "
+			 "when some have ended",
+			 slot < 0 ? 0 : waiters.v[slot].n, (unsigned)s->owner, SESS_MAX_USER_WAITERS);
+		r = -EAGAIN;
+	} else if (s->waiters >= SESS_MAX_WAITERS) {
+		snprintf(err, errlen,
+			 "busy: %d requests already wait on session '%s' (limit %d); retry when "
+			 "some have ended",
+			 s->waiters, s->name, SESS_MAX_WAITERS);
+		r = -EAGAIN;
+	} else {
+		waiters.v[slot].uid = s->owner;
+		waiters.v[slot].n++;
+		s->waiters++;
+	}
+	pthread_mutex_unlock(&waiters.lock);
+	return r;
+}
+
+void sess_waiter_leave(struct sess *s)
+{
+	pthread_mutex_lock(&waiters.lock);
+	for (int i = 0; i < USER_SLOTS; i++)
+		if (waiters.v[i].n && waiters.v[i].uid == s->owner) {
+			waiters.v[i].n--;
+			break;
+		}
+	s->waiters--;
+	pthread_mutex_unlock(&waiters.lock);
+}
+
 /* bridge_listening -> bridge_attached -> runtime_ready: the daemon's side. */
 static int attach_agent(struct sess *s, char *err, size_t errlen)
 {
@@ -319,7 +386,8 @@ static int attach_agent(struct sess *s, char *err, size_t errlen)
 		goto out;
 	uint64_t end = util_mono_ms() + 10000;
 	do {
-		r = agentc_request(c, "GET", "/health", NULL, 0, 1000, &out, err, errlen);
+		struct agentc_call call = {1000, NULL, NULL};
+		r = agentc_request(c, "GET", "/health", NULL, 0, &call, &out, err, errlen);
 		if (r == 0 || r == -EACCES || sess_should_stop(s))
 			break;
 		util_sleep_ms(20);
@@ -333,7 +401,7 @@ static int attach_agent(struct sess *s, char *err, size_t errlen)
 	pthread_mutex_unlock(&s->lock);
 	sess_set_readiness(s, RD_RUNTIME_READY);
 out:
-	agentc_free(c);
+	agentc_unref(c);
 	buf_free(&out);
 	return r;
 }
@@ -350,6 +418,47 @@ static int wait_stop_req(struct sess *s, unsigned ms)
 		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
 	int r = s->stop_req;
 	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* Take the agent client away from the session (cancelled: nothing waits on it). */
+static void sess_agent_detach(struct sess *s)
+{
+	pthread_mutex_lock(&s->lock);
+	struct agentc *c = s->agent;
+	struct blob *png = s->last_png;
+	s->agent = NULL;
+	s->last_png = NULL;
+	pthread_mutex_unlock(&s->lock);
+	agentc_cancel(c);
+	agentc_unref(c);
+	blob_unref(png);
+}
+
+/*
+ * The agent answers /health at once whatever else it does (its HTTP side
+ * never waits on the desktop), so one that does not answer within
+ * agent_timeout is hung: the session fails, and its callers learn at once.
+ */
+static int probe_agent(struct sess *s, char *err, size_t errlen)
+{
+	struct agentc *c = sess_agent(s);
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	long bound = s->conf.agent_timeout_ms > 0 ? s->conf.agent_timeout_ms : 10000;
+	pthread_mutex_unlock(&s->lock);
+	struct buf out = BUF_INIT;
+	struct agentc_call call = {bound, NULL, NULL};
+	char why[512];
+	int r = agentc_request(c, "GET", "/health", NULL, 0, &call, &out, why, sizeof why);
+	agentc_unref(c);
+	buf_free(&out);
+	if (r == -ECANCELED)
+		return 0; /* a stop is under way */
+	if (r < 0)
+		snprintf(err, errlen, "agent_hung: the agent did not answer its health check within %ld ms (%s)",
+			 bound, why);
 	return r;
 }
 
@@ -373,10 +482,16 @@ static void *lifecycle_main(void *arg)
 		return NULL;
 	}
 	set_status(s, SESS_READY);
+	uint64_t next_probe = util_mono_ms() + SESS_PROBE_MS;
 	while (!wait_stop_req(s, SESS_HEALTH_MS)) {
 		r = s->prov->health(s, err, sizeof err);
+		if (r == 0 && util_mono_ms() >= next_probe) {
+			r = probe_agent(s, err, sizeof err);
+			next_probe = util_mono_ms() + SESS_PROBE_MS;
+		}
 		if (r < 0 && !sess_should_stop(s)) {
 			sess_error_text(s, 1, -r, err);
+			sess_agent_detach(s);
 			s->prov->stop(s);
 			break;
 		}
@@ -423,6 +538,8 @@ static enum sess_status request_stop(struct sess *s)
 	s->stop_req = 1;
 	enum sess_status was = s->status;
 	pthread_cond_broadcast(&s->cond);
+	/* every request in flight ends now: a stop never waits behind the desktop */
+	agentc_cancel(s->agent);
 	pthread_mutex_unlock(&s->lock);
 	return was;
 }
@@ -434,14 +551,7 @@ static void join_and_detach_agent(struct sess *s)
 		pthread_join(s->thread, NULL);
 		s->thread_live = 0;
 	}
-	pthread_mutex_lock(&s->lock);
-	struct agentc *c = s->agent;
-	struct blob *png = s->last_png;
-	s->agent = NULL;
-	s->last_png = NULL;
-	pthread_mutex_unlock(&s->lock);
-	blob_unref(png);
-	agentc_free(c);
+	sess_agent_detach(s);
 }
 
 /* Caller holds op_lock. */
@@ -727,6 +837,18 @@ int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid
 		pthread_mutex_unlock(&reg.lock);
 		snprintf(err, errlen, "exists: session '%s' already exists", name);
 		r = -EEXIST;
+		goto out_free;
+	}
+	int mine = 0;
+	for (struct reg_node *n = reg.head; n; n = n->next)
+		mine += n->s->owner == owner;
+	if (owner != 0 && reg.opts.max_user_sessions > 0 && mine >= reg.opts.max_user_sessions) {
+		pthread_mutex_unlock(&reg.lock);
+		snprintf(err, errlen,
+			 "too_many_sessions: uid %u has %d sessions, the most one user may have "
+			 "(max_user_sessions); rmdir one first",
+			 (unsigned)owner, mine);
+		r = -EAGAIN;
 		goto out_free;
 	}
 	if (reg.opts.max_sessions > 0 && reg.count >= reg.opts.max_sessions) {

@@ -30,6 +30,9 @@
 #include "core/util.h"
 
 #define SESS_HEALTH_MS 100
+#define SESS_PROBE_MS 1000        /* the agent's /health, from the lifecycle thread */
+#define SESS_MAX_WAITERS 32       /* server threads waiting on one session */
+#define SESS_MAX_USER_WAITERS 64  /* ... on the sessions of one user */
 #define SESS_MAX_PROCS 4
 #define SESS_MAX_ARTIFACTS 256
 
@@ -64,6 +67,7 @@ struct sess_opts {
 	char agent_path[PATH_MAX];
 	struct sess_conf defaults;
 	int max_sessions;
+	int max_user_sessions; /* per owner uid; root is bounded by max_sessions only */
 	int keep; /* clean unmount leaves sessions running, for the next daemon */
 };
 
@@ -85,6 +89,7 @@ struct sess {
 	gid_t group;
 
 	int refs; /* atomic */
+	int waiters; /* protected by sess.c's waiters lock */
 
 	pthread_mutex_t op_lock; /* serialises start/stop/restart/destroy */
 	pthread_t thread;        /* protected by op_lock */
@@ -151,6 +156,11 @@ void sess_error(struct sess *s, int fail, int err, const char *code, const char 
 /* Record "code: message" text as produced by agentc and the providers. */
 void sess_error_text(struct sess *s, int fail, int err, const char *text);
 int sess_wait_ready(struct sess *s, sess_intr_fn intr, void *arg);
+/* A reference to the agent client while the session is ready, else NULL. */
+struct agentc *sess_agent(struct sess *s);
+/* Count a server thread that will wait on s: -EAGAIN past the bounds. */
+int sess_waiter_enter(struct sess *s, char *err, size_t errlen);
+void sess_waiter_leave(struct sess *s);
 
 /* sess_store.c: the record in the state directory, and re-adoption. */
 int sess_persist_locked(struct sess *s);

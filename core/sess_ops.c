@@ -148,27 +148,32 @@ static int agent_call_cond(struct sess *s, const char *method, const char *path,
 			   sess_intr_fn intr, void *arg)
 {
 	char err[1024];
-	int r = sess_wait_ready(s, intr, arg);
-	if (r < 0)
+	/* bounded: one session cannot hold every server thread */
+	int r = sess_waiter_enter(s, err, sizeof err);
+	if (r < 0) {
+		sess_error_text(s, 0, -r, err);
 		return r;
-	pthread_mutex_lock(&s->op_lock);
-	pthread_mutex_lock(&s->lock);
-	struct agentc *c = s->status == SESS_READY ? s->agent : NULL;
-	pthread_mutex_unlock(&s->lock);
-	if (!c) {
-		pthread_mutex_unlock(&s->op_lock);
-		sess_error(s, 0, EAGAIN, "not_ready", "session '%s' is not ready", s->name);
-		return -EAGAIN;
 	}
-	long bound = request_bound_ms(s, body, len);
+	if ((r = sess_wait_ready(s, intr, arg)) < 0)
+		goto out;
+	/* a reference, then no lock at all across the request */
+	struct agentc *c = sess_agent(s);
+	if (!c) {
+		sess_error(s, 0, EAGAIN, "not_ready", "session '%s' is not ready", s->name);
+		r = -EAGAIN;
+		goto out;
+	}
+	struct agentc_call call = {request_bound_ms(s, body, len), intr, arg};
 	if (cond)
-		r = agentc_request_cond(c, path, bound, cond->if_none_match, &cond->not_modified,
+		r = agentc_request_cond(c, path, &call, cond->if_none_match, &cond->not_modified,
 					cond->etag, sizeof cond->etag, out, err, sizeof err);
 	else
-		r = agentc_request(c, method, path, body, len, bound, out, err, sizeof err);
-	pthread_mutex_unlock(&s->op_lock);
-	if (r < 0)
+		r = agentc_request(c, method, path, body, len, &call, out, err, sizeof err);
+	agentc_unref(c);
+	if (r < 0 && r != -EINTR)
 		sess_error_text(s, 0, -r, err);
+out:
+	sess_waiter_leave(s);
 	return r;
 }
 

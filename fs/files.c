@@ -37,8 +37,9 @@ struct fs_handle {
 	struct buf data;    /* K_SNAPSHOT / K_DESKTOP / K_CTL reads */
 	struct blob *png;   /* screenshot.png: shared with other opens, not copied */
 	int fd;             /* K_LOG and the read side of K_ACTIONS, else -1 */
-	struct buf pending; /* writes: the unfinished last line */
-	int discarding;     /* writes: inside a line that was too long; skip to its end */
+	pthread_mutex_t wlock; /* protects pending and discarding: WRITE and FLUSH race */
+	struct buf pending;    /* writes: the unfinished last line */
+	int discarding;        /* writes: inside a line that was too long; skip to its end */
 	uint64_t id;        /* its id in fh.c's table (fi->fh) */
 
 	struct evq_sub *sub;          /* K_STREAM */
@@ -227,6 +228,7 @@ static void handle_free(struct fs_handle *h)
 	buf_free(&h->pending);
 	sess_put(h->s);
 	pthread_mutex_destroy(&h->lock);
+	pthread_mutex_destroy(&h->wlock);
 	free(h);
 }
 
@@ -249,6 +251,7 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->wlock, NULL);
 	h->kind = f->kind;
 	h->node = FS_NODE(ino);
 	h->fd = -1;
@@ -360,46 +363,62 @@ static int run_lines(struct fs_handle *h, fuse_req_t req, const char *text, size
 	return r;
 }
 
+/*
+ * The kernel does not order FLUSH (every close of every dup) against WRITE,
+ * so the unfinished line is per-open state two requests touch: it is only
+ * read or changed under h->wlock. The lines to run are taken out of it under
+ * the lock and run without it (running may wait on the desktop).
+ */
 static void handle_write(fuse_req_t req, struct fs_handle *h, const char *buf, size_t size)
 {
+	struct buf run = BUF_INIT;
 	int r = 0;
 	if (h->kind != K_CTL && h->kind != K_ACTIONS) {
 		fuse_reply_err(req, EBADF);
 		return;
 	}
+	pthread_mutex_lock(&h->wlock);
 	if (h->discarding) {
 		/* the rest of a refused line is refused too, up to and with the write that
 		 * ends it; nothing of such a write is performed */
 		if (memchr(buf, '\n', size))
 			h->discarding = 0;
+		pthread_mutex_unlock(&h->wlock);
 		fuse_reply_err(req, E2BIG);
 		return;
 	}
 	const char *nl = memrchr(buf, '\n', size);
 	if (!nl) { /* no line ends yet: keep it for the next write or close */
-		if (h->pending.len + size > MAX_PENDING_LINE) {
+		int too_long = h->pending.len + size > MAX_PENDING_LINE;
+		if (too_long) {
 			buf_reset(&h->pending);
 			h->discarding = 1;
+		} else if (buf_append(&h->pending, buf, size) < 0) {
+			r = -ENOMEM;
+		}
+		pthread_mutex_unlock(&h->wlock);
+		if (too_long) {
 			if (h->s)
 				sess_error(h->s, 0, E2BIG, "too_large",
 					   "a line longer than %u bytes was written", MAX_PENDING_LINE);
-			fuse_reply_err(req, E2BIG);
-			return;
+			r = -E2BIG;
 		}
-		buf_append(&h->pending, buf, size);
-		fuse_reply_write(req, size);
+		if (r < 0)
+			fuse_reply_err(req, -r);
+		else
+			fuse_reply_write(req, size);
 		return;
 	}
 	size_t head = (size_t)(nl - buf) + 1;
-	if (h->pending.len) {
-		buf_append(&h->pending, buf, head);
-		r = run_lines(h, req, h->pending.data, h->pending.len);
-	} else {
-		r = run_lines(h, req, buf, head);
-	}
-	buf_reset(&h->pending);
-	if (r == 0 && head < size)
-		buf_append(&h->pending, buf + head, size - head);
+	run = h->pending; /* what came before, plus this write up to its last newline */
+	h->pending = (struct buf)BUF_INIT;
+	if (buf_append(&run, buf, head) < 0 ||
+	    (head < size && buf_append(&h->pending, buf + head, size - head) < 0))
+		r = -ENOMEM;
+	pthread_mutex_unlock(&h->wlock);
+	if (r == 0)
+		r = run_lines(h, req, run.data, run.len);
+	buf_free(&run);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
@@ -410,10 +429,16 @@ static void handle_write(fuse_req_t req, struct fs_handle *h, const char *buf, s
 static void handle_flush(fuse_req_t req, struct fs_handle *h)
 {
 	int r = 0;
-	if ((h->kind == K_CTL || h->kind == K_ACTIONS) && h->pending.len) {
-		r = run_lines(h, req, h->pending.data, h->pending.len);
-		buf_reset(&h->pending);
+	struct buf run = BUF_INIT;
+	if (h->kind == K_CTL || h->kind == K_ACTIONS) {
+		pthread_mutex_lock(&h->wlock);
+		run = h->pending;
+		h->pending = (struct buf)BUF_INIT;
+		pthread_mutex_unlock(&h->wlock);
 	}
+	if (run.len)
+		r = run_lines(h, req, run.data, run.len);
+	buf_free(&run);
 	fuse_reply_err(req, r < 0 ? -r : 0);
 }
 

@@ -32,7 +32,7 @@ static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outa
 
 struct cli {
 	char *provider, *display, *statedir, *agent;
-	int width, height, glx, ready_timeout, agent_timeout, max_sessions, keep;
+	int width, height, glx, ready_timeout, agent_timeout, max_sessions, max_user_sessions, keep;
 	int help, version, dry_run;
 };
 
@@ -48,6 +48,7 @@ static const struct fuse_opt cli_spec[] = {
 	OPT("ready_timeout=%d", ready_timeout),
 	OPT("agent_timeout=%d", agent_timeout),
 	OPT("max_sessions=%d", max_sessions),
+	OPT("max_user_sessions=%d", max_user_sessions),
 	OPT("keep", keep),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	OPT("-h", help),
@@ -74,6 +75,8 @@ static void usage(const char *prog)
 	       "    -o ready_timeout=S     how long reads and writes wait for a session (30 s)\n"
 	       "    -o agent_timeout=S     bound on one agent request; a hung agent costs this (10 s)\n"
 	       "    -o max_sessions=N      refuse mkdir past N sessions with EAGAIN (default 64)\n"
+	       "    -o max_user_sessions=N refuse a user's mkdir past N sessions of theirs, so\n"
+	       "                           one user cannot lock the others out (default 16)\n"
 	       "    -o keep                unmount/SIGTERM leave sessions running; the next\n"
 	       "                           deskfs on this mountpoint re-attaches them\n"
 	       "    -o statedir=DIR        where session state lives (default /run/deskfs/...)\n"
@@ -120,6 +123,7 @@ static int build_opts(const struct cli *c, const char *mnt, struct sess_opts *o)
 	d->memory = 256;
 	d->cpus = 1;
 	o->max_sessions = c->max_sessions > 0 ? c->max_sessions : 64;
+	o->max_user_sessions = c->max_user_sessions > 0 ? c->max_user_sessions : 16;
 	o->keep = c->keep;
 	struct {
 		const char *key;

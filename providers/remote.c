@@ -149,7 +149,8 @@ static int remote_health(struct sess *s, char *err, size_t errlen)
 	struct buf out = BUF_INIT;
 	if (!rm || !rm->probe || util_mono_ms() < rm->next_probe)
 		return 0;
-	int r = agentc_request(rm->probe, "GET", "/health", NULL, 0, 1500, &out, err, errlen);
+	struct agentc_call call = {1500, NULL, NULL};
+	int r = agentc_request(rm->probe, "GET", "/health", NULL, 0, &call, &out, err, errlen);
 	buf_free(&out);
 	rm->next_probe = util_mono_ms() + REMOTE_HEALTH_MS;
 	if (r == 0 || r == -EAGAIN) {
@@ -172,7 +173,7 @@ static void remote_stop(struct sess *s)
 	s->prov_data = NULL;
 	pthread_mutex_unlock(&s->lock);
 	if (rm)
-		agentc_free(rm->probe);
+		agentc_unref(rm->probe);
 	free(rm);
 }
 

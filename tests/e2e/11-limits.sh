@@ -29,9 +29,16 @@ check "after the bound (agent_timeout=2: ${ms} ms)" test "$ms" -ge 1900 -a "$ms"
 check "error says the agent timed out, retryable" python3 -c "
 import json,sys; e=json.load(open('$MNT/h/error')); print(e, file=sys.stderr)
 sys.exit(0 if e['code']=='agent_timeout' and e['retryable'] is True else 1)"
-check "an action to it fails the same way" bash -c "{ timeout 10 bash -c \"echo 'click 1 1' > '$MNT/h/actions'\"; } 2>&1 | grep -q 'timed out'"
-kill -CONT "$AG"
-check "once it answers again, so does the session" bash -c "cat '$MNT/h/screenshot.png' >/dev/null && echo 'click 2 2' > '$MNT/h/actions'"
+# the health probe gives up on it after one agent_timeout: the session fails,
+# and later callers learn at once instead of each waiting out the bound
+check "a hung agent fails its session (agent_hung) within agent_timeout + 2 s" wait_for failed cat "$MNT/h/status"
+check "error names the hung agent" grep -q agent_hung "$MNT/h/error"
+t0=$(date +%s%N)
+check "an action to it then fails at once (EIO)" bash -c "{ timeout 10 bash -c \"echo 'click 1 1' > '$MNT/h/actions'\"; } 2>&1 | grep -q 'Input/output error'"
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "at once: ${ms} ms" test "$ms" -lt 1500
+kill -CONT "$AG" 2>/dev/null
+check "once restarted, the session works again" bash -c "echo restart > '$MNT/h/ctl' && cat '$MNT/h/screenshot.png' >/dev/null && echo 'click 2 2' > '$MNT/h/actions'"
 
 # the receipts log is bounded: past 8 MiB it starts over (the old one kept)
 check "the actions log stays under 8 MiB after 60000 receipts" python3 - "$MNT/ok" <<'PY'
