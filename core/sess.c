@@ -913,12 +913,13 @@ struct sess *sess_adopt(const char *name, const struct sess_conf *conf, const ch
 	return s;
 }
 
-static struct sess *unregister(const char *name)
+/* Take name (and only the session `only`, when given) out of the registry. */
+static struct sess *unregister(const char *name, struct sess *only)
 {
 	struct sess *s = NULL;
 	pthread_mutex_lock(&reg.lock);
 	struct reg_node **pp = &reg.head, *prev = NULL;
-	while (*pp && strcmp((*pp)->s->name, name) != 0) {
+	while (*pp && (only ? (*pp)->s != only : strcmp((*pp)->s->name, name) != 0)) {
 		prev = *pp;
 		pp = &(*pp)->next;
 	}
@@ -935,18 +936,35 @@ static struct sess *unregister(const char *name)
 	return s;
 }
 
+/*
+ * rmdir: stop everything, then remove the session's directory, then forget
+ * it. A directory that cannot be removed keeps the session registered
+ * (stopped, with the reason in `error`) and fails the rmdir: nothing is
+ * forgotten that is still on disk.
+ */
 int sess_destroy(const char *name)
 {
-	struct sess *s = unregister(name);
+	struct sess *s = sess_get(name);
 	if (!s)
 		return -ENOENT;
 	sess_stop(s);
+	int r = util_rm_rf(s->dir);
+	if (r < 0) {
+		sess_error(s, 0, -r, "state_dir",
+			   "cannot remove %s: %s; the session stays until it can be removed", s->dir,
+			   strerror(-r));
+		sess_put(s);
+		return r == -EBUSY || r == -ENOTEMPTY ? -EBUSY : -EIO;
+	}
+	struct sess *gone = unregister(name, s);
+	sess_put(s);
+	if (!gone) /* someone else destroyed it meanwhile */
+		return 0;
 	cJSON *ev = cJSON_CreateObject();
 	cJSON_AddStringToObject(ev, "type", "destroyed");
 	cJSON_AddStringToObject(ev, "id", s->id);
 	sess_publish(s, ev, 1);
 	evq_hub_close(&s->events);
-	util_rm_rf(s->dir);
 	sess_put(s); /* the registry's reference */
 	return 0;
 }
@@ -954,7 +972,7 @@ int sess_destroy(const char *name)
 /* -o keep: let go of a session but leave its processes and record. */
 static void sess_detach(const char *name)
 {
-	struct sess *s = unregister(name);
+	struct sess *s = unregister(name, NULL);
 	if (!s)
 		return;
 	pthread_mutex_lock(&s->op_lock);
@@ -975,6 +993,14 @@ void sess_shutdown(void)
 	int n;
 	if (sess_names(&names, &sids, &n) < 0)
 		return;
+	/* every stream reader gets its EOF first, while the mount still answers */
+	for (int i = 0; i < n; i++) {
+		struct sess *s = sess_get_sid(sids[i]);
+		if (s)
+			evq_hub_close(&s->events);
+		sess_put(s);
+	}
+	evq_hub_close(&reg.events);
 	for (int i = 0; i < n; i++) {
 		if (reg.opts.keep)
 			sess_detach(names[i]);

@@ -213,22 +213,25 @@ int util_mkdir_p(const char *path, int mode)
 	return 0;
 }
 
+static __thread int rm_err; /* the first failure of this thread's util_rm_rf */
+
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
 	(void)ftw;
-	if (flag == FTW_DP || flag == FTW_D)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
+	int r = flag == FTW_DP || flag == FTW_D || flag == FTW_DNR ? rmdir(path) : unlink(path);
+	if (r < 0 && errno != ENOENT && !rm_err)
+		rm_err = errno;
+	return 0; /* carry on: remove what can be removed */
 }
 
+/* Everything under path and path itself; -errno of the first failure. */
 int util_rm_rf(const char *path)
 {
+	rm_err = 0;
 	if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
 		return -errno;
-	return 0;
+	return -rm_err;
 }
 
 /*

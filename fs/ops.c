@@ -281,8 +281,8 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	if (parent != FUSE_ROOT_ID) {
-		fuse_reply_err(req, FS_NODE(parent) == N_SDIR ? ENOTDIR : EPERM);
+	if (parent != FUSE_ROOT_ID) { /* a session's own files and directories */
+		fuse_reply_err(req, EPERM);
 		return;
 	}
 	if (fs_file_by_name(fs_control_files, name)) {
@@ -303,6 +303,16 @@ static void op_refuse(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	fuse_reply_err(req, EPERM);
 }
@@ -363,6 +373,8 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.unlink = op_refuse,
 	.rename = op_rename,
 	.mknod = op_mknod,
+	.symlink = op_symlink,
+	.link = op_link,
 	.create = op_create,
 	.open = fs_open,
 	.read = fs_read,

@@ -3,7 +3,9 @@
  *
  *	deskfs -o provider=display,display=:0 /mnt/desk     (or $DISPLAY)
  *
- * Only the agent is ours; the display is never stopped or killed.
+ * Only the agent is ours; the display is never stopped or killed. For any
+ * owner but root the agent runs as that owner with their own XAUTHORITY
+ * (~/.Xauthority), so a display reaches only those it would reach anyway.
  */
 #include "providers/prov.h"
 #include "core/sess.h"
@@ -63,7 +65,9 @@ static int display_start(struct sess *s, char *err, size_t errlen)
 	}
 	sess_set_display(s, display);
 	sess_set_readiness(s, RD_DESKTOP_READY);
-	return prov_start_local_agent(s, display, NULL, SLOT_AGENT, err, errlen); /* $XAUTHORITY */
+	/* root's own session uses the daemon's $XAUTHORITY; anyone else's agent
+	 * runs as them, with their credentials: the X server decides */
+	return prov_start_local_agent(s, display, NULL, SLOT_AGENT, s->owner != 0, err, errlen);
 }
 
 const struct prov_ops prov_display = {

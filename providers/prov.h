@@ -54,8 +54,9 @@ const struct prov_ops *const *prov_list(void);
 
 /* Shared by the local providers (prov_local.c). */
 /* xauth: the display's cookie file for the agent (XAUTHORITY), or NULL. */
+/* as_owner: run it as the session's owner with their X credentials (display). */
 int prov_start_local_agent(struct sess *s, const char *display, const char *xauth, int slot,
-			   char *err, size_t errlen);
+			   int as_owner, char *err, size_t errlen);
 /* Read one line (without its newline) from fd, bounded, while the process lives. */
 int prov_read_line(struct sess *s, int fd, int slot, unsigned timeout_ms, char *out,
 		   size_t len, char *err, size_t errlen);

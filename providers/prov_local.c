@@ -10,9 +10,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -95,13 +98,41 @@ int prov_read_line(struct sess *s, int fd, int slot, unsigned timeout_ms, char *
 	}
 }
 
+/* The agent's socket, bound and listening by us (the daemon), 0600. */
+static int bind_agent_socket(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	unlink(path); /* ours: the session's directory is the daemon's alone */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	mode_t old = umask(0177);
+	int r = bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 64) < 0 ? -errno : 0;
+	umask(old);
+	if (r < 0) {
+		snprintf(err, errlen, "agent_failed: cannot listen on %s: %s", path, strerror(-r));
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/*
+ * The agent beside a local display. With owner set (provider=display for
+ * anyone but root) it runs as the session's owner, never as us: it gets
+ * the socket already listening (fd 4) and the token through a pipe (fd 5),
+ * since it cannot read the state directory, and it reaches the display
+ * only with the owner's own X credentials (their XAUTHORITY), so deskfs
+ * lends nobody a display they could not open themselves.
+ */
 int prov_start_local_agent(struct sess *s, const char *display, const char *xauth, int slot,
-			   char *err, size_t errlen)
+			   int as_owner, char *err, size_t errlen)
 {
 	const struct sess_opts *o = sess_options();
 	char sock[PATH_MAX + 16], listen[PATH_MAX + 32], tokfile[PATH_MAX + 16], log[PATH_MAX + 16];
-	char line[64];
-	int fds[2], r;
+	char line[64], xenv[PATH_MAX + 16], henv[PATH_MAX + 16], tok[sizeof s->token];
+	int fds[2], tfd[2] = {-1, -1}, lfd = -1, r;
 
 	snprintf(sock, sizeof sock, "%s/agent.sock", s->dir);
 	if (strlen(sock) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
@@ -115,12 +146,52 @@ int prov_start_local_agent(struct sess *s, const char *display, const char *xaut
 		return -errno;
 	const char *argv[] = {o->agent_path, "--display", display, "--listen", listen,
 			      "--token-file", tokfile, "--ready-fd", "3", NULL};
-	char xenv[PATH_MAX + 16];
-	snprintf(xenv, sizeof xenv, "XAUTHORITY=%s", xauth ? xauth : "");
-	const char *env[] = {xenv, NULL};
-	struct proc_opts po = {.env = xauth ? env : NULL, .logpath = log, .fds = {fds[1]}, .nfds = 1};
+	const char *env[3] = {NULL, NULL, NULL};
+	struct proc_opts po = {.logpath = log, .fds = {fds[1]}, .nfds = 1};
+	if (xauth) {
+		snprintf(xenv, sizeof xenv, "XAUTHORITY=%s", xauth);
+		env[0] = xenv;
+	}
+	if (as_owner) {
+		struct passwd pw, *pwp = NULL;
+		char pwbuf[4096];
+		if (!xauth && getpwuid_r(s->owner, &pw, pwbuf, sizeof pwbuf, &pwp) == 0 && pwp) {
+			snprintf(xenv, sizeof xenv, "XAUTHORITY=%s/.Xauthority", pw.pw_dir);
+			snprintf(henv, sizeof henv, "HOME=%s", pw.pw_dir);
+			env[0] = xenv;
+			env[1] = henv;
+		} else if (!xauth) {
+			env[0] = "XAUTHORITY=/nonexistent"; /* never the daemon's own */
+		}
+		if ((lfd = bind_agent_socket(sock, err, errlen)) < 0) {
+			r = lfd;
+			goto out_close;
+		}
+		pthread_mutex_lock(&s->lock);
+		memcpy(tok, s->token, sizeof tok);
+		pthread_mutex_unlock(&s->lock);
+		size_t tl = strlen(tok);
+		if (pipe2(tfd, O_CLOEXEC) < 0 || write(tfd[1], tok, tl) != (ssize_t)tl) {
+			r = -errno;
+			goto out_close;
+		}
+		close(tfd[1]);
+		tfd[1] = -1;
+		explicit_bzero(tok, sizeof tok);
+		argv[4] = "fd:4";
+		argv[5] = "--token-fd";
+		argv[6] = "5";
+		po.fds[1] = lfd;
+		po.fds[2] = tfd[0];
+		po.nfds = 3;
+		po.as_user = 1;
+		po.uid = s->owner;
+		po.gid = s->group;
+	}
+	po.env = env[0] ? env : NULL;
 	r = sess_spawn(s, slot, "agent", argv, &po, err, errlen);
 	close(fds[1]);
+	fds[1] = -1;
 	if (r < 0)
 		goto out_close;
 	r = prov_read_line(s, fds[0], slot, 10000, line, sizeof line, err, errlen);
@@ -130,8 +201,11 @@ int prov_start_local_agent(struct sess *s, const char *display, const char *xaut
 	snprintf(s->agent_sock, sizeof s->agent_sock, "%s", sock);
 	pthread_mutex_unlock(&s->lock);
 	sess_set_readiness(s, RD_BRIDGE_LISTENING);
-out_close:
-	close(fds[0]);
+out_close:;
+	int mine[] = {fds[0], fds[1], tfd[0], tfd[1], lfd};
+	for (size_t i = 0; i < sizeof mine / sizeof *mine; i++)
+		if (mine[i] >= 0)
+			close(mine[i]);
 	return r;
 }
 

@@ -146,7 +146,7 @@ static int xvfb_start(struct sess *s, char *err, size_t errlen)
 	write_xauth(xauth, cookie, line);
 	sess_set_display(s, display);
 	sess_set_readiness(s, RD_DESKTOP_READY);
-	return prov_start_local_agent(s, display, xauth, SLOT_AGENT, err, errlen);
+	return prov_start_local_agent(s, display, xauth, SLOT_AGENT, 0, err, errlen);
 }
 
 static void xvfb_stop(struct sess *s)
