@@ -74,89 +74,6 @@ int sess_lockfd(void)
 	return reg.lockfd;
 }
 
-int sess_conf_set(struct sess_conf *c, const char *key, const char *val, char *err, size_t errlen)
-{
-	long v;
-	if (strcmp(key, "provider") == 0) {
-		if (!prov_find(val)) {
-			snprintf(err, errlen, "unknown provider '%s' (see .providers.json)", val);
-			return -EINVAL;
-		}
-		snprintf(c->provider, sizeof c->provider, "%s", val);
-	} else if (strcmp(key, "width") == 0 || strcmp(key, "height") == 0) {
-		if (util_parse_int(val, 64, 8192, &v) < 0) {
-			snprintf(err, errlen, "%s must be a number of pixels from 64 to 8192, not '%s'", key, val);
-			return -EINVAL;
-		}
-		*(key[0] == 'w' ? &c->width : &c->height) = (int)v;
-	} else if (strcmp(key, "size") == 0) {
-		int w, h;
-		if (util_parse_size(val, 64, 8192, &w, &h) < 0) {
-			snprintf(err, errlen, "size must be WxH, e.g. 1280x800, not '%s'", val);
-			return -EINVAL;
-		}
-		c->width = w;
-		c->height = h;
-	} else if (strcmp(key, "display") == 0) {
-		if (val[0] != ':' || util_parse_int(val + 1, 0, 65535, &v) < 0) {
-			snprintf(err, errlen, "display must look like :N, not '%s'", val);
-			return -EINVAL;
-		}
-		snprintf(c->display, sizeof c->display, "%s", val);
-	} else if (strcmp(key, "glx") == 0) {
-		if (util_parse_int(val, 0, 1, &v) < 0) {
-			snprintf(err, errlen, "glx must be 0 or 1, not '%s'", val);
-			return -EINVAL;
-		}
-		c->glx = (int)v;
-	} else if (strcmp(key, "ready_timeout") == 0) {
-		if (util_parse_int(val, 1, 600, &v) < 0) {
-			snprintf(err, errlen, "ready_timeout must be 1..600 seconds, not '%s'", val);
-			return -EINVAL;
-		}
-		c->ready_timeout_ms = (int)v * 1000;
-	} else if (strcmp(key, "agent_timeout") == 0) {
-		if (util_parse_int(val, 1, 600, &v) < 0) {
-			snprintf(err, errlen, "agent_timeout must be 1..600 seconds, not '%s'", val);
-			return -EINVAL;
-		}
-		c->agent_timeout_ms = (int)v * 1000;
-	} else if (strcmp(key, "memory") == 0 || strcmp(key, "cpus") == 0) {
-		int mem = key[0] == 'm';
-		if (util_parse_int(val, mem ? 128 : 1, mem ? 65536 : 64, &v) < 0) {
-			snprintf(err, errlen, "%s out of range: '%s'", key, val);
-			return -EINVAL;
-		}
-		*(mem ? &c->memory : &c->cpus) = (int)v;
-	} else if (strcmp(key, "boot_timeout") == 0) {
-		if (util_parse_int(val, 1, 600, &v) < 0) {
-			snprintf(err, errlen, "boot_timeout must be 1..600 seconds, not '%s'", val);
-			return -EINVAL;
-		}
-		c->boot_timeout_ms = (int)v * 1000;
-	} else if (strcmp(key, "url") == 0) {
-		if (strncmp(val, "http://", 7) != 0 || strlen(val) >= sizeof c->url) {
-			snprintf(err, errlen, "url must start with http:// and be shorter than %zu bytes",
-				 sizeof c->url);
-			return -EINVAL;
-		}
-		snprintf(c->url, sizeof c->url, "%s", val);
-	} else if (strcmp(key, "token_file") == 0) {
-		if (val[0] != '/' || strlen(val) >= sizeof c->token_file) {
-			snprintf(err, errlen, "token_file must be an absolute path");
-			return -EINVAL;
-		}
-		snprintf(c->token_file, sizeof c->token_file, "%s", val);
-	} else {
-		snprintf(err, errlen,
-			 "unknown setting '%s' (known: provider width height size display glx "
-			 "ready_timeout boot_timeout memory cpus url token_file)",
-			 key);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 /* ---- events ---- */
 
 void sess_publish(struct sess *s, cJSON *ev, int global)
@@ -454,8 +371,8 @@ static int probe_agent(struct sess *s, char *err, size_t errlen)
 	int r = agentc_request(c, "GET", "/health", NULL, 0, &call, &out, why, sizeof why);
 	agentc_unref(c);
 	buf_free(&out);
-	if (r == -ECANCELED)
-		return 0; /* a stop is under way */
+	if (r != -ETIMEDOUT)
+		return 0; /* a stop under way, or a dead agent: the provider's health says how */
 	if (r < 0)
 		snprintf(err, errlen, "agent_hung: the agent did not answer its health check within %ld ms (%s)",
 			 bound, why);

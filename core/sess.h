@@ -27,6 +27,7 @@
 
 #include "core/evq.h"
 #include "core/proc.h"
+#include "core/settings.h"
 #include "core/util.h"
 
 #define SESS_HEALTH_MS 100
@@ -45,20 +46,6 @@ enum sess_readiness {
 	RD_BRIDGE_ATTACHED,
 	RD_RUNTIME_READY,
 	RD_FAILED,
-};
-
-/* Settings of one session: mount defaults, overridden by `create` key=value. */
-struct sess_conf {
-	char provider[16];
-	int width, height;
-	char display[64];     /* provider=display: the X display to attach to */
-	int glx;              /* provider=xvfb: keep Xvfb's GLX extension */
-	int ready_timeout_ms; /* how long a desktop operation waits for ready */
-	int agent_timeout_ms; /* how long one agent request may take (a hung agent costs this) */
-	int memory, cpus;     /* VM providers */
-	int boot_timeout_ms;  /* provider=qemu: bound for the guest agent to come up; 0: default */
-	char url[256];        /* provider=remote */
-	char token_file[256]; /* provider=remote */
 };
 
 struct sess_opts {
@@ -131,7 +118,6 @@ const struct sess_opts *sess_options(void);
 void sess_shutdown(void);
 struct evq_hub *sess_global_events(void);
 
-int sess_conf_set(struct sess_conf *c, const char *key, const char *val, char *err, size_t errlen);
 
 int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid_t group,
 		struct sess **out, char *err, size_t errlen);

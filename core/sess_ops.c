@@ -103,6 +103,7 @@ void sess_record_json(struct sess *s, struct buf *out)
 			cJSON_AddNumberToObject(procs, s->procs[i].role, s->procs[i].pid);
 	cJSON_AddStringToObject(j, "screenshot_source", s->screenshot_source);
 	cJSON_AddBoolToObject(j, "glx", s->conf.glx);
+	set_to_json(&s->conf, cJSON_AddObjectToObject(j, "settings"));
 	cJSON_AddNumberToObject(j, "actions_performed", (double)s->actions_done);
 	if (s->prov->describe)
 		s->prov->describe(s, j); /* e.g. qemu's "vm": accel, QMP socket, ports */
@@ -490,7 +491,7 @@ static int gctl_line(char *l, int lineno, void *ctx)
 			return -EINVAL;
 		}
 		*eq = '\0';
-		if (sess_conf_set(&conf, kv, eq + 1, kverr, sizeof kverr) < 0) {
+		if (set_parse(&conf, kv, eq + 1, kverr, sizeof kverr) < 0) {
 			snprintf(g->err, sizeof g->err, "invalid_setting: line %d: %s", lineno, kverr);
 			return -EINVAL;
 		}
@@ -530,16 +531,13 @@ int sess_global_ctl(const char *text, size_t len, uid_t uid, gid_t gid, char *er
 void sess_global_info(struct buf *out)
 {
 	const struct sess_opts *o = sess_options();
-	const struct sess_conf *d = &o->defaults;
 	buf_printf(out,
 		   "deskfs %s\n"
-		   "# defaults for mkdir; write 'create NAME key=value ...' or 'destroy NAME'\n"
-		   "provider=%s\nwidth=%d\nheight=%d\nglx=%d\nready_timeout=%d\nagent_timeout=%d\n",
-		   DESKFS_VERSION, d->provider, d->width, d->height, d->glx,
-		   d->ready_timeout_ms / 1000, d->agent_timeout_ms / 1000);
-	if (d->display[0])
-		buf_printf(out, "display=%s\n", d->display);
-	buf_printf(out, "state_dir=%s\nmax_sessions=%d\n", o->statedir, o->max_sessions);
+		   "# defaults for mkdir; write 'create NAME key=value ...' or 'destroy NAME'\n",
+		   DESKFS_VERSION);
+	set_describe(&o->defaults, out);
+	buf_printf(out, "state_dir=%s\nmax_sessions=%d\nmax_user_sessions=%d\n", o->statedir,
+		   o->max_sessions, o->max_user_sessions);
 }
 
 void sess_providers_json(struct buf *out)

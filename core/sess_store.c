@@ -32,26 +32,15 @@ int sess_persist_locked(struct sess *s)
 {
 	char path[PATH_MAX + 16];
 	cJSON *j = cJSON_CreateObject();
-	cJSON_AddNumberToObject(j, "version", 1);
+	cJSON_AddNumberToObject(j, "version", 2);
 	cJSON_AddStringToObject(j, "name", s->name);
 	cJSON_AddStringToObject(j, "id", s->id);
-	cJSON_AddStringToObject(j, "provider", s->conf.provider);
 	cJSON_AddStringToObject(j, "status", sess_status_name(s->status));
 	cJSON_AddStringToObject(j, "readiness", sess_readiness_name(s->readiness));
 	cJSON_AddNumberToObject(j, "created_at", s->created_at);
 	cJSON_AddNumberToObject(j, "owner", s->owner);
 	cJSON_AddNumberToObject(j, "group", s->group);
-	cJSON_AddNumberToObject(j, "width", s->conf.width);
-	cJSON_AddNumberToObject(j, "height", s->conf.height);
-	cJSON_AddNumberToObject(j, "glx", s->conf.glx);
-	cJSON_AddStringToObject(j, "conf_display", s->conf.display);
-	cJSON_AddNumberToObject(j, "memory", s->conf.memory);
-	cJSON_AddNumberToObject(j, "cpus", s->conf.cpus);
-	cJSON_AddNumberToObject(j, "boot_timeout_ms", s->conf.boot_timeout_ms);
-	cJSON_AddNumberToObject(j, "agent_timeout_ms", s->conf.agent_timeout_ms);
-	cJSON_AddNumberToObject(j, "ready_timeout_ms", s->conf.ready_timeout_ms);
-	cJSON_AddStringToObject(j, "url", s->conf.url);
-	cJSON_AddStringToObject(j, "token_file", s->conf.token_file);
+	set_to_json(&s->conf, cJSON_AddObjectToObject(j, "settings"));
 	cJSON_AddStringToObject(j, "display", s->display);
 	cJSON_AddStringToObject(j, "xauthority", s->xauth);
 	cJSON_AddStringToObject(j, "agent_sock", s->agent_sock);
@@ -153,23 +142,9 @@ static int restore_one(const char *dir, const char *name)
 	if (!j || strcmp(jstr(j, "name"), name) != 0 || !util_name_valid(name))
 		goto out;
 	struct sess_conf conf = sess_options()->defaults;
-	snprintf(conf.provider, sizeof conf.provider, "%s", jstr(j, "provider"));
-	conf.width = (int)jnum(j, "width");
-	conf.height = (int)jnum(j, "height");
-	conf.glx = (int)jnum(j, "glx");
-	snprintf(conf.display, sizeof conf.display, "%s", jstr(j, "conf_display"));
-	snprintf(conf.url, sizeof conf.url, "%s", jstr(j, "url"));
-	snprintf(conf.token_file, sizeof conf.token_file, "%s", jstr(j, "token_file"));
-	if (jnum(j, "memory") > 0)
-		conf.memory = (int)jnum(j, "memory");
-	if (jnum(j, "cpus") > 0)
-		conf.cpus = (int)jnum(j, "cpus");
-	if (jnum(j, "boot_timeout_ms") > 0)
-		conf.boot_timeout_ms = (int)jnum(j, "boot_timeout_ms");
-	if (jnum(j, "agent_timeout_ms") > 0)
-		conf.agent_timeout_ms = (int)jnum(j, "agent_timeout_ms");
-	if (jnum(j, "ready_timeout_ms") > 0)
-		conf.ready_timeout_ms = (int)jnum(j, "ready_timeout_ms");
+	/* the settings table reads back what it wrote; a refused value is no record of ours */
+	if (set_from_json(&conf, cJSON_GetObjectItem(j, "settings")) > 0)
+		goto out;
 	s = sess_adopt(name, &conf, jstr(j, "id"), jnum(j, "created_at"));
 	if (!s)
 		goto out;

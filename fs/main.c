@@ -8,6 +8,7 @@
 #include "fs/fs.h"
 #include "core/agentc.h"
 #include "core/sess_ops.h"
+#include "core/settings.h"
 #include "core/statedir.h"
 #include "providers/prov.h"
 
@@ -20,33 +21,40 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { KEY_ALLOW_OTHER };
-
-/* allow_other goes on to FUSE; we note it to make sessions per-user. */
-static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
-{
-	if (key == KEY_ALLOW_OTHER)
-		fs_shared = 1;
-	return 1;
-}
+enum { KEY_ALLOW_OTHER, KEY_SETTING };
 
 struct cli {
-	char *provider, *display, *statedir, *agent;
-	int width, height, glx, ready_timeout, agent_timeout, max_sessions, max_user_sessions, keep;
+	char *statedir, *agent;
+	int max_sessions, max_user_sessions, keep;
 	int help, version, dry_run;
+	struct sess_conf defaults; /* -o SETTING=VALUE, one row of core/settings.c each */
+	int bad;                   /* a setting was refused (said on stderr) */
 };
 
+/* allow_other goes on to FUSE; we note it to make sessions per-user. A
+ * session setting (-o width=1920) goes through the settings table. */
+static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct cli *c = data;
+	char err[400], kv[600];
+	if (key == KEY_ALLOW_OTHER)
+		fs_shared = 1;
+	if (key != KEY_SETTING)
+		return 1;
+	snprintf(kv, sizeof kv, "%s", arg);
+	char *eq = strchr(kv, '=');
+	*eq = '\0';
+	if (set_parse(&c->defaults, kv, eq + 1, err, sizeof err) < 0) {
+		fprintf(stderr, "deskfs: -o %s: %s\n", arg, err);
+		c->bad = 1;
+	}
+	return 0;
+}
+
 #define OPT(t, f) {t, offsetof(struct cli, f), 1}
-static const struct fuse_opt cli_spec[] = {
-	OPT("provider=%s", provider),
-	OPT("display=%s", display),
+static const struct fuse_opt cli_fixed[] = {
 	OPT("statedir=%s", statedir),
 	OPT("agent=%s", agent),
-	OPT("width=%d", width),
-	OPT("height=%d", height),
-	OPT("glx=%d", glx),
-	OPT("ready_timeout=%d", ready_timeout),
-	OPT("agent_timeout=%d", agent_timeout),
 	OPT("max_sessions=%d", max_sessions),
 	OPT("max_user_sessions=%d", max_user_sessions),
 	OPT("keep", keep),
@@ -56,8 +64,24 @@ static const struct fuse_opt cli_spec[] = {
 	OPT("-V", version),
 	OPT("--version", version),
 	OPT("--dry-run", dry_run),
-	FUSE_OPT_END,
 };
+
+/* The fixed options, then "NAME=" for every session setting. */
+#define MAX_SETTINGS 32
+static struct fuse_opt *cli_spec(void)
+{
+	static struct fuse_opt spec[sizeof cli_fixed / sizeof *cli_fixed + MAX_SETTINGS + 1];
+	static char names[MAX_SETTINGS][40];
+	size_t n = 0, k = 0;
+	for (size_t i = 0; i < sizeof cli_fixed / sizeof *cli_fixed; i++)
+		spec[n++] = cli_fixed[i];
+	for (const struct setting *st = settings; st->name && k < MAX_SETTINGS; st++, k++) {
+		snprintf(names[k], sizeof names[k], "%s=", st->name);
+		spec[n++] = (struct fuse_opt)FUSE_OPT_KEY(names[k], KEY_SETTING);
+	}
+	spec[n] = (struct fuse_opt)FUSE_OPT_END;
+	return spec;
+}
 
 static void usage(const char *prog)
 {
@@ -66,21 +90,21 @@ static void usage(const char *prog)
 	       "Computer-use desktops as files: mkdir MOUNTPOINT/NAME makes a session,\n"
 	       "NAME/screenshot.png shows it, NAME/actions drives it, rmdir ends it.\n"
 	       "\n"
-	       "deskfs options:\n"
-	       "    -o provider=NAME       default provider for mkdir: xvfb (default) | display |\n"
-	       "                           qemu (a VM per session) | remote (see .providers.json)\n"
-	       "    -o width=W,height=H    default screen size (1280x800)\n"
-	       "    -o display=:N          the X display of provider=display (default $DISPLAY)\n"
-	       "    -o glx=0|1             keep Xvfb's GLX extension (default 0: faster, smaller)\n"
-	       "    -o ready_timeout=S     how long reads and writes wait for a session (30 s)\n"
-	       "    -o agent_timeout=S     bound on one agent request; a hung agent costs this (10 s)\n"
+	       "Session settings (the defaults of mkdir; `create NAME KEY=VALUE` in .ctl\n"
+	       "sets them per session):\n",
+	       prog);
+	set_help(stdout);
+	printf("\n"
+	       "Mount options:\n"
 	       "    -o max_sessions=N      refuse mkdir past N sessions with EAGAIN (default 64)\n"
 	       "    -o max_user_sessions=N refuse a user's mkdir past N sessions of theirs, so\n"
 	       "                           one user cannot lock the others out (default 16)\n"
 	       "    -o keep                unmount/SIGTERM leave sessions running; the next\n"
 	       "                           deskfs on this mountpoint re-attaches them\n"
-	       "    -o statedir=DIR        where session state lives (default /run/deskfs/...)\n"
+	       "    -o statedir=DIR        where session state lives (default /run/deskfs/...);\n"
+	       "                           made 0700, or refused if another user could write it\n"
 	       "    -o agent=PATH          the deskfs-agent binary (default: next to deskfs)\n"
+	       "    -o allow_other         other users may use the mount, each their own sessions\n"
 	       "    -f                     stay in the foreground\n"
 	       "    -d                     debug: foreground, print every FUSE request\n"
 	       "    -h, --help             this text, then libfuse's options\n"
@@ -88,8 +112,7 @@ static void usage(const char *prog)
 	       "    --dry-run              with -o provider=qemu: print the VM's QEMU and kernel\n"
 	       "                           command lines and KVM or TCG (and why); start nothing\n"
 	       "\n"
-	       "See README.md for the tree, the action language and examples.\n\n",
-	       prog);
+	       "See README.md for the tree, the action language and examples.\n\n");
 }
 
 /* /run/deskfs/<hash of the mountpoint> for root, else per-user runtime dir. */
@@ -112,42 +135,13 @@ static void default_statedir(const char *mnt, char *out, size_t len)
 
 static int build_opts(const struct cli *c, const char *mnt, struct sess_opts *o)
 {
-	char err[300];
 	memset(o, 0, sizeof *o);
-	struct sess_conf *d = &o->defaults;
-	snprintf(d->provider, sizeof d->provider, "xvfb");
-	d->width = 1280;
-	d->height = 800;
-	d->ready_timeout_ms = 30000;
-	d->agent_timeout_ms = 10000;
-	d->memory = 256;
-	d->cpus = 1;
+	if (c->bad)
+		return -EINVAL;
+	o->defaults = c->defaults;
 	o->max_sessions = c->max_sessions > 0 ? c->max_sessions : 64;
 	o->max_user_sessions = c->max_user_sessions > 0 ? c->max_user_sessions : 16;
 	o->keep = c->keep;
-	struct {
-		const char *key;
-		char val[64];
-		int set;
-	} kv[] = {
-		{"provider", "", c->provider != NULL}, {"display", "", c->display != NULL},
-		{"width", "", c->width != 0},          {"height", "", c->height != 0},
-		{"glx", "", c->glx != -1},             {"ready_timeout", "", c->ready_timeout != 0},
-		{"agent_timeout", "", c->agent_timeout != 0},
-	};
-	snprintf(kv[0].val, sizeof kv[0].val, "%s", c->provider ? c->provider : "");
-	snprintf(kv[1].val, sizeof kv[1].val, "%s", c->display ? c->display : "");
-	snprintf(kv[2].val, sizeof kv[2].val, "%d", c->width);
-	snprintf(kv[3].val, sizeof kv[3].val, "%d", c->height);
-	snprintf(kv[4].val, sizeof kv[4].val, "%d", c->glx);
-	snprintf(kv[5].val, sizeof kv[5].val, "%d", c->ready_timeout);
-	snprintf(kv[6].val, sizeof kv[6].val, "%d", c->agent_timeout);
-	for (size_t i = 0; i < sizeof kv / sizeof *kv; i++) {
-		if (kv[i].set && sess_conf_set(d, kv[i].key, kv[i].val, err, sizeof err) < 0) {
-			fprintf(stderr, "deskfs: -o %s=%s: %s\n", kv[i].key, kv[i].val, err);
-			return -EINVAL;
-		}
-	}
 	if (!realpath(mnt, o->mountpoint))
 		snprintf(o->mountpoint, sizeof o->mountpoint, "%s", mnt);
 	if (c->statedir)
@@ -179,13 +173,14 @@ int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts fo;
-	struct cli cli = {.glx = -1};
+	struct cli cli = {0};
 	struct sess_opts so;
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *cfg = NULL;
 	int ret = 1;
 
-	if (fuse_opt_parse(&args, &cli, cli_spec, cli_proc) < 0)
+	set_defaults(&cli.defaults);
+	if (fuse_opt_parse(&args, &cli, cli_spec(), cli_proc) < 0)
 		return 2;
 	/* the kernel checks modes: a session is its owner's (0700) */
 	fuse_opt_add_arg(&args, "-odefault_permissions");
@@ -264,8 +259,6 @@ out_mnt:
 	free(fo.mountpoint);
 out_args:
 	fuse_opt_free_args(&args);
-	free(cli.provider);
-	free(cli.display);
 	free(cli.statedir);
 	free(cli.agent);
 	return ret;

@@ -6,7 +6,7 @@ need_fuse
 need_xvfb
 
 check "--version prints the version" bash -c "'$BIN/deskfs' --version | grep -q '^deskfs [0-9]'"
-check "--help documents provider=" bash -c "'$BIN/deskfs' --help | grep -q 'provider=NAME'"
+check "--help documents provider=" bash -c "'$BIN/deskfs' --help | grep -q -- '-o provider=S'"
 check "no mountpoint is a usage error" bash -c "! '$BIN/deskfs' 2>/dev/null"
 check "a bad -o value is refused" bash -c "! '$BIN/deskfs' -o width=12 $TMP 2>/dev/null"
 

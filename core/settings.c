@@ -1,0 +1,238 @@
+/*
+ * settings.c - the table of per-session settings; see settings.h.
+ */
+#include "core/settings.h"
+#include "core/util.h"
+#include "providers/prov.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int check_provider(const char *val, char *err, size_t errlen)
+{
+	if (prov_find(val))
+		return 0;
+	snprintf(err, errlen, "unknown provider '%.40s' (see .providers.json)", val);
+	return -EINVAL;
+}
+
+static int check_display(const char *val, char *err, size_t errlen)
+{
+	long v;
+	if (val[0] == ':' && util_parse_int(val + 1, 0, 65535, &v) == 0)
+		return 0;
+	snprintf(err, errlen, "display must look like :N, not '%.40s'", val);
+	return -EINVAL;
+}
+
+static int check_url(const char *val, char *err, size_t errlen)
+{
+	if (strncmp(val, "http://", 7) == 0 && strlen(val) < 256 && !strpbrk(val, " \t\r\n"))
+		return 0;
+	snprintf(err, errlen, "url must start with http:// and be shorter than 256 bytes");
+	return -EINVAL;
+}
+
+static int check_abs_path(const char *val, char *err, size_t errlen)
+{
+	if (val[0] == '/' && strlen(val) < 256)
+		return 0;
+	snprintf(err, errlen, "token_file must be an absolute path shorter than 256 bytes");
+	return -EINVAL;
+}
+
+#define F(field) offsetof(struct sess_conf, field), sizeof(((struct sess_conf *)0)->field)
+
+const struct setting settings[] = {
+	{"provider", SET_STR, 0, 0, F(provider), NULL, "xvfb",
+	 "xvfb | display | qemu | remote (see .providers.json)", check_provider, 1},
+	{"width", SET_INT, 64, 8192, F(width), NULL, "1280", "screen width in pixels", NULL, 1},
+	{"height", SET_INT, 64, 8192, F(height), NULL, "800", "screen height in pixels", NULL, 1},
+	{"size", SET_SIZE, 64, 8192, 0, 0, NULL, NULL, "WxH: width and height at once", NULL, 0},
+	{"display", SET_STR, 0, 0, F(display), "display", NULL,
+	 "the X display to drive, :N (default $DISPLAY)", check_display, 1},
+	{"glx", SET_INT, 0, 1, F(glx), "xvfb", "0",
+	 "1 keeps Xvfb's GLX extension (0: faster start, 50 MB less)", NULL, 1},
+	{"ready_timeout", SET_SECS, 1, 600, F(ready_timeout_ms), NULL, "30",
+	 "seconds a read or write waits for the session to be ready", NULL, 1},
+	{"agent_timeout", SET_SECS, 1, 600, F(agent_timeout_ms), NULL, "10",
+	 "seconds one agent request may take; a hung agent costs this", NULL, 1},
+	{"memory", SET_INT, 128, 65536, F(memory), "qemu", "256", "the VM's memory in MiB", NULL,
+	 1},
+	{"cpus", SET_INT, 1, 64, F(cpus), "qemu", "1", "the VM's virtual CPUs", NULL, 1},
+	{"boot_timeout", SET_SECS, 1, 600, F(boot_timeout_ms), "qemu", NULL,
+	 "seconds the VM's agent may take to come up (default: 30, 90 under TCG)", NULL, 1},
+	{"url", SET_STR, 0, 0, F(url), "remote", NULL, "the remote agent, http://HOST:PORT",
+	 check_url, 1},
+	{"token_file", SET_STR, 0, 0, F(token_file), "remote", NULL,
+	 "the remote agent's token, a file of yours", check_abs_path, 1},
+	{NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
+};
+
+const struct setting *set_find(const char *name)
+{
+	for (const struct setting *st = settings; st->name; st++)
+		if (strcmp(st->name, name) == 0)
+			return st;
+	return NULL;
+}
+
+static int *int_field(struct sess_conf *c, const struct setting *st)
+{
+	return (int *)((char *)c + st->off);
+}
+
+static int store(struct sess_conf *c, const struct setting *st, const char *val, char *err,
+		 size_t errlen)
+{
+	long v;
+	int w, h;
+	switch (st->type) {
+	case SET_STR:
+		if (st->check && st->check(val, err, errlen) < 0)
+			return -EINVAL;
+		if (strlen(val) >= st->len) {
+			snprintf(err, errlen, "%s is too long (at most %zu bytes)", st->name,
+				 st->len - 1);
+			return -EINVAL;
+		}
+		memcpy((char *)c + st->off, val, strlen(val) + 1);
+		return 0;
+	case SET_INT:
+	case SET_SECS:
+		if (util_parse_int(val, st->lo, st->hi, &v) < 0) {
+			snprintf(err, errlen, "%s must be %s%ld..%ld, not '%.40s' (%s)", st->name,
+				 st->type == SET_SECS ? "seconds " : "", st->lo, st->hi, val,
+				 st->help);
+			return -EINVAL;
+		}
+		*int_field(c, st) = (int)(st->type == SET_SECS ? v * 1000 : v);
+		return 0;
+	case SET_SIZE:
+		if (util_parse_size(val, st->lo, st->hi, &w, &h) < 0) {
+			snprintf(err, errlen, "%s must be WxH with each side %ld..%ld, not '%.40s'",
+				 st->name, st->lo, st->hi, val);
+			return -EINVAL;
+		}
+		c->width = w;
+		c->height = h;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+void set_defaults(struct sess_conf *c)
+{
+	char err[256];
+	memset(c, 0, sizeof *c);
+	for (const struct setting *st = settings; st->name; st++)
+		if (st->def)
+			store(c, st, st->def, err, sizeof err);
+}
+
+int set_parse(struct sess_conf *c, const char *key, const char *val, char *err, size_t errlen)
+{
+	const struct setting *st = set_find(key);
+	if (!st) {
+		struct buf names = BUF_INIT;
+		for (st = settings; st->name; st++)
+			buf_printf(&names, "%s%s", names.len ? " " : "", st->name);
+		snprintf(err, errlen, "unknown setting '%.40s' (known: %s)", key,
+			 names.data ? names.data : "");
+		buf_free(&names);
+		return -EINVAL;
+	}
+	return store(c, st, val, err, errlen);
+}
+
+void set_format(const struct sess_conf *c, const struct setting *st, char *out, size_t len)
+{
+	const struct sess_conf *cc = c;
+	switch (st->type) {
+	case SET_STR:
+		snprintf(out, len, "%s", (const char *)cc + st->off);
+		break;
+	case SET_INT:
+		snprintf(out, len, "%d", *(const int *)((const char *)cc + st->off));
+		break;
+	case SET_SECS:
+		snprintf(out, len, "%d", *(const int *)((const char *)cc + st->off) / 1000);
+		break;
+	case SET_SIZE:
+		snprintf(out, len, "%dx%d", c->width, c->height);
+		break;
+	}
+}
+
+void set_to_json(const struct sess_conf *c, cJSON *obj)
+{
+	char v[300];
+	for (const struct setting *st = settings; st->name; st++) {
+		if (!st->persist)
+			continue;
+		set_format(c, st, v, sizeof v);
+		if (st->type == SET_STR)
+			cJSON_AddStringToObject(obj, st->name, v);
+		else
+			cJSON_AddNumberToObject(obj, st->name, atof(v));
+	}
+}
+
+int set_from_json(struct sess_conf *c, const cJSON *obj)
+{
+	char v[300], err[256];
+	int refused = 0;
+	for (const struct setting *st = settings; st->name; st++) {
+		const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, st->name);
+		if (!st->persist || !it)
+			continue;
+		if (cJSON_IsString(it))
+			snprintf(v, sizeof v, "%s", it->valuestring);
+		else if (cJSON_IsNumber(it))
+			snprintf(v, sizeof v, "%.0f", it->valuedouble);
+		else
+			continue;
+		if (st->type == SET_STR && !v[0]) {
+			memset((char *)c + st->off, 0, st->len);
+			continue;
+		}
+		if ((st->type == SET_SECS || st->type == SET_INT) && strcmp(v, "0") == 0 &&
+		    st->lo > 0) {
+			*int_field(c, st) = 0; /* 0: "the default" for optional bounds */
+			continue;
+		}
+		if (store(c, st, v, err, sizeof err) < 0)
+			refused++;
+	}
+	return refused;
+}
+
+void set_describe(const struct sess_conf *c, struct buf *out)
+{
+	char v[300];
+	for (const struct setting *st = settings; st->name; st++) {
+		if (!st->persist)
+			continue;
+		set_format(c, st, v, sizeof v);
+		buf_printf(out, "%s=%s\n", st->name, v);
+	}
+}
+
+void set_help(FILE *out)
+{
+	char left[64];
+	for (const struct setting *st = settings; st->name; st++) {
+		const char *arg = st->type == SET_STR ? "S" : st->type == SET_SIZE ? "WxH" : "N";
+		snprintf(left, sizeof left, "-o %s=%s", st->name, arg);
+		fprintf(out, "    %-22s %s", left, st->help);
+		if (st->def)
+			fprintf(out, " (default %s)", st->def);
+		if (st->providers)
+			fprintf(out, " [%s]", st->providers);
+		fputc('\n', out);
+	}
+}
