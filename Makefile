@@ -39,7 +39,8 @@ FLAGS_STAMP := build/.flags
 $(shell mkdir -p build; echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
 	echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $(FLAGS_STAMP))
 
-DAEMON_SRC := $(wildcard fs/*.c core/*.c providers/*.c)
+COMMON_SRC := $(wildcard common/*.c)
+DAEMON_SRC := $(wildcard fs/*.c core/*.c providers/*.c) $(COMMON_SRC)
 AGENT_SRC  := $(wildcard agent/*.c)
 AGENT_LIB_SRC := agent/action.c agent/action_json.c agent/keys.c
 DAEMON_OBJ := $(DAEMON_SRC:%.c=build/%.o)
@@ -74,16 +75,18 @@ bin/deskfs-agent: $(AGENT_OBJ) | $(DEPS_STAMP)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(shell $(PKG_CONFIG) --libs $(AGENT_PKGS)) -lpthread -lm
 
 $(DAEMON_OBJ) $(AGENT_OBJ) $(UNIT_BIN) $(TOOL_BIN) $(BINS): $(FLAGS_STAMP)
-build/fs/%.o build/core/%.o build/providers/%.o: | $(DEPS_STAMP)
-build/fs/%.o: fs/%.c
+build/fs/%.o: fs/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS)) -c -o $@ $<
-build/core/%.o: core/%.c
+build/core/%.o: core/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS)) -c -o $@ $<
-build/providers/%.o: providers/%.c
+build/providers/%.o: providers/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS)) -c -o $@ $<
+build/common/%.o: common/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 build/agent/%.o: agent/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(AGENT_PKGS)) -c -o $@ $<
@@ -95,7 +98,7 @@ build/tests/test_%: tests/unit/test_%.c $(AGENT_LIB_SRC:%.c=build/%.o) build/cor
 		$(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs $(AGENT_PKGS) $(DAEMON_PKGS)) -lpthread -lm
 
 # test_qmp drives the QMP client against a fake QEMU.
-build/tests/test_qmp: build/providers/qmp.o
+build/tests/test_qmp: build/providers/qmp.o build/common/derr.o
 
 build/tests/%: tests/tools/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)

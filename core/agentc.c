@@ -142,16 +142,16 @@ static int http_to_errno(long status)
 	}
 }
 
-/* The agent's error body is {"code":..,"message":..}: prefer its words. */
-static void http_error_text(const struct buf *out, long status, char *err, size_t errlen)
+/* The agent's error body is {"code":..,"message":..}: its words, as they are. */
+static void http_error(const struct buf *out, long status, int err, struct derr *e)
 {
 	cJSON *j = out->len ? cJSON_ParseWithLength(out->data, out->len) : NULL;
 	const char *code = cJSON_GetStringValue(cJSON_GetObjectItem(j, "code"));
 	const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(j, "message"));
 	if (code && msg)
-		snprintf(err, errlen, "%s: %s", code, msg);
+		derr_set(e, err, code, "%s", msg);
 	else
-		snprintf(err, errlen, "agent_error: agent answered HTTP %ld", status);
+		derr_set(e, err, "agent_error", "agent answered HTTP %ld", status);
 	cJSON_Delete(j);
 }
 
@@ -200,8 +200,7 @@ static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
 
 static int request(struct agentc *c, const char *method, const char *path, const void *body,
 		   size_t len, const struct agentc_call *call, const char *if_none_match,
-		   int *not_modified, char *etag, size_t etaglen, struct buf *out, char *err,
-		   size_t errlen)
+		   int *not_modified, char *etag, size_t etaglen, struct buf *out, struct derr *e)
 {
 	char url[512], inm[160];
 	long status = 0, timeout_ms = call->timeout_ms;
@@ -215,10 +214,8 @@ static int request(struct agentc *c, const char *method, const char *path, const
 		etag[0] = '\0';
 	if (not_modified)
 		*not_modified = 0;
-	if (__atomic_load_n(&c->cancelled, __ATOMIC_ACQUIRE)) {
-		snprintf(err, errlen, "stopped: the session is stopping");
-		return -ECANCELED;
-	}
+	if (__atomic_load_n(&c->cancelled, __ATOMIC_ACQUIRE))
+		return derr_set(e, ECANCELED, "stopped", "the session is stopping");
 	if (if_none_match && if_none_match[0]) {
 		for (struct curl_slist *l = c->headers; l; l = l->next)
 			extra = curl_slist_append(extra, l->data);
@@ -230,8 +227,7 @@ static int request(struct agentc *c, const char *method, const char *path, const
 	CURL *h = handle_get(c);
 	if (!h) {
 		curl_slist_free_all(extra);
-		snprintf(err, errlen, "internal: out of memory");
-		return -ENOMEM;
+		return derr_set(e, ENOMEM, "internal", "out of memory");
 	}
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
@@ -267,33 +263,30 @@ static int request(struct agentc *c, const char *method, const char *path, const
 	if (rc == CURLE_OK && status == 304 && not_modified) {
 		*not_modified = 1;
 	} else if (rc == CURLE_ABORTED_BY_CALLBACK && pg.why) {
-		ret = -pg.why;
-		snprintf(err, errlen, "%s: %s %s: %s", pg.why == EINTR ? "interrupted" : "stopped",
-			 method, path,
-			 pg.why == EINTR ? "the caller gave up" : "the session is stopping");
+		ret = derr_set(e, pg.why, pg.why == EINTR ? "interrupted" : "stopped", "%s %s: %s",
+			       method, path,
+			       pg.why == EINTR ? "the caller gave up" : "the session is stopping");
 	} else if (rc != CURLE_OK) {
 		ret = curl_to_errno(rc);
-		snprintf(err, errlen, "%s: %s %s: %s",
-			 ret == -ETIMEDOUT ? "agent_timeout" : "agent_unreachable", method, path,
-			 curl_easy_strerror(rc));
+		derr_set(e, -ret, ret == -ETIMEDOUT ? "agent_timeout" : "agent_unreachable",
+			 "%s %s: %s", method, path, curl_easy_strerror(rc));
 	} else if (status < 200 || status > 299) {
 		ret = http_to_errno(status);
-		http_error_text(out, status, err, errlen);
+		http_error(out, status, -ret, e);
 	}
 	return ret;
 }
 
 int agentc_request(struct agentc *c, const char *method, const char *path, const void *body,
-		   size_t len, const struct agentc_call *call, struct buf *out, char *err,
-		   size_t errlen)
+		   size_t len, const struct agentc_call *call, struct buf *out, struct derr *e)
 {
-	return request(c, method, path, body, len, call, NULL, NULL, NULL, 0, out, err, errlen);
+	return request(c, method, path, body, len, call, NULL, NULL, NULL, 0, out, e);
 }
 
 int agentc_request_cond(struct agentc *c, const char *path, const struct agentc_call *call,
 			const char *if_none_match, int *not_modified, char *etag, size_t etaglen,
-			struct buf *out, char *err, size_t errlen)
+			struct buf *out, struct derr *e)
 {
 	return request(c, "GET", path, NULL, 0, call, if_none_match, not_modified, etag, etaglen,
-		       out, err, errlen);
+		       out, e);
 }

@@ -5,8 +5,8 @@
  *
  *	struct agentc *c = agentc_new("/run/deskfs/x/s1/agent.sock", NULL, token);
  *	struct agentc_call call = { .timeout_ms = 5000, .intr = req_intr, .arg = req };
- *	struct buf out = BUF_INIT; char err[256];
- *	int r = agentc_request(c, "GET", "/screenshot.png", NULL, 0, &call, &out, err, sizeof err);
+ *	struct buf out = BUF_INIT; struct derr e = DERR_INIT;
+ *	int r = agentc_request(c, "GET", "/screenshot.png", NULL, 0, &call, &out, &e);
  *	agentc_unref(c);
  *
  * Reference-counted: whoever calls holds a reference for the call (taken
@@ -21,12 +21,13 @@
  * Errors map to errno in exactly one table (agentc.c): connect failure ->
  * ENOTCONN, timeout -> ETIMEDOUT, HTTP 400 -> EINVAL, 401 -> EACCES,
  * 404 -> ENOENT, 413 -> E2BIG, 503 -> EAGAIN, other failures -> EIO.
- * err starts with a code token ("agent_unreachable: ...").
+ * e gets the code ("agent_unreachable", or the agent's own) and words.
  */
 #ifndef DESKFS_AGENTC_H
 #define DESKFS_AGENTC_H
 
 #include <stddef.h>
+#include "common/derr.h"
 #include "core/util.h"
 
 struct agentc;
@@ -49,8 +50,7 @@ void agentc_cancel(struct agentc *c);
  * error the body (the agent's JSON error) is left in out as well.
  */
 int agentc_request(struct agentc *c, const char *method, const char *path, const void *body,
-		   size_t len, const struct agentc_call *call, struct buf *out, char *err,
-		   size_t errlen);
+		   size_t len, const struct agentc_call *call, struct buf *out, struct derr *e);
 
 /*
  * The same, conditional: with if_none_match set, an unchanged resource
@@ -59,7 +59,7 @@ int agentc_request(struct agentc *c, const char *method, const char *path, const
  */
 int agentc_request_cond(struct agentc *c, const char *path, const struct agentc_call *call,
 			const char *if_none_match, int *not_modified, char *etag, size_t etaglen,
-			struct buf *out, char *err, size_t errlen);
+			struct buf *out, struct derr *e);
 
 void agentc_global_init(void);
 

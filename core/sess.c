@@ -5,6 +5,7 @@
 #include "core/sess.h"
 #include "core/agentc.h"
 #include "core/statedir.h"
+#include "common/derr.h"
 #include "providers/prov.h"
 
 #include <cjson/cJSON.h>
@@ -158,24 +159,31 @@ static const char *errno_category(int err, int *retryable)
 	}
 }
 
-void sess_error_text(struct sess *s, int fail, int err, const char *text)
+static void mark_failed(struct sess *s)
 {
-	char code[64] = "error";
-	const char *msg = text;
-	const char *colon = strstr(text, ": ");
-	if (colon && colon - text < (long)sizeof code && !memchr(text, ' ', (size_t)(colon - text))) {
-		memcpy(code, text, (size_t)(colon - text));
-		code[colon - text] = '\0';
-		msg = colon + 2;
-	}
+	pthread_mutex_lock(&s->lock);
+	s->readiness = RD_FAILED;
+	pthread_mutex_unlock(&s->lock);
+	set_status(s, SESS_FAILED);
+}
+
+/*
+ * The edge where an error becomes words on disk and on the streams. With
+ * fail, the session is failing from now on (host_failed says so), and
+ * failed once mark_failed() runs: the lifecycle stops the provider in
+ * between, so diagnostics are on disk before anyone reads `failed`.
+ */
+static void record_error(struct sess *s, int fail, const struct derr *e)
+{
+	int err = derr_errno(e, EIO);
 	int retryable;
 	const char *category = errno_category(err, &retryable);
 	char ts[40];
 	util_iso8601(util_now(), ts, sizeof ts);
 
 	cJSON *j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "code", code);
-	cJSON_AddStringToObject(j, "message", msg);
+	cJSON_AddStringToObject(j, "code", e->code[0] ? e->code : "error");
+	cJSON_AddStringToObject(j, "message", e->msg);
 	cJSON_AddBoolToObject(j, "retryable", retryable);
 	cJSON_AddStringToObject(j, "category", category);
 	cJSON *d = cJSON_AddObjectToObject(j, "details");
@@ -183,6 +191,8 @@ void sess_error_text(struct sess *s, int fail, int err, const char *text)
 	cJSON_AddStringToObject(j, "ts", ts);
 
 	pthread_mutex_lock(&s->lock);
+	if (fail)
+		s->failing = 1;
 	cJSON_AddStringToObject(d, "status", status_names[fail ? SESS_FAILED : s->status]);
 	char *line = cJSON_PrintUnformatted(j);
 	buf_reset(&s->error);
@@ -197,23 +207,25 @@ void sess_error_text(struct sess *s, int fail, int err, const char *text)
 	cJSON_AddStringToObject(ev, "type", "error");
 	cJSON_Delete(j);
 	sess_publish(s, ev, 0);
-	if (fail) {
-		pthread_mutex_lock(&s->lock);
-		s->readiness = RD_FAILED;
-		pthread_mutex_unlock(&s->lock);
-		set_status(s, SESS_FAILED);
-	}
+}
+
+void sess_fail(struct sess *s, int fail, const struct derr *e)
+{
+	record_error(s, fail, e);
+	if (fail)
+		mark_failed(s);
 }
 
 void sess_error(struct sess *s, int fail, int err, const char *code, const char *fmt, ...)
 {
-	char msg[1024];
-	int n = snprintf(msg, sizeof msg, "%s: ", code);
+	struct derr e = DERR_INIT;
 	va_list ap;
+	e.err = err;
+	snprintf(e.code, sizeof e.code, "%s", code);
 	va_start(ap, fmt);
-	vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+	vsnprintf(e.msg, sizeof e.msg, fmt, ap);
 	va_end(ap);
-	sess_error_text(s, fail, err, msg);
+	sess_fail(s, fail, &e);
 }
 
 /* ---- lifecycle ---- */
@@ -248,7 +260,7 @@ static struct {
 	} v[USER_SLOTS]; /* protected by lock; n == 0: free */
 } waiters = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-int sess_waiter_enter(struct sess *s, char *err, size_t errlen)
+int sess_waiter_enter(struct sess *s, struct derr *e)
 {
 	int r = 0, slot = -1;
 	pthread_mutex_lock(&waiters.lock);
@@ -261,17 +273,16 @@ int sess_waiter_enter(struct sess *s, char *err, size_t errlen)
 			slot = i;
 	}
 	if (slot < 0 || waiters.v[slot].n >= SESS_MAX_USER_WAITERS) {
-		snprintf(err, errlen,
-			 "busy: %d requests of uid %u already wait on desktops (limit %d); retry "
-			 "when some have ended",
-			 slot < 0 ? 0 : waiters.v[slot].n, (unsigned)s->owner, SESS_MAX_USER_WAITERS);
-		r = -EAGAIN;
+		r = derr_set(e, EAGAIN, "busy",
+			     "%d requests of uid %u already wait on desktops (limit %d); retry when "
+			     "some have ended",
+			     slot < 0 ? 0 : waiters.v[slot].n, (unsigned)s->owner,
+			     SESS_MAX_USER_WAITERS);
 	} else if (s->waiters >= SESS_MAX_WAITERS) {
-		snprintf(err, errlen,
-			 "busy: %d requests already wait on session '%s' (limit %d); retry when "
-			 "some have ended",
-			 s->waiters, s->name, SESS_MAX_WAITERS);
-		r = -EAGAIN;
+		r = derr_set(e, EAGAIN, "busy",
+			     "%d requests already wait on session '%s' (limit %d); retry when some "
+			     "have ended",
+			     s->waiters, s->name, SESS_MAX_WAITERS);
 	} else {
 		waiters.v[slot].uid = s->owner;
 		waiters.v[slot].n++;
@@ -294,7 +305,7 @@ void sess_waiter_leave(struct sess *s)
 }
 
 /* bridge_listening -> bridge_attached -> runtime_ready: the daemon's side. */
-static int attach_agent(struct sess *s, char *err, size_t errlen)
+static int attach_agent(struct sess *s, struct derr *e)
 {
 	struct agentc *c = agentc_new(s->agent_sock[0] ? s->agent_sock : NULL, s->agent_url, s->token);
 	struct buf out = BUF_INIT;
@@ -304,7 +315,7 @@ static int attach_agent(struct sess *s, char *err, size_t errlen)
 	uint64_t end = util_mono_ms() + 10000;
 	do {
 		struct agentc_call call = {1000, NULL, NULL};
-		r = agentc_request(c, "GET", "/health", NULL, 0, &call, &out, err, errlen);
+		r = agentc_request(c, "GET", "/health", NULL, 0, &call, &out, e);
 		if (r == 0 || r == -EACCES || sess_should_stop(s))
 			break;
 		util_sleep_ms(20);
@@ -357,7 +368,7 @@ static void sess_agent_detach(struct sess *s)
  * never waits on the desktop), so one that does not answer within
  * agent_timeout is hung: the session fails, and its callers learn at once.
  */
-static int probe_agent(struct sess *s, char *err, size_t errlen)
+static int probe_agent(struct sess *s, struct derr *e)
 {
 	struct agentc *c = sess_agent(s);
 	if (!c)
@@ -367,49 +378,57 @@ static int probe_agent(struct sess *s, char *err, size_t errlen)
 	pthread_mutex_unlock(&s->lock);
 	struct buf out = BUF_INIT;
 	struct agentc_call call = {bound, NULL, NULL};
-	char why[512];
-	int r = agentc_request(c, "GET", "/health", NULL, 0, &call, &out, why, sizeof why);
+	int r = agentc_request(c, "GET", "/health", NULL, 0, &call, &out, e);
 	agentc_unref(c);
 	buf_free(&out);
 	if (r != -ETIMEDOUT)
 		return 0; /* a stop under way, or a dead agent: the provider's health says how */
-	if (r < 0)
-		snprintf(err, errlen, "agent_hung: the agent did not answer its health check within %ld ms (%s)",
-			 bound, why);
-	return r;
+	char why[sizeof e->msg];
+	snprintf(why, sizeof why, "%s", e->msg);
+	return derr_set(e, ETIMEDOUT, "agent_hung",
+			"the agent did not answer its health check within %ld ms (%s)", bound, why);
 }
 
 static void *lifecycle_main(void *arg)
 {
 	struct sess *s = arg;
-	char err[1024] = "";
+	struct derr e = DERR_INIT;
 	int r;
 	if (s->restored) /* processes of an earlier daemon: adopt, do not start */
-		r = s->prov->reattach ? s->prov->reattach(s, err, sizeof err) : -ENOTSUP;
+		r = s->prov->reattach ? s->prov->reattach(s, &e) : -ENOTSUP;
 	else
-		r = s->prov->start(s, err, sizeof err);
+		r = s->prov->start(s, &e);
 	s->restored = 0;
 	if (r == 0 && !sess_should_stop(s))
-		r = attach_agent(s, err, sizeof err);
+		r = attach_agent(s, &e);
 	if (sess_should_stop(s))
 		return NULL;
 	if (r < 0) {
-		sess_error_text(s, 1, -r, err[0] ? err : "start_failed: the provider could not start");
+		if (!e.code[0])
+			derr_set(&e, -r, "start_failed", "the provider could not start: %s",
+				 strerror(-r));
+		if (!e.err)
+			e.err = -r;
+		record_error(s, 1, &e);
 		s->prov->stop(s);
+		mark_failed(s);
 		return NULL;
 	}
 	set_status(s, SESS_READY);
 	uint64_t next_probe = util_mono_ms() + SESS_PROBE_MS;
 	while (!wait_stop_req(s, SESS_HEALTH_MS)) {
-		r = s->prov->health(s, err, sizeof err);
+		r = s->prov->health(s, &e);
 		if (r == 0 && util_mono_ms() >= next_probe) {
-			r = probe_agent(s, err, sizeof err);
+			r = probe_agent(s, &e);
 			next_probe = util_mono_ms() + SESS_PROBE_MS;
 		}
 		if (r < 0 && !sess_should_stop(s)) {
-			sess_error_text(s, 1, -r, err);
+			if (!e.err)
+				e.err = -r;
+			record_error(s, 1, &e);
 			sess_agent_detach(s);
 			s->prov->stop(s);
+			mark_failed(s);
 			break;
 		}
 	}
@@ -423,6 +442,7 @@ static int start_locked(struct sess *s)
 {
 	pthread_mutex_lock(&s->lock);
 	s->stop_req = 0;
+	s->failing = 0;
 	s->readiness = RD_BOOTING;
 	if (!s->restored) {
 		s->display[0] = '\0';
@@ -694,19 +714,19 @@ static int sess_new_token(struct sess *s)
  * session of the same name (it carries our marker) is replaced; anything
  * else there was not made by us and is left alone: the create fails.
  */
-static int sess_prepare_dir(struct sess *s, char *err, size_t errlen)
+static int sess_prepare_dir(struct sess *s, struct derr *e)
 {
 	struct stat st;
 	int r = 0;
 	if (lstat(s->dir, &st) == 0) {
 		if (!S_ISDIR(st.st_mode) || !statedir_is_marked(s->dir)) {
-			snprintf(err, errlen,
-				 "state_dir: %s exists and was not made by deskfs; not touching it",
+			derr_set(e, 0, "state_dir",
+				 "%s exists and was not made by deskfs; not touching it",
 				 s->dir);
 			return -EEXIST;
 		}
 		if ((r = util_rm_rf(s->dir)) < 0) {
-			snprintf(err, errlen, "state_dir: cannot remove the leftover %s: %s", s->dir,
+			derr_set(e, 0, "state_dir", "cannot remove the leftover %s: %s", s->dir,
 				 strerror(-r));
 			return r;
 		}
@@ -716,7 +736,7 @@ static int sess_prepare_dir(struct sess *s, char *err, size_t errlen)
 	if (r == 0)
 		r = statedir_mark(s->dir);
 	if (r < 0) {
-		snprintf(err, errlen, "state_dir: cannot prepare %s: %s", s->dir, strerror(-r));
+		derr_set(e, 0, "state_dir", "cannot prepare %s: %s", s->dir, strerror(-r));
 		util_rm_rf(s->dir);
 	}
 	return r;
@@ -728,16 +748,16 @@ int sess_may_access(const struct sess *s, uid_t uid)
 }
 
 int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid_t group,
-		struct sess **out, char *err, size_t errlen)
+		struct sess **out, struct derr *e)
 {
 	if (!util_name_valid(name)) {
-		snprintf(err, errlen,
-			 "invalid_name: '%.80s' is not a session name ([A-Za-z0-9][A-Za-z0-9._-]{0,63})",
+		derr_set(e, 0, "invalid_name",
+			 "'%.80s' is not a session name ([A-Za-z0-9][A-Za-z0-9._-]{0,63})",
 			 name);
 		return -EINVAL;
 	}
 	if (!prov_find(conf->provider)) {
-		snprintf(err, errlen, "invalid_provider: unknown provider '%s'", conf->provider);
+		derr_set(e, 0, "invalid_provider", "unknown provider '%s'", conf->provider);
 		return -EINVAL;
 	}
 	struct reg_node *node = calloc(1, sizeof *node);
@@ -752,7 +772,7 @@ int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid
 	pthread_mutex_lock(&reg.lock);
 	if (find_locked(name, 0)) {
 		pthread_mutex_unlock(&reg.lock);
-		snprintf(err, errlen, "exists: session '%s' already exists", name);
+		derr_set(e, 0, "exists", "session '%s' already exists", name);
 		r = -EEXIST;
 		goto out_free;
 	}
@@ -761,8 +781,8 @@ int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid
 		mine += n->s->owner == owner;
 	if (owner != 0 && reg.opts.max_user_sessions > 0 && mine >= reg.opts.max_user_sessions) {
 		pthread_mutex_unlock(&reg.lock);
-		snprintf(err, errlen,
-			 "too_many_sessions: uid %u has %d sessions, the most one user may have "
+		derr_set(e, 0, "too_many_sessions",
+			 "uid %u has %d sessions, the most one user may have "
 			 "(max_user_sessions); rmdir one first",
 			 (unsigned)owner, mine);
 		r = -EAGAIN;
@@ -770,14 +790,14 @@ int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid
 	}
 	if (reg.opts.max_sessions > 0 && reg.count >= reg.opts.max_sessions) {
 		pthread_mutex_unlock(&reg.lock);
-		snprintf(err, errlen, "too_many_sessions: the mount allows %d sessions (max_sessions)",
+		derr_set(e, 0, "too_many_sessions", "the mount allows %d sessions (max_sessions)",
 			 reg.opts.max_sessions);
 		r = -EAGAIN;
 		goto out_free;
 	}
-	r = sess_prepare_dir(s, err, errlen);
+	r = sess_prepare_dir(s, e);
 	if (r == 0 && (r = sess_persist(s)) < 0) {
-		snprintf(err, errlen, "state_dir: cannot record session '%s' in %s: %s", name,
+		derr_set(e, 0, "state_dir", "cannot record session '%s' in %s: %s", name,
 			 reg.opts.statedir, strerror(-r));
 		util_rm_rf(s->dir);
 	}
@@ -800,6 +820,10 @@ int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid
 		sess_put(s);
 	return 0;
 out_free:
+	if (!e->code[0])
+		derr_set(e, -r, "internal", "%s", strerror(-r));
+	else if (!e->err)
+		e->err = -r;
 	free(node);
 	if (s)
 		sess_free(s);

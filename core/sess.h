@@ -26,27 +26,21 @@
 #include <sys/types.h>
 
 #include "core/evq.h"
+#include "core/host.h"
 #include "core/proc.h"
 #include "core/settings.h"
 #include "core/util.h"
+#include "common/derr.h"
 
 #define SESS_HEALTH_MS 100
 #define SESS_PROBE_MS 1000        /* the agent's /health, from the lifecycle thread */
 #define SESS_MAX_WAITERS 32       /* server threads waiting on one session */
 #define SESS_MAX_USER_WAITERS 64  /* ... on the sessions of one user */
-#define SESS_MAX_PROCS 4
+#define SESS_MAX_PROCS HOST_MAX_PROCS
 #define SESS_MAX_ARTIFACTS 256
 
 enum sess_status { SESS_STARTING, SESS_READY, SESS_FAILED, SESS_STOPPING, SESS_STOPPED };
 
-enum sess_readiness {
-	RD_BOOTING,
-	RD_DESKTOP_READY,
-	RD_BRIDGE_LISTENING,
-	RD_BRIDGE_ATTACHED,
-	RD_RUNTIME_READY,
-	RD_FAILED,
-};
 
 struct sess_opts {
 	char statedir[PATH_MAX];  /* this mount's state directory */
@@ -88,6 +82,7 @@ struct sess {
 	enum sess_status status;      /* protected by lock */
 	enum sess_readiness readiness;/* protected by lock */
 	int stop_req;                 /* protected by lock: lifecycle thread must end */
+	int failing;                  /* protected by lock: an error ended this start */
 	char display[64];             /* protected by lock */
 	char xauth[PATH_MAX];         /* protected by lock: the display's cookie file, if any */
 	char agent_sock[PATH_MAX];    /* set by the provider before bridge_listening */
@@ -120,7 +115,7 @@ struct evq_hub *sess_global_events(void);
 
 
 int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid_t group,
-		struct sess **out, char *err, size_t errlen);
+		struct sess **out, struct derr *e);
 /* May uid see and use s? (its owner, or root) */
 int sess_may_access(const struct sess *s, uid_t uid);
 int sess_destroy(const char *name);
@@ -139,22 +134,22 @@ void sess_set_display(struct sess *s, const char *display);
 /* Record an error: `error` file, events, and (fail=1) status failed. */
 void sess_error(struct sess *s, int fail, int err, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
-/* Record "code: message" text as produced by agentc and the providers. */
-void sess_error_text(struct sess *s, int fail, int err, const char *text);
+/* The same from an error value (agentc, providers, parsers). */
+void sess_fail(struct sess *s, int fail, const struct derr *e);
 int sess_wait_ready(struct sess *s, sess_intr_fn intr, void *arg);
 /* A reference to the agent client while the session is ready, else NULL. */
 struct agentc *sess_agent(struct sess *s);
 /* Count a server thread that will wait on s: -EAGAIN past the bounds. */
-int sess_waiter_enter(struct sess *s, char *err, size_t errlen);
+int sess_waiter_enter(struct sess *s, struct derr *e);
 void sess_waiter_leave(struct sess *s);
 
 /* sess_store.c: the record in the state directory, and re-adoption. */
 int sess_persist_locked(struct sess *s);
 int sess_persist(struct sess *s);
-/* Providers start every process through here: the child runs only once the
- * record names it (s->procs[slot]). err: "code: words". */
+/* Providers start every process through here (host_spawn): the child runs
+ * only once the record names it (s->procs[slot]). */
 int sess_spawn(struct sess *s, int slot, const char *role, const char *const argv[],
-	       struct proc_opts *o, char *err, size_t errlen);
+	       struct proc_opts *o, struct derr *e);
 /* Re-adopt what an earlier daemon recorded: live sessions come back, dead ones failed. */
 int sess_restore_all(void);
 /* Register a session recorded by an earlier daemon (not started). */

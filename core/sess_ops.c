@@ -106,7 +106,7 @@ void sess_record_json(struct sess *s, struct buf *out)
 	set_to_json(&s->conf, cJSON_AddObjectToObject(j, "settings"));
 	cJSON_AddNumberToObject(j, "actions_performed", (double)s->actions_done);
 	if (s->prov->describe)
-		s->prov->describe(s, j); /* e.g. qemu's "vm": accel, QMP socket, ports */
+		s->prov->describe(s, &s->conf, s->prov_data, j); /* e.g. qemu's "vm" */
 	pthread_mutex_unlock(&s->lock);
 	char *txt = cJSON_Print(j);
 	if (txt) {
@@ -148,11 +148,11 @@ static int agent_call_cond(struct sess *s, const char *method, const char *path,
 			   const char *body, size_t len, struct buf *out, struct cond_get *cond,
 			   sess_intr_fn intr, void *arg)
 {
-	char err[1024];
+	struct derr e = DERR_INIT;
 	/* bounded: one session cannot hold every server thread */
-	int r = sess_waiter_enter(s, err, sizeof err);
+	int r = sess_waiter_enter(s, &e);
 	if (r < 0) {
-		sess_error_text(s, 0, -r, err);
+		sess_fail(s, 0, &e);
 		return r;
 	}
 	if ((r = sess_wait_ready(s, intr, arg)) < 0)
@@ -167,12 +167,12 @@ static int agent_call_cond(struct sess *s, const char *method, const char *path,
 	struct agentc_call call = {request_bound_ms(s, body, len), intr, arg};
 	if (cond)
 		r = agentc_request_cond(c, path, &call, cond->if_none_match, &cond->not_modified,
-					cond->etag, sizeof cond->etag, out, err, sizeof err);
+					cond->etag, sizeof cond->etag, out, &e);
 	else
-		r = agentc_request(c, method, path, body, len, &call, out, err, sizeof err);
+		r = agentc_request(c, method, path, body, len, &call, out, &e);
 	agentc_unref(c);
 	if (r < 0 && r != -EINTR)
-		sess_error_text(s, 0, -r, err);
+		sess_fail(s, 0, &e);
 out:
 	sess_waiter_leave(s);
 	return r;
@@ -198,14 +198,14 @@ static void set_screenshot_source(struct sess *s, const char *src)
  */
 int sess_capture(struct sess *s, struct blob **out, sess_intr_fn intr, void *arg)
 {
-	char err[512];
+	struct derr e = DERR_INIT;
 	struct buf png = BUF_INIT;
 	int r;
 	*out = NULL;
 	pthread_mutex_lock(&s->lock);
 	int early = s->prov->capture && s->status == SESS_STARTING;
 	pthread_mutex_unlock(&s->lock);
-	if (early && s->prov->capture(s, &png, err, sizeof err) == 0) {
+	if (early && s->prov->capture(s, &png, &e) == 0) {
 		set_screenshot_source(s, "qmp");
 		*out = blob_from_buf(&png, NULL);
 		return *out ? 0 : -ENOMEM;
@@ -305,11 +305,68 @@ int sess_actions(struct sess *s, const char *text, size_t len, sess_intr_fn intr
 
 /* ---- ctl ---- */
 
-enum ctl_verb { CTL_STOP, CTL_START, CTL_RESTART, CTL_RESIZE, CTL_CLEAR_ERROR };
-
+/* What one ctl line asks for: its verb's row and an argument. */
 struct ctl_cmd {
-	enum ctl_verb verb;
+	const struct ctl_verb *verb;
 	int w, h;
+};
+
+/* ctl verbs: one row each (name, argument parser, what it does). */
+struct ctl_verb {
+	const char *name;
+	int (*parse)(const char *arg, struct ctl_cmd *c); /* NULL: takes no argument */
+	int (*run)(struct sess *s, const struct ctl_cmd *c);
+};
+
+static int run_stop(struct sess *s, const struct ctl_cmd *c)
+{
+	sess_stop(s);
+	return 0;
+}
+
+static int run_start(struct sess *s, const struct ctl_cmd *c)
+{
+	int r = sess_start(s);
+	return r < 0 ? r : sess_wait_ready(s, NULL, NULL);
+}
+
+static int run_restart(struct sess *s, const struct ctl_cmd *c)
+{
+	sess_stop(s);
+	return run_start(s, c);
+}
+
+/* A resize is a restart at the new size. */
+static int run_resize(struct sess *s, const struct ctl_cmd *c)
+{
+	sess_stop(s);
+	pthread_mutex_lock(&s->lock);
+	s->conf.width = c->w;
+	s->conf.height = c->h;
+	pthread_mutex_unlock(&s->lock);
+	return run_start(s, c);
+}
+
+static int run_clear_error(struct sess *s, const struct ctl_cmd *c)
+{
+	pthread_mutex_lock(&s->lock);
+	buf_reset(&s->error);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static int parse_size(const char *arg, struct ctl_cmd *c)
+{
+	return util_parse_size(arg, 64, 8192, &c->w, &c->h);
+}
+
+static const struct ctl_verb ctl_verbs[] = {
+	{"stop", NULL, run_stop},
+	{"start", NULL, run_start},
+	{"restart", NULL, run_restart},
+	{"resize", parse_size, run_resize},
+	{"clear-error", NULL, run_clear_error},
+	{NULL, NULL, NULL},
 };
 
 void sess_ctl_help(struct buf *out)
@@ -345,37 +402,39 @@ static int for_each_line(const char *text, size_t len, int (*fn)(char *, int, vo
 struct ctl_parse {
 	struct ctl_cmd cmds[MAX_CTL_LINES];
 	int n;
-	char err[512];
+	struct derr e;
 };
 
 static int ctl_parse_line(char *l, int lineno, void *ctx)
 {
 	struct ctl_parse *p = ctx;
 	struct ctl_cmd c = {0};
-	if (p->n >= MAX_CTL_LINES) {
-		snprintf(p->err, sizeof p->err, "too_many_commands: at most %d lines per write",
-			 MAX_CTL_LINES);
-		return -E2BIG;
+	if (p->n >= MAX_CTL_LINES)
+		return derr_set(&p->e, E2BIG, "too_many_commands", "at most %d lines per write",
+				MAX_CTL_LINES);
+	size_t wl = strcspn(l, " \t");
+	const char *arg = l + wl + strspn(l + wl, " \t");
+	for (const struct ctl_verb *v = ctl_verbs; v->name; v++) {
+		if (strlen(v->name) != wl || strncmp(l, v->name, wl) != 0)
+			continue;
+		if (v->parse ? v->parse(arg, &c) < 0 : *arg != '\0')
+			break;
+		c.verb = v;
+		p->cmds[p->n++] = c;
+		return 0;
 	}
-	if (strcmp(l, "stop") == 0)
-		c.verb = CTL_STOP;
-	else if (strcmp(l, "start") == 0)
-		c.verb = CTL_START;
-	else if (strcmp(l, "restart") == 0)
-		c.verb = CTL_RESTART;
-	else if (strcmp(l, "clear-error") == 0)
-		c.verb = CTL_CLEAR_ERROR;
-	else if (strncmp(l, "resize ", 7) == 0 && util_parse_size(l + 7, 64, 8192, &c.w, &c.h) == 0)
-		c.verb = CTL_RESIZE;
-	else {
-		snprintf(p->err, sizeof p->err,
-			 "invalid_command: line %d: '%.60s' is not a command (stop, start, restart, "
-			 "resize WxH with 64..8192, clear-error)",
-			 lineno, l);
-		return -EINVAL;
-	}
-	p->cmds[p->n++] = c;
-	return 0;
+	return derr_set(&p->e, EINVAL, "invalid_command",
+			"line %d: '%.60s' is not a command (stop, start, restart, resize WxH with "
+			"64..8192, clear-error)",
+			lineno, l);
+}
+
+static int ctl_parse(const char *text, size_t len, struct ctl_parse *p)
+{
+	int r = for_each_line(text, len, ctl_parse_line, p);
+	if (r < 0 && !p->e.code[0])
+		derr_set(&p->e, -r, "invalid_command", "bad bytes in a ctl write");
+	return r;
 }
 
 int sess_ctl_check(const char *text, size_t len, char *err, size_t errlen)
@@ -383,9 +442,9 @@ int sess_ctl_check(const char *text, size_t len, char *err, size_t errlen)
 	struct ctl_parse *p = calloc(1, sizeof *p);
 	if (!p)
 		return -ENOMEM;
-	int r = for_each_line(text, len, ctl_parse_line, p);
+	int r = ctl_parse(text, len, p);
 	if (r < 0)
-		snprintf(err, errlen, "%s", p->err[0] ? p->err : "invalid_command: bad bytes in ctl");
+		snprintf(err, errlen, "%s: %s", p->e.code, p->e.msg);
 	free(p);
 	return r;
 }
@@ -395,41 +454,11 @@ int sess_ctl(struct sess *s, const char *text, size_t len)
 	struct ctl_parse *p = calloc(1, sizeof *p);
 	if (!p)
 		return -ENOMEM;
-	int r = for_each_line(text, len, ctl_parse_line, p);
-	if (r < 0) {
-		sess_error_text(s, 0, -r, p->err[0] ? p->err : "invalid_command: bad bytes in ctl");
-		goto out;
-	}
-	for (int i = 0; i < p->n && r == 0; i++) {
-		struct ctl_cmd *c = &p->cmds[i];
-		switch (c->verb) {
-		case CTL_STOP:
-			sess_stop(s);
-			break;
-		case CTL_RESIZE:
-			sess_stop(s);
-			pthread_mutex_lock(&s->lock);
-			s->conf.width = c->w;
-			s->conf.height = c->h;
-			pthread_mutex_unlock(&s->lock);
-			/* a resize is a restart at the new size */
-			/* fall through */
-		case CTL_RESTART:
-			sess_stop(s);
-			/* fall through */
-		case CTL_START:
-			r = sess_start(s);
-			if (r == 0)
-				r = sess_wait_ready(s, NULL, NULL);
-			break;
-		case CTL_CLEAR_ERROR:
-			pthread_mutex_lock(&s->lock);
-			buf_reset(&s->error);
-			pthread_mutex_unlock(&s->lock);
-			break;
-		}
-	}
-out:
+	int r = ctl_parse(text, len, p);
+	if (r < 0)
+		sess_fail(s, 0, &p->e); /* malformed: nothing of it runs */
+	for (int i = 0; r == 0 && i < p->n; i++)
+		r = p->cmds[i].verb->run(s, &p->cmds[i]);
 	free(p);
 	return r;
 }
@@ -437,7 +466,7 @@ out:
 /* ---- control plane ---- */
 
 struct gctl {
-	char err[512];
+	struct derr e;
 	int dry;   /* 1: only validate */
 	uid_t uid; /* the writer: owns what it creates, destroys only its own */
 	gid_t gid;
@@ -450,24 +479,23 @@ static int gctl_line(char *l, int lineno, void *ctx)
 	char *verb = strtok_r(l, " \t", &save);
 	char *name = strtok_r(NULL, " \t", &save);
 	if (!verb || !name || (strcmp(verb, "create") != 0 && strcmp(verb, "destroy") != 0)) {
-		snprintf(g->err, sizeof g->err,
-			 "invalid_command: line %d: expected 'create NAME [key=value ...]' or "
+		derr_set(&g->e, 0, "invalid_command",
+			 "line %d: expected 'create NAME [key=value ...]' or "
 			 "'destroy NAME'",
 			 lineno);
 		return -EINVAL;
 	}
 	if (!util_name_valid(name)) {
-		snprintf(g->err, sizeof g->err,
-			 "invalid_name: line %d: '%.80s' is not a session name "
+		derr_set(&g->e, 0, "invalid_name",
+			 "line %d: '%.80s' is not a session name "
 			 "([A-Za-z0-9][A-Za-z0-9._-]{0,63})",
 			 lineno, name);
 		return -EINVAL;
 	}
 	if (strcmp(verb, "destroy") == 0) {
 		if (strtok_r(NULL, " \t", &save)) {
-			snprintf(g->err, sizeof g->err, "invalid_command: line %d: destroy takes a name only",
-				 lineno);
-			return -EINVAL;
+			return derr_set(&g->e, EINVAL, "invalid_command",
+					"line %d: destroy takes a name only", lineno);
 		}
 		if (g->dry)
 			return 0;
@@ -475,30 +503,34 @@ static int gctl_line(char *l, int lineno, void *ctx)
 		int may = s && sess_may_access(s, g->uid);
 		sess_put(s);
 		if (!s || !may) {
-			snprintf(g->err, sizeof g->err, "%s: line %d: session '%s' %s", s ? "not_yours" : "no_such_session",
-				 lineno, name, s ? "belongs to another user" : "does not exist");
-			return s ? -EACCES : -ENOENT;
+			return derr_set(&g->e, s ? EACCES : ENOENT, s ? "not_yours" : "no_such_session",
+					"line %d: session '%s' %s", lineno, name,
+					s ? "belongs to another user" : "does not exist");
 		}
-		return sess_destroy(name);
+		int r = sess_destroy(name);
+		if (r < 0)
+			derr_set(&g->e, -r, "destroy_failed", "line %d: session '%s' could not be destroyed: %s (see its error file)",
+				 lineno, name, strerror(-r));
+		return r;
 	}
 	struct sess_conf conf = sess_options()->defaults;
 	char kverr[300];
 	for (char *kv = strtok_r(NULL, " \t", &save); kv; kv = strtok_r(NULL, " \t", &save)) {
 		char *eq = strchr(kv, '=');
 		if (!eq || eq == kv) {
-			snprintf(g->err, sizeof g->err,
-				 "invalid_command: line %d: '%.60s' is not key=value", lineno, kv);
+			derr_set(&g->e, 0, "invalid_command",
+				 "line %d: '%.60s' is not key=value", lineno, kv);
 			return -EINVAL;
 		}
 		*eq = '\0';
 		if (set_parse(&conf, kv, eq + 1, kverr, sizeof kverr) < 0) {
-			snprintf(g->err, sizeof g->err, "invalid_setting: line %d: %s", lineno, kverr);
+			derr_set(&g->e, 0, "invalid_setting", "line %d: %s", lineno, kverr);
 			return -EINVAL;
 		}
 	}
 	if (g->dry)
 		return 0;
-	return sess_create(name, &conf, g->uid, g->gid, NULL, g->err, sizeof g->err);
+	return sess_create(name, &conf, g->uid, g->gid, NULL, &g->e);
 }
 
 int sess_global_ctl_check(const char *text, size_t len, char *err, size_t errlen)
@@ -506,25 +538,29 @@ int sess_global_ctl_check(const char *text, size_t len, char *err, size_t errlen
 	struct gctl g = {.dry = 1};
 	int r = memchr(text, '\0', len) ? -EINVAL : for_each_line(text, len, gctl_line, &g);
 	if (r < 0)
-		snprintf(err, errlen, "%s", g.err[0] ? g.err : "invalid_command: NUL byte");
+		snprintf(err, errlen, "%s: %s", g.e.code[0] ? g.e.code : "invalid_command",
+			 g.e.code[0] ? g.e.msg : "NUL byte");
 	return r;
 }
 
-int sess_global_ctl(const char *text, size_t len, uid_t uid, gid_t gid, char *err, size_t errlen)
+int sess_global_ctl(const char *text, size_t len, uid_t uid, gid_t gid, struct derr *e)
 {
 	struct gctl g = {.dry = 1, .uid = uid, .gid = gid};
-	if (memchr(text, '\0', len)) {
-		snprintf(err, errlen, "invalid_command: NUL byte in .ctl write");
-		return -EINVAL;
-	}
+	if (memchr(text, '\0', len))
+		return derr_set(e, EINVAL, "invalid_command", "NUL byte in a .ctl write");
 	/* Validate every line first: malformed input performs nothing. */
 	int r = for_each_line(text, len, gctl_line, &g);
 	if (r == 0) {
 		g.dry = 0;
 		r = for_each_line(text, len, gctl_line, &g);
 	}
-	if (r < 0)
-		snprintf(err, errlen, "%s", g.err[0] ? g.err : "invalid_command: cannot parse");
+	if (r < 0) {
+		*e = g.e;
+		if (!e->code[0])
+			derr_set(e, -r, "invalid_command", "cannot parse the .ctl write");
+		if (!e->err)
+			e->err = -r;
+	}
 	return r;
 }
 

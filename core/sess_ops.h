@@ -35,7 +35,7 @@ int sess_global_ctl_check(const char *text, size_t len, char *err, size_t errlen
 void sess_actions_log_path(struct sess *s, char *out, size_t len);
 
 /* The control plane. */
-int sess_global_ctl(const char *text, size_t len, uid_t uid, gid_t gid, char *err, size_t errlen);
+int sess_global_ctl(const char *text, size_t len, uid_t uid, gid_t gid, struct derr *e);
 void sess_global_info(struct buf *out);
 void sess_providers_json(struct buf *out);
 

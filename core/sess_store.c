@@ -95,7 +95,7 @@ static int record_child(struct proc *p, void *arg)
 }
 
 int sess_spawn(struct sess *s, int slot, const char *role, const char *const argv[],
-	       struct proc_opts *o, char *err, size_t errlen)
+	       struct proc_opts *o, struct derr *e)
 {
 	struct proc p;
 	struct spawn_rec sr = {s, slot};
@@ -103,7 +103,9 @@ int sess_spawn(struct sess *s, int slot, const char *role, const char *const arg
 	o->record_arg = &sr;
 	int r = proc_start(&p, role, argv, o);
 	if (r < 0) {
-		snprintf(err, errlen, "%s_failed: cannot start %s: %s%s", role, argv[0], strerror(-r),
+		char code[40];
+		snprintf(code, sizeof code, "%s_failed", role);
+		derr_set(e, -r, code, "cannot start %s: %s%s", argv[0], strerror(-r),
 			 p.pid ? " (the state directory could not record it)" : "");
 		pthread_mutex_lock(&s->lock);
 		s->procs[slot] = p; /* reaped, or empty */

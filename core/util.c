@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -279,6 +280,22 @@ out_close:
 	if (ret < 0)
 		unlink(tmp);
 	return ret;
+}
+
+/*
+ * open(2) with uid/gid's file-system credentials on this thread only (the
+ * kernel keeps fsuid per thread; glibc does not broadcast setfsuid), so a
+ * path a user named is opened with that user's rights, not ours.
+ */
+int util_open_as(uid_t uid, gid_t gid, const char *path, int flags)
+{
+	uid_t ou = (uid_t)setfsuid(uid);
+	gid_t og = (gid_t)setfsgid(gid);
+	int fd = open(path, flags);
+	int e = errno;
+	setfsgid(og);
+	setfsuid(ou);
+	return fd < 0 ? -e : fd;
 }
 
 int util_read_file(const char *path, char **out, size_t *len)

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <sys/types.h>
 
 struct buf {
 	char *data; /* NUL-terminated when len < cap; owned, freed by buf_free */
@@ -55,6 +56,8 @@ int util_mkdir_p(const char *path, int mode);
 int util_rm_rf(const char *path);
 /* Write len bytes to path atomically (tmp + rename), with mode. */
 int util_write_file(const char *path, const void *data, size_t len, int mode);
+/* open(2) with uid/gid's file-system credentials; fd or -errno. */
+int util_open_as(uid_t uid, gid_t gid, const char *path, int flags);
 /* Read a whole (small) file; caller frees *out. */
 int util_read_file(const char *path, char **out, size_t *len);
 /* The last at most max bytes of a file, as a NUL-terminated string (caller frees). */

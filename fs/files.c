@@ -350,16 +350,16 @@ static void handle_read(fuse_req_t req, struct fs_handle *h, size_t size, off_t 
 
 static int run_lines(struct fs_handle *h, fuse_req_t req, const char *text, size_t len)
 {
-	char err[700];
+	struct derr e = DERR_INIT;
 	int r;
 	if (h->kind == K_ACTIONS)
 		return sess_actions(h->s, text, len, req_intr, req);
 	if (h->s)
 		return sess_ctl(h->s, text, len);
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	r = sess_global_ctl(text, len, ctx->uid, ctx->gid, err, sizeof err);
+	r = sess_global_ctl(text, len, ctx->uid, ctx->gid, &e);
 	if (r < 0)
-		fs_global_error(".ctl", NULL, -r, err, ctx->uid);
+		fs_global_error(".ctl", NULL, &e, ctx->uid);
 	return r;
 }
 

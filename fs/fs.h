@@ -77,7 +77,7 @@ extern int fs_shared;
 /* The caller's uid may use session s (owner or root). */
 int fs_may(fuse_req_t req, const struct sess *s);
 /* An error with no session to hold it (mkdir, .ctl): a record on .events for uid. */
-void fs_global_error(const char *op, const char *name, int err, const char *text, uid_t uid);
+void fs_global_error(const char *op, const char *name, const struct derr *e, uid_t uid);
 
 /* files.c: open/read/write/flush/release/poll */
 void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

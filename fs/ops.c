@@ -256,7 +256,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	char err[512];
+	struct derr e = DERR_INIT;
 	struct sess *s = NULL;
 	if (parent != FUSE_ROOT_ID) {
 		fuse_reply_err(req, EPERM);
@@ -267,10 +267,10 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		return;
 	}
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	int r = sess_create(name, &sess_options()->defaults, ctx->uid, ctx->gid, &s, err, sizeof err);
+	int r = sess_create(name, &sess_options()->defaults, ctx->uid, ctx->gid, &s, &e);
 	if (r < 0) {
 		/* no session holds this error: say it on .events, to the one who asked */
-		fs_global_error("mkdir", util_name_valid(name) ? name : NULL, -r, err, ctx->uid);
+		fs_global_error("mkdir", util_name_valid(name) ? name : NULL, &e, ctx->uid);
 		fuse_reply_err(req, -r);
 		return;
 	}
@@ -328,8 +328,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	fuse_reply_err(req, EPERM);
 }
 
-void fs_global_error(const char *op, const char *name, int err, const char *text, uid_t uid)
+void fs_global_error(const char *op, const char *name, const struct derr *e, uid_t uid)
 {
+	int err = derr_errno(e, EIO);
 	cJSON *j = cJSON_CreateObject();
 	char ts[40];
 	util_iso8601(util_now(), ts, sizeof ts);
@@ -338,7 +339,8 @@ void fs_global_error(const char *op, const char *name, int err, const char *text
 	if (name)
 		cJSON_AddStringToObject(j, "session", name);
 	cJSON_AddStringToObject(j, "errno", strerrorname_np(err) ? strerrorname_np(err) : "EIO");
-	cJSON_AddStringToObject(j, "message", text);
+	cJSON_AddStringToObject(j, "code", e->code[0] ? e->code : "error");
+	cJSON_AddStringToObject(j, "message", e->msg);
 	cJSON_AddStringToObject(j, "ts", ts);
 	char *line = cJSON_PrintUnformatted(j);
 	if (line)

@@ -8,9 +8,12 @@
  * (~/.Xauthority), so a display reaches only those it would reach anyway.
  */
 #include "providers/prov.h"
-#include "core/sess.h"
+#include "core/host.h"
+#include "core/util.h"
+#include "core/sess.h" /* sess_options: the mount's defaults */
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,23 +54,21 @@ static int display_check(char *why, size_t len)
 	return 1;
 }
 
-static int display_start(struct sess *s, char *err, size_t errlen)
+static int display_start(struct sess *s, struct derr *e)
 {
 	char display[64];
-	pthread_mutex_lock(&s->lock);
-	const char *d = pick_display(&s->conf);
+	struct sess_conf conf;
+	host_conf(s, &conf);
+	const char *d = pick_display(&conf);
 	snprintf(display, sizeof display, "%s", d ? d : "");
-	pthread_mutex_unlock(&s->lock);
-	if (!display[0]) {
-		snprintf(err, errlen,
-			 "no_display: provider=display needs display=:N or $DISPLAY in the daemon");
-		return -EINVAL;
-	}
-	sess_set_display(s, display);
-	sess_set_readiness(s, RD_DESKTOP_READY);
+	if (!display[0])
+		return derr_set(e, EINVAL, "no_display",
+				"provider=display needs display=:N or $DISPLAY in the daemon");
+	host_set_display(s, display, NULL);
+	host_readiness(s, RD_DESKTOP_READY);
 	/* root's own session uses the daemon's $XAUTHORITY; anyone else's agent
 	 * runs as them, with their credentials: the X server decides */
-	return prov_start_local_agent(s, display, NULL, SLOT_AGENT, s->owner != 0, err, errlen);
+	return prov_start_local_agent(s, display, NULL, SLOT_AGENT, host_owner(s) != 0, e);
 }
 
 const struct prov_ops prov_display = {

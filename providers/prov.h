@@ -1,24 +1,30 @@
 /*
- * prov.h - the provider interface: lifecycle only (start, health, stop).
- * One designated-initializer table per provider, one file each:
+ * prov.h - the provider interface: lifecycle only. One designated-initializer
+ * table per provider, one file each, registered in prov.c:
  *
  *	xvfb.c      a private Xvfb (-displayfd) plus a local agent
  *	display.c   a local agent on an X display that already exists
  *	qemu.c      a QEMU VM per session, the agent inside (qemu_cmd.c, qmp.c)
  *	remote.c    an agent that is already running somewhere (url=, token_file=)
  *
- * start() runs in the session's lifecycle thread. It brings the desktop up
- * to bridge_listening (calling sess_set_readiness on the way) and leaves
- * the agent's endpoint in s->agent_sock or s->agent_url; the session core
- * attaches the client. It returns 0 or -errno with err = "code: words".
- * It must poll sess_should_stop() in every wait and honour its bounds.
- * stop() ends everything start() began, also after a partial start.
+ * A provider reaches its session only through core/host.h. start() runs
+ * on the session's lifecycle thread: it brings the desktop up to
+ * bridge_listening (host_readiness on the way) and leaves the agent's
+ * endpoint with host_set_endpoint; the core attaches the client. Errors
+ * come back as a struct derr (errno, code, words), returned as -errno.
+ * It polls host_should_stop() in every wait and honours its bounds.
+ * stop() ends everything start() or reattach() began, also after a partial
+ * start; the core calls it for a dead session found at restore too.
+ * checkpoint/restore will be optional ops beside capture.
  */
 #ifndef DESKFS_PROV_H
 #define DESKFS_PROV_H
 
 #include <stddef.h>
 #include <stdio.h>
+
+#include "common/derr.h"
+#include "core/settings.h"
 
 struct sess;
 struct buf;
@@ -29,18 +35,20 @@ struct prov_ops {
 	const char *summary;
 	/* 1 if usable here, 0 if not; why says which in words. */
 	int (*check)(char *why, size_t len);
-	int (*start)(struct sess *s, char *err, size_t errlen);
-	/* 0 while healthy; -errno with err naming the part that died. */
-	int (*health)(struct sess *s, char *err, size_t errlen);
+	int (*start)(struct sess *s, struct derr *e);
+	/* 0 while healthy; -errno with e naming the part that died. */
+	int (*health)(struct sess *s, struct derr *e);
 	/* Optional: adopt the recorded processes of an earlier daemon (s->procs, endpoint
 	 * set from the record) up to bridge_listening; -errno if they cannot serve. */
-	int (*reattach)(struct sess *s, char *err, size_t errlen);
+	int (*reattach)(struct sess *s, struct derr *e);
 	void (*stop)(struct sess *s);
 	/* Optional: a screenshot before the agent is up (qemu: QMP screendump), PNG
 	 * into out; -EAGAIN when there is nothing to capture yet. Any thread. */
-	int (*capture)(struct sess *s, struct buf *out, char *err, size_t errlen);
-	/* Optional: add the provider's own fields to session.json (s->lock held). */
-	void (*describe)(struct sess *s, struct cJSON *record);
+	int (*capture)(struct sess *s, struct buf *out, struct derr *e);
+	/* Optional: add the provider's own fields to session.json. Runs with the
+	 * session's lock held: touch only conf, data (host_data's) and record. */
+	void (*describe)(struct sess *s, const struct sess_conf *conf, void *data,
+			 struct cJSON *record);
 };
 
 extern const struct prov_ops prov_xvfb;
@@ -56,12 +64,12 @@ const struct prov_ops *const *prov_list(void);
 /* xauth: the display's cookie file for the agent (XAUTHORITY), or NULL. */
 /* as_owner: run it as the session's owner with their X credentials (display). */
 int prov_start_local_agent(struct sess *s, const char *display, const char *xauth, int slot,
-			   int as_owner, char *err, size_t errlen);
+			   int as_owner, struct derr *e);
 /* Read one line (without its newline) from fd, bounded, while the process lives. */
 int prov_read_line(struct sess *s, int fd, int slot, unsigned timeout_ms, char *out,
-		   size_t len, char *err, size_t errlen);
-int prov_check_procs(struct sess *s, char *err, size_t errlen);
-int prov_reattach_local(struct sess *s, char *err, size_t errlen);
+		   size_t len, struct derr *e);
+int prov_check_procs(struct sess *s, struct derr *e);
+int prov_reattach_local(struct sess *s, struct derr *e);
 void prov_stop_procs(struct sess *s);
 
 struct sess_conf;

@@ -31,16 +31,19 @@
  *
  * Threads: start, health, stop and reattach run in the session's lifecycle
  * (its thread, or under op_lock once it has ended); capture runs in FUSE
- * threads. Both reach struct vm through s->prov_data with a reference
+ * threads. Both reach struct vm through host_data_get with a reference
  * (vm_get/vm_put), so stop can never free it under a screendump.
  */
 #include "providers/prov.h"
 #include "providers/qemu.h"
 #include "providers/qmp.h"
-#include "core/sess.h"
+#include "core/host.h"
+#include "core/util.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,14 +93,16 @@ static int qemu_running(struct proc *p)
 	return proc_alive(p);
 }
 
+static void *vm_ref(void *data)
+{
+	struct vm *vm = data;
+	__atomic_add_fetch(&vm->refs, 1, __ATOMIC_ACQ_REL);
+	return vm;
+}
+
 static struct vm *vm_get(struct sess *s)
 {
-	pthread_mutex_lock(&s->lock);
-	struct vm *vm = s->prov_data;
-	if (vm)
-		__atomic_add_fetch(&vm->refs, 1, __ATOMIC_ACQ_REL);
-	pthread_mutex_unlock(&s->lock);
-	return vm;
+	return host_data_get(s, vm_ref);
 }
 
 static void vm_put(struct vm *vm)
@@ -118,19 +123,17 @@ static struct vm *vm_new(struct sess *s)
 	struct vm *vm = calloc(1, sizeof *vm);
 	if (!vm)
 		return NULL;
-	vm->refs = 1; /* s->prov_data's */
+	vm->refs = 1; /* the session's (host_set_data) */
 	vm->lfd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	vm->timeline = cJSON_CreateArray();
 	snprintf(vm->step, sizeof vm->step, "booting");
-	snprintf(vm->qmp_path, sizeof vm->qmp_path, "%s/qmp.sock", s->dir);
-	snprintf(vm->console, sizeof vm->console, "%s/console.log", s->artdir);
+	snprintf(vm->qmp_path, sizeof vm->qmp_path, "%s/qmp.sock", host_dir(s));
+	snprintf(vm->console, sizeof vm->console, "%s/console.log", host_artdir(s));
 	struct stat st;
 	vm->con_off = stat(vm->console, &st) == 0 ? st.st_size : 0; /* append=on: skip old boots */
 	vm->t0 = util_mono_ms();
-	pthread_mutex_lock(&s->lock);
-	s->prov_data = vm;
-	pthread_mutex_unlock(&s->lock);
+	host_set_data(s, vm);
 	return vm;
 }
 
@@ -219,36 +222,36 @@ static int console_next(struct vm *vm, char *out, size_t len)
 static int qemu_alive(void *arg)
 {
 	struct sess *s = arg;
-	return qemu_running(&s->procs[SLOT_QEMU]) && !sess_should_stop(s);
+	return qemu_running(host_proc(s, SLOT_QEMU)) && !host_should_stop(s);
 }
 
 /* "qemu_died: ... was killed by signal 9; its log says: ..." */
-static int qemu_death(struct sess *s, const char *when, char *err, size_t errlen)
+static int qemu_death(struct sess *s, const char *when, struct derr *e)
 {
-	struct proc *p = &s->procs[SLOT_QEMU];
+	struct proc *p = host_proc(s, SLOT_QEMU);
 	char why[100], path[PATH_MAX + 16];
 	for (int i = 0; i < 50 && qemu_running(p); i++) /* the monitor closes just before */
 		util_sleep_ms(10);
 	proc_describe(p, why, sizeof why);
-	snprintf(path, sizeof path, "%s/qemu.log", s->artdir);
+	snprintf(path, sizeof path, "%s/qemu.log", host_artdir(s));
 	char *tail = util_file_tail(path, 200);
 	char *nl;
 	while (tail && (nl = strrchr(tail, '\n')) && nl[1] == '\0')
 		*nl = '\0';
 	nl = tail ? strrchr(tail, '\n') : NULL;
 	const char *last = nl ? nl + 1 : tail ? tail : "";
-	snprintf(err, errlen, "qemu_died: the session's qemu %s %s%s%s", why, when,
+	derr_set(e, 0, "qemu_died", "the session's qemu %s %s%s%s", why, when,
 	         *last ? "; its log says: " : "", last);
 	free(tail);
 	return -EIO;
 }
 
 /* hostfwd was given port 0: ask QEMU which one the kernel chose. */
-static int read_host_port(struct vm *vm, char *err, size_t errlen)
+static int read_host_port(struct vm *vm, struct derr *e)
 {
 	cJSON *args = cJSON_CreateObject(), *ret = NULL;
 	cJSON_AddStringToObject(args, "command-line", "info usernet");
-	int r = qmp_execute(vm->qmp, "human-monitor-command", args, 2000, &ret, err, errlen);
+	int r = qmp_execute(vm->qmp, "human-monitor-command", args, 2000, &ret, e);
 	cJSON_Delete(args);
 	const char *txt = cJSON_GetStringValue(ret);
 	const char *fwd = txt ? strstr(txt, "HOST_FORWARD]") : NULL;
@@ -256,7 +259,7 @@ static int read_host_port(struct vm *vm, char *err, size_t errlen)
 	char addr[64];
 	if (r == 0 &&
 	    (!fwd || sscanf(fwd + 13, "%d %63s %d", &fd, addr, &port) != 3 || port <= 0)) {
-		snprintf(err, errlen, "qemu_hostfwd: QEMU reports no forwarded port for the agent");
+		derr_set(e, 0, "qemu_hostfwd", "QEMU reports no forwarded port for the agent");
 		r = -EIO;
 	}
 	cJSON_Delete(ret);
@@ -266,21 +269,20 @@ static int read_host_port(struct vm *vm, char *err, size_t errlen)
 
 static void set_endpoint(struct sess *s, int port)
 {
-	pthread_mutex_lock(&s->lock);
-	snprintf(s->agent_url, sizeof s->agent_url, "http://127.0.0.1:%d", port);
-	s->agent_sock[0] = '\0';
-	pthread_mutex_unlock(&s->lock);
+	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+	host_set_endpoint(s, NULL, url);
 }
 
 /* Follow the guest's console until its agent listens, bounded. */
-static int wait_for_agent(struct sess *s, struct vm *vm, char *err, size_t errlen)
+static int wait_for_agent(struct sess *s, struct vm *vm, struct derr *e)
 {
 	char line[512];
 	uint64_t deadline = vm->t0 + (uint64_t)vm->boot_ms;
 	for (;;) {
-		if (sess_should_stop(s)) {
-			snprintf(err, errlen,
-			         "stopped: the session was stopped while the VM booted");
+		if (host_should_stop(s)) {
+			derr_set(e, 0, "stopped",
+			         "the session was stopped while the VM booted");
 			return -ECANCELED;
 		}
 		while (console_next(vm, line, sizeof line)) {
@@ -288,28 +290,28 @@ static int wait_for_agent(struct sess *s, struct vm *vm, char *err, size_t errle
 			sscanf(line, "%31s", word);
 			timeline_add(vm, word, line + strlen(word));
 			if (strcmp(word, "error") == 0 || strcmp(word, "agent_exited") == 0) {
-				snprintf(err, errlen, "guest_failed: the guest says: %s", line);
+				derr_set(e, 0, "guest_failed", "the guest says: %s", line);
 				return -EIO;
 			}
 			if (strcmp(word, "init") == 0 || strcmp(word, "desktop_ready") == 0 ||
 			    strcmp(word, "agent_ready") == 0)
 				snprintf(vm->step, sizeof vm->step, "%s", word);
 			if (strcmp(word, "desktop_ready") == 0)
-				sess_set_readiness(s, RD_DESKTOP_READY);
+				host_readiness(s, RD_DESKTOP_READY);
 			if (strcmp(word, "agent_ready") == 0) {
-				sess_set_readiness(s, RD_DESKTOP_READY);
+				host_readiness(s, RD_DESKTOP_READY);
 				set_endpoint(s, vm->host_port);
 				__atomic_store_n(&vm->guest_up, 1, __ATOMIC_RELEASE);
-				sess_set_readiness(s, RD_BRIDGE_LISTENING);
+				host_readiness(s, RD_BRIDGE_LISTENING);
 				return 0;
 			}
 		}
-		if (!qemu_running(&s->procs[SLOT_QEMU]))
-			return qemu_death(s, "while the guest booted", err, errlen);
+		if (!qemu_running(host_proc(s, SLOT_QEMU)))
+			return qemu_death(s, "while the guest booted", e);
 		if (util_mono_ms() >= deadline) {
-			snprintf(
-			    err, errlen,
-			    "boot_timeout: the agent in the VM did not come up within %d s (the "
+			derr_set(
+			    e, ETIMEDOUT, "boot_timeout",
+			    "the agent in the VM did not come up within %d s (the "
 			    "guest got as far as: %s); see artifacts/diagnostics.json and "
 			    "artifacts/console.log",
 			    vm->boot_ms / 1000, vm->step);
@@ -326,12 +328,12 @@ static void write_cmdline(struct sess *s, const struct prov_qemu_cmd *c)
 	char path[PATH_MAX + 32];
 	for (int i = 0; i < c->argc; i++)
 		buf_printf(&b, "%s\n", c->argv[i]); /* one argument a line: spaces stay readable */
-	snprintf(path, sizeof path, "%s/qemu-cmdline.txt", s->artdir);
+	snprintf(path, sizeof path, "%s/qemu-cmdline.txt", host_artdir(s));
 	util_write_file(path, b.data ? b.data : "", b.len, 0600);
 	buf_free(&b);
 }
 
-static int qemu_start(struct sess *s, char *err, size_t errlen)
+static int qemu_start(struct sess *s, struct derr *e)
 {
 	struct prov_qemu_assets a;
 	struct prov_qemu_accel acc;
@@ -343,7 +345,7 @@ static int qemu_start(struct sess *s, char *err, size_t errlen)
 	int r;
 
 	if (prov_qemu_find_assets(&a, why, sizeof why) < 0) {
-		snprintf(err, errlen, "qemu_unavailable: %s", why);
+		derr_set(e, 0, "qemu_unavailable", "%s", why);
 		return -ENOENT;
 	}
 	prov_qemu_accel(&acc);
@@ -353,69 +355,69 @@ static int qemu_start(struct sess *s, char *err, size_t errlen)
 		r = -ENOMEM;
 		goto out;
 	}
-	pthread_mutex_lock(&s->lock);
-	conf = s->conf;
-	pthread_mutex_unlock(&s->lock);
+	host_conf(s, &conf);
 	vm->kvm = acc.kvm;
 	vm->boot_ms = prov_qemu_boot_timeout_ms(&conf, &acc);
-	snprintf(p.name, sizeof p.name, "%s", s->name);
+	snprintf(p.name, sizeof p.name, "%s", host_name(s));
 	snprintf(p.qmp, sizeof p.qmp, "%s", vm->qmp_path);
 	snprintf(p.console, sizeof p.console, "%s", vm->console);
-	snprintf(p.token, sizeof p.token, "%s/token", s->dir);
-	r = vm->lfd = qmp_listen(vm->qmp_path, err, errlen);
+	snprintf(p.token, sizeof p.token, "%s/token", host_dir(s));
+	r = vm->lfd = qmp_listen(vm->qmp_path, e);
 	if (r < 0)
 		goto out;
 	prov_qemu_build_cmd(cmd, &a, &acc, &conf, &p);
 	write_cmdline(s, cmd);
-	snprintf(log, sizeof log, "%s/qemu.log", s->artdir);
+	snprintf(log, sizeof log, "%s/qemu.log", host_artdir(s));
 	struct proc_opts po = {.logpath = log};
 	/* recorded before it runs: a crash now must not orphan it */
-	r = sess_spawn(s, SLOT_QEMU, "qemu", (const char *const *)cmd->argv, &po, err, errlen);
+	r = host_spawn(s, SLOT_QEMU, "qemu", (const char *const *)cmd->argv, &po, e);
 	if (r < 0)
 		goto out;
 	vm->t0 = util_mono_ms();
 	timeline_add(vm, "qemu_spawned", acc.kvm ? "kvm" : "tcg");
 
-	r = qmp_accept(vm->lfd, QMP_CONNECT_MS, qemu_alive, s, &q, err, errlen);
+	r = qmp_accept(vm->lfd, QMP_CONNECT_MS, qemu_alive, s, &q, e);
 	if (r < 0) {
-		if (!qemu_running(&s->procs[SLOT_QEMU]))
-			r = qemu_death(s, "before its monitor was up", err, errlen);
+		if (!qemu_running(host_proc(s, SLOT_QEMU)))
+			r = qemu_death(s, "before its monitor was up", e);
 		goto out;
 	}
 	pthread_mutex_lock(&vm->lock);
 	vm->qmp = q;
 	pthread_mutex_unlock(&vm->lock);
 	timeline_add(vm, "qmp_connected", qmp_version(q));
-	r = read_host_port(vm, err, errlen);
+	r = read_host_port(vm, e);
 	if (r < 0)
 		goto out;
-	r = wait_for_agent(s, vm, err, errlen);
+	r = wait_for_agent(s, vm, e);
 out:
 	free(cmd);
 	if (vm && r < 0)
-		timeline_add(vm, "failed", err);
+		timeline_add(vm, "failed", e->msg);
 	return r;
 }
 
 /* Adopt the VM of an earlier daemon: QEMU reconnects to a new monitor socket. */
-static int qemu_reattach(struct sess *s, char *err, size_t errlen)
+static int qemu_reattach(struct sess *s, struct derr *e)
 {
 	struct qmp *q = NULL;
 	int r, port = 0;
-	if (!qemu_running(&s->procs[SLOT_QEMU]))
-		return qemu_death(s, "while the daemon was down", err, errlen);
-	if (sscanf(s->agent_url, "http://127.0.0.1:%d", &port) != 1 || port <= 0) {
-		snprintf(err, errlen, "reattach_failed: the record names no agent endpoint");
+	if (!qemu_running(host_proc(s, SLOT_QEMU)))
+		return qemu_death(s, "while the daemon was down", e);
+	char url[256];
+	host_endpoint(s, NULL, 0, url, sizeof url);
+	if (sscanf(url, "http://127.0.0.1:%d", &port) != 1 || port <= 0) {
+		derr_set(e, 0, "reattach_failed", "the record names no agent endpoint");
 		return -ENOENT;
 	}
 	struct vm *vm = vm_new(s);
 	if (!vm)
 		return -ENOMEM;
 	vm->host_port = port;
-	r = vm->lfd = qmp_listen(vm->qmp_path, err, errlen);
+	r = vm->lfd = qmp_listen(vm->qmp_path, e);
 	if (r < 0)
 		return r;
-	r = qmp_accept(vm->lfd, 3000, qemu_alive, s, &q, err, errlen);
+	r = qmp_accept(vm->lfd, 3000, qemu_alive, s, &q, e);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&vm->lock);
@@ -424,8 +426,8 @@ static int qemu_reattach(struct sess *s, char *err, size_t errlen)
 	timeline_add(vm, "reattached", qmp_version(q));
 	snprintf(vm->step, sizeof vm->step, "agent_ready");
 	__atomic_store_n(&vm->guest_up, 1, __ATOMIC_RELEASE);
-	sess_set_readiness(s, RD_DESKTOP_READY);
-	sess_set_readiness(s, RD_BRIDGE_LISTENING);
+	host_readiness(s, RD_DESKTOP_READY);
+	host_readiness(s, RD_BRIDGE_LISTENING);
 	return 0;
 }
 
@@ -440,32 +442,32 @@ static int wait_exit(struct proc *p, unsigned ms)
 	return 1;
 }
 
-static int qemu_health(struct sess *s, char *err, size_t errlen)
+static int qemu_health(struct sess *s, struct derr *e)
 {
-	struct vm *vm = s->prov_data; /* the lifecycle's own: stable here */
+	struct vm *vm = host_data(s); /* the lifecycle's own: stable here */
 	char line[512];
 	cJSON *ret = NULL;
-	if (!qemu_running(&s->procs[SLOT_QEMU]))
-		return qemu_death(s, "", err, errlen);
+	if (!qemu_running(host_proc(s, SLOT_QEMU)))
+		return qemu_death(s, "", e);
 	if (!vm || !vm->qmp)
 		return 0;
 	console_bound(vm);
 	while (console_next(vm, line, sizeof line)) {
 		timeline_add(vm, "console", line);
 		if (strncmp(line, "agent_exited", 12) == 0) {
-			snprintf(err, errlen,
-			         "agent_exited: the agent in the VM exited (%s); see "
+			derr_set(e, 0, "agent_exited",
+			         "the agent in the VM exited (%s); see "
 			         "artifacts/console.log",
 			         line);
 			return -EIO;
 		}
 	}
-	int r = qmp_execute(vm->qmp, "query-status", NULL, 5000, &ret, err, errlen);
+	int r = qmp_execute(vm->qmp, "query-status", NULL, 5000, &ret, e);
 	if (r == -ETIMEDOUT && ++vm->timeouts < 3)
 		return 0; /* a busy host: patience, within a bound */
 	if (r < 0) {      /* a closed monitor is QEMU exiting: say how it ended */
-		wait_exit(&s->procs[SLOT_QEMU], 500);
-		return qemu_running(&s->procs[SLOT_QEMU]) ? r : qemu_death(s, "", err, errlen);
+		wait_exit(host_proc(s, SLOT_QEMU), 500);
+		return qemu_running(host_proc(s, SLOT_QEMU)) ? r : qemu_death(s, "", e);
 	}
 	vm->timeouts = 0;
 	const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(ret, "status"));
@@ -473,8 +475,8 @@ static int qemu_health(struct sess *s, char *err, size_t errlen)
 	vm->status = ret;
 	if (st && (strcmp(st, "shutdown") == 0 || strcmp(st, "guest-panicked") == 0 ||
 	           strcmp(st, "internal-error") == 0 || strcmp(st, "io-error") == 0)) {
-		snprintf(err, errlen,
-		         "vm_stopped: the VM is in state '%s'; see artifacts/console.log", st);
+		derr_set(e, 0, "vm_stopped",
+		         "the VM is in state '%s'; see artifacts/console.log", st);
 		return -EIO;
 	}
 	return 0;
@@ -483,16 +485,19 @@ static int qemu_health(struct sess *s, char *err, size_t errlen)
 static void write_diagnostics(struct sess *s, struct vm *vm)
 {
 	char path[PATH_MAX + 32], ts[40];
-	struct proc *p = &s->procs[SLOT_QEMU];
+	struct proc *p = host_proc(s, SLOT_QEMU);
 	cJSON *j = cJSON_CreateObject();
 	util_iso8601(util_now(), ts, sizeof ts);
-	cJSON_AddStringToObject(j, "session", s->name);
+	cJSON_AddStringToObject(j, "session", host_name(s));
 	cJSON_AddStringToObject(j, "provider", "qemu");
 	cJSON_AddStringToObject(j, "ts", ts);
-	pthread_mutex_lock(&s->lock);
-	cJSON *e = s->error.len ? cJSON_ParseWithLength(s->error.data, s->error.len) : NULL;
-	cJSON_AddStringToObject(j, "agent_endpoint", s->agent_url);
-	pthread_mutex_unlock(&s->lock);
+	struct buf ej = BUF_INIT;
+	char url[256];
+	host_error_json(s, &ej);
+	host_endpoint(s, NULL, 0, url, sizeof url);
+	cJSON *e = ej.len ? cJSON_ParseWithLength(ej.data, ej.len) : NULL;
+	buf_free(&ej);
+	cJSON_AddStringToObject(j, "agent_endpoint", url);
 	const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(e, "message"));
 	const char *code = cJSON_GetStringValue(cJSON_GetObjectItem(e, "code"));
 	char last[1200];
@@ -519,7 +524,7 @@ static void write_diagnostics(struct sess *s, struct vm *vm)
 	cJSON_Delete(e);
 	char *txt = cJSON_Print(j);
 	if (txt) {
-		snprintf(path, sizeof path, "%s/diagnostics.json", s->artdir);
+		snprintf(path, sizeof path, "%s/diagnostics.json", host_artdir(s));
 		util_write_file(path, txt, strlen(txt), 0600);
 		free(txt);
 	}
@@ -528,23 +533,21 @@ static void write_diagnostics(struct sess *s, struct vm *vm)
 
 static void qemu_stop(struct sess *s)
 {
-	struct proc *p = &s->procs[SLOT_QEMU];
-	char err[256];
-	pthread_mutex_lock(&s->lock);
-	struct vm *vm = s->prov_data;
-	s->prov_data = NULL;
-	int failed = s->status == SESS_FAILED;
-	pthread_mutex_unlock(&s->lock);
+	struct proc *p = host_proc(s, SLOT_QEMU);
+	struct derr err = DERR_INIT;
+	struct vm *vm = host_data(s);
+	host_set_data(s, NULL);
+	int failed = host_failed(s);
 	if (vm && failed)
 		write_diagnostics(s, vm);
 	struct qmp *q = vm ? vm_qmp(vm) : NULL;
 	if (q && p->owned && qemu_running(p)) {
 		/* a guest that handles the power button goes down cleanly */
 		if (__atomic_load_n(&vm->guest_up, __ATOMIC_ACQUIRE) &&
-		    qmp_execute(q, "system_powerdown", NULL, 1000, NULL, err, sizeof err) == 0)
+		    qmp_execute(q, "system_powerdown", NULL, 1000, NULL, &err) == 0)
 			wait_exit(p, POWERDOWN_MS);
 		if (qemu_running(p) &&
-		    qmp_execute(q, "quit", NULL, 1000, NULL, err, sizeof err) == 0)
+		    qmp_execute(q, "quit", NULL, 1000, NULL, &err) == 0)
 			wait_exit(p, QUIT_MS);
 	}
 	proc_stop(p, TERM_MS); /* SIGTERM, then SIGKILL */
@@ -554,7 +557,7 @@ static void qemu_stop(struct sess *s)
 	}
 }
 
-static int qemu_capture(struct sess *s, struct buf *out, char *err, size_t errlen)
+static int qemu_capture(struct sess *s, struct buf *out, struct derr *e)
 {
 	char path[PATH_MAX + 32], *data = NULL;
 	size_t len;
@@ -562,20 +565,20 @@ static int qemu_capture(struct sess *s, struct buf *out, char *err, size_t errle
 	struct qmp *q = vm ? vm_qmp(vm) : NULL;
 	int r = -EAGAIN;
 	if (!q) {
-		snprintf(err, errlen, "not_ready: the VM's monitor is not up yet");
+		derr_set(e, 0, "not_ready", "the VM's monitor is not up yet");
 		goto out;
 	}
 	unsigned n = __atomic_add_fetch(&vm->shots, 1, __ATOMIC_RELAXED);
-	snprintf(path, sizeof path, "%s/screendump-%u.png", s->dir, n);
+	snprintf(path, sizeof path, "%s/screendump-%u.png", host_dir(s), n);
 	cJSON *args = cJSON_CreateObject();
 	cJSON_AddStringToObject(args, "filename", path);
 	cJSON_AddStringToObject(args, "format", "png");
-	r = qmp_execute(q, "screendump", args, 5000, NULL, err, errlen);
+	r = qmp_execute(q, "screendump", args, 5000, NULL, e);
 	cJSON_Delete(args);
 	if (r == 0 && (r = util_read_file(path, &data, &len)) == 0)
 		r = buf_append(out, data, len);
 	else if (r == 0)
-		snprintf(err, errlen, "screendump: cannot read %s: %s", path, strerror(-r));
+		derr_set(e, 0, "screendump", "cannot read %s: %s", path, strerror(-r));
 	unlink(path);
 	free(data);
 out:
@@ -583,12 +586,12 @@ out:
 	return r;
 }
 
-static void qemu_describe(struct sess *s, cJSON *j)
+static void qemu_describe(struct sess *s, const struct sess_conf *conf, void *data, cJSON *j)
 {
-	struct vm *vm = s->prov_data;
+	struct vm *vm = data;
 	cJSON *o = cJSON_AddObjectToObject(j, "vm");
-	cJSON_AddNumberToObject(o, "memory_mb", s->conf.memory);
-	cJSON_AddNumberToObject(o, "cpus", s->conf.cpus);
+	cJSON_AddNumberToObject(o, "memory_mb", conf->memory);
+	cJSON_AddNumberToObject(o, "cpus", conf->cpus);
 	if (!vm)
 		return;
 	cJSON_AddStringToObject(o, "accel", vm->kvm ? "kvm" : "tcg");

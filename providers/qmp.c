@@ -31,12 +31,12 @@ struct qmp {
 	char version[32];                /* immutable after accept */
 };
 
-int qmp_listen(const char *path, char *err, size_t errlen)
+int qmp_listen(const char *path, struct derr *e)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd, r;
 	if (strlen(path) >= sizeof sa.sun_path) {
-		snprintf(err, errlen, "qmp_socket: %s is too long for a unix socket", path);
+		derr_set(e, 0, "qmp_socket", "%s is too long for a unix socket", path);
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, path);
@@ -44,7 +44,7 @@ int qmp_listen(const char *path, char *err, size_t errlen)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		r = -errno;
-		snprintf(err, errlen, "qmp_socket: socket: %s", strerror(errno));
+		derr_set(e, 0, "qmp_socket", "socket: %s", strerror(errno));
 		return r;
 	}
 	mode_t old = umask(0177); /* born 0600: only the daemon's user may connect */
@@ -52,7 +52,7 @@ int qmp_listen(const char *path, char *err, size_t errlen)
 	umask(old);
 	if (r < 0 || listen(fd, 1) < 0) {
 		r = -errno;
-		snprintf(err, errlen, "qmp_socket: %s: %s", path, strerror(errno));
+		derr_set(e, 0, "qmp_socket", "%s: %s", path, strerror(errno));
 		close(fd);
 		return r;
 	}
@@ -69,7 +69,7 @@ static void note_event_locked(struct qmp *q, const char *name)
 }
 
 /* Next line as parsed JSON, waiting until deadline (monotonic ms). */
-static int read_msg_locked(struct qmp *q, uint64_t deadline, cJSON **msg, char *err, size_t errlen)
+static int read_msg_locked(struct qmp *q, uint64_t deadline, cJSON **msg, struct derr *e)
 {
 	for (;;) {
 		char *nl = q->rlen ? memchr(q->rbuf, '\n', q->rlen) : NULL;
@@ -79,27 +79,27 @@ static int read_msg_locked(struct qmp *q, uint64_t deadline, cJSON **msg, char *
 			memmove(q->rbuf, q->rbuf + n, q->rlen - n);
 			q->rlen -= n;
 			if (!*msg) {
-				snprintf(err, errlen,
-				         "qmp_protocol: QEMU sent a line that is not JSON");
+				derr_set(e, 0, "qmp_protocol",
+				         "QEMU sent a line that is not JSON");
 				return -EPROTO;
 			}
 			return 0;
 		}
 		if (q->rlen >= QMP_LINE_MAX) {
-			snprintf(err, errlen, "qmp_protocol: a QMP line longer than %d bytes",
+			derr_set(e, 0, "qmp_protocol", "a QMP line longer than %d bytes",
 			         QMP_LINE_MAX);
 			return -E2BIG;
 		}
 		int64_t left = (int64_t)(deadline - util_mono_ms());
 		if (left <= 0) {
-			snprintf(err, errlen,
-			         "qmp_timeout: QEMU did not answer on its monitor in time");
+			derr_set(e, 0, "qmp_timeout",
+			         "QEMU did not answer on its monitor in time");
 			return -ETIMEDOUT;
 		}
 		struct pollfd p = {q->fd, POLLIN, 0};
 		int n = poll(&p, 1, (int)left);
 		if (n < 0 && errno != EINTR) {
-			snprintf(err, errlen, "qmp_io: poll: %s", strerror(errno));
+			derr_set(e, 0, "qmp_io", "poll: %s", strerror(errno));
 			return -errno;
 		}
 		if (n <= 0)
@@ -108,7 +108,7 @@ static int read_msg_locked(struct qmp *q, uint64_t deadline, cJSON **msg, char *
 		if (got < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (got <= 0) {
-			snprintf(err, errlen, "qmp_closed: QEMU closed its monitor (it exited)");
+			derr_set(e, 0, "qmp_closed", "QEMU closed its monitor (it exited)");
 			return -ECONNRESET;
 		}
 		q->rlen += (size_t)got;
@@ -130,7 +130,7 @@ static int send_all(int fd, const char *p, size_t n)
 }
 
 int qmp_execute(struct qmp *q, const char *cmd, const cJSON *args, unsigned timeout_ms, cJSON **ret,
-                char *err, size_t errlen)
+                struct derr *e)
 {
 	char id[24];
 	int r;
@@ -154,13 +154,13 @@ int qmp_execute(struct qmp *q, const char *cmd, const cJSON *args, unsigned time
 	r = q->fd < 0 ? -ECONNRESET : send_all(q->fd, line, n + 1);
 	free(line);
 	if (r < 0) {
-		snprintf(err, errlen, "qmp_closed: cannot send %s to QEMU: %s", cmd, strerror(-r));
+		derr_set(e, 0, "qmp_closed", "cannot send %s to QEMU: %s", cmd, strerror(-r));
 		goto out_unlock;
 	}
 	uint64_t deadline = util_mono_ms() + timeout_ms;
 	for (;;) {
 		cJSON *msg;
-		r = read_msg_locked(q, deadline, &msg, err, errlen);
+		r = read_msg_locked(q, deadline, &msg, e);
 		if (r < 0)
 			break;
 		const char *ev = cJSON_GetStringValue(cJSON_GetObjectItem(msg, "event"));
@@ -168,11 +168,11 @@ int qmp_execute(struct qmp *q, const char *cmd, const cJSON *args, unsigned time
 		if (ev) {
 			note_event_locked(q, ev);
 		} else if (mid && strcmp(mid, id) == 0) {
-			cJSON *e = cJSON_GetObjectItem(msg, "error");
-			if (e) {
+			cJSON *je = cJSON_GetObjectItem(msg, "error");
+			if (je) {
 				const char *desc =
-				    cJSON_GetStringValue(cJSON_GetObjectItem(e, "desc"));
-				snprintf(err, errlen, "qmp_error: %s: %s", cmd,
+				    cJSON_GetStringValue(cJSON_GetObjectItem(je, "desc"));
+				derr_set(e, 0, "qmp_error", "%s: %s", cmd,
 				         desc ? desc : "failed");
 				r = -EIO;
 			} else if (ret) {
@@ -190,7 +190,7 @@ out_unlock:
 }
 
 int qmp_accept(int lfd, unsigned timeout_ms, int (*alive)(void *), void *arg, struct qmp **out,
-               char *err, size_t errlen)
+               struct derr *e)
 {
 	uint64_t end = util_mono_ms() + timeout_ms;
 	struct qmp *q = NULL;
@@ -200,14 +200,14 @@ int qmp_accept(int lfd, unsigned timeout_ms, int (*alive)(void *), void *arg, st
 	*out = NULL;
 	while (fd < 0) {
 		if (alive && !alive(arg)) {
-			snprintf(err, errlen,
-			         "qmp_cancelled: QEMU exited or the session stopped "
+			derr_set(e, 0, "qmp_cancelled",
+			         "QEMU exited or the session stopped "
 			         "before QEMU connected to its monitor");
 			return -ECANCELED;
 		}
 		if (util_mono_ms() >= end) {
-			snprintf(err, errlen,
-			         "qmp_timeout: QEMU did not connect to its monitor "
+			derr_set(e, 0, "qmp_timeout",
+			         "QEMU did not connect to its monitor "
 			         "within %u ms",
 			         timeout_ms);
 			return -ETIMEDOUT;
@@ -225,14 +225,14 @@ int qmp_accept(int lfd, unsigned timeout_ms, int (*alive)(void *), void *arg, st
 	q->fd = fd;
 	fd = -1;
 	pthread_mutex_lock(&q->lock);
-	r = read_msg_locked(q, end + 2000, &greet, err, errlen);
+	r = read_msg_locked(q, end + 2000, &greet, e);
 	pthread_mutex_unlock(&q->lock);
 	if (r < 0)
 		goto out_free;
 	cJSON *v = cJSON_GetObjectItem(
 	    cJSON_GetObjectItem(cJSON_GetObjectItem(greet, "QMP"), "version"), "qemu");
 	if (!v) {
-		snprintf(err, errlen, "qmp_protocol: QEMU's monitor did not greet with QMP");
+		derr_set(e, 0, "qmp_protocol", "QEMU's monitor did not greet with QMP");
 		r = -EPROTO;
 		goto out_free;
 	}
@@ -240,7 +240,7 @@ int qmp_accept(int lfd, unsigned timeout_ms, int (*alive)(void *), void *arg, st
 	         (int)cJSON_GetNumberValue(cJSON_GetObjectItem(v, "major")),
 	         (int)cJSON_GetNumberValue(cJSON_GetObjectItem(v, "minor")),
 	         (int)cJSON_GetNumberValue(cJSON_GetObjectItem(v, "micro")));
-	r = qmp_execute(q, "qmp_capabilities", NULL, 2000, NULL, err, errlen);
+	r = qmp_execute(q, "qmp_capabilities", NULL, 2000, NULL, e);
 	if (r < 0)
 		goto out_free;
 	*out = q;

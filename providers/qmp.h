@@ -5,12 +5,12 @@
  * reconnect=1,path=SOCK -mon chardev=..,mode=control), so there is never a
  * window in which someone else could take the monitor:
  *
- *	int lfd = qmp_listen("/run/deskfs/x/vm1/qmp.sock", err, sizeof err);
+ *	int lfd = qmp_listen("/run/deskfs/x/vm1/qmp.sock", &e);   (struct derr e)
  *	... start qemu ...
  *	struct qmp *q;
- *	qmp_accept(lfd, 5000, alive_fn, arg, &q, err, sizeof err);  greeting + qmp_capabilities
+ *	qmp_accept(lfd, 5000, alive_fn, arg, &q, &e);  greeting + qmp_capabilities
  *	cJSON *ret;
- *	qmp_execute(q, "query-status", NULL, 1000, &ret, err, sizeof err);
+ *	qmp_execute(q, "query-status", NULL, 1000, &ret, &e);
  *	cJSON_Delete(ret);
  *	qmp_free(q);
  *
@@ -18,19 +18,20 @@
  * the lifecycle thread (health) and readers (screendump) may share it.
  * Events that arrive between replies are remembered by name (qmp_saw_event).
  * Errors: -ETIMEDOUT when QEMU does not answer in time, -ECONNRESET when the
- * monitor closed (QEMU exited), -EIO for an error reply (its desc in err),
- * with err = "qmp_...: words".
+ * monitor closed (QEMU exited), -EIO for an error reply (its desc in e),
+ * with e->code "qmp_..." and words.
  */
 #ifndef DESKFS_QMP_H
 #define DESKFS_QMP_H
 
 #include <stddef.h>
+#include "common/derr.h"
 
 struct qmp;
 struct cJSON;
 
 /* A unix socket at path, mode 0600, listening; returns the fd or -errno. */
-int qmp_listen(const char *path, char *err, size_t errlen);
+int qmp_listen(const char *path, struct derr *e);
 
 /*
  * Wait up to timeout_ms for QEMU to connect to lfd, read its greeting and
@@ -38,14 +39,14 @@ int qmp_listen(const char *path, char *err, size_t errlen);
  * (QEMU died, or the session is stopping) with -ECANCELED.
  */
 int qmp_accept(int lfd, unsigned timeout_ms, int (*alive)(void *), void *arg, struct qmp **out,
-               char *err, size_t errlen);
+               struct derr *e);
 
 /*
  * Run one command. args (may be NULL) is borrowed. On success *ret (if
  * ret is not NULL) holds the "return" value, which the caller frees.
  */
 int qmp_execute(struct qmp *q, const char *cmd, const struct cJSON *args, unsigned timeout_ms,
-                struct cJSON **ret, char *err, size_t errlen);
+                struct cJSON **ret, struct derr *e);
 
 /* 1 if an event of that name (e.g. "SHUTDOWN") has arrived since the connection began. */
 int qmp_saw_event(struct qmp *q, const char *name);

@@ -9,17 +9,20 @@
  * deskfs starts nothing and stops nothing here: rmdir only lets go. The
  * token is read from token_file at each start and becomes the session's
  * token (STATEDIR/NAME/token, 0600; never in session.json). The file must
- * be a regular file owned by the session's owner, so that nobody can make
- * the daemon read, and send away, a file they could not read themselves.
+ * be a regular file owned by the session's owner, and it is opened with the
+ * owner's file-system credentials (setfsuid), so that nobody can make the
+ * daemon read, and send away, a file they could not read themselves.
  * health: GET /health every 2 s on a client of its own; three failures in a
  * row fail the session.
  */
 #include "providers/prov.h"
 #include "core/agentc.h"
-#include "core/sess.h"
+#include "core/host.h"
+#include "core/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,124 +36,116 @@ struct remote {
 	struct agentc *probe; /* the lifecycle's own client for health */
 	uint64_t next_probe;
 	int misses;
+	char url[256];
 };
 
-static int read_token(struct sess *s, const char *path, char *tok, size_t len, char *err,
-                      size_t errlen)
+static int read_token(struct sess *s, const char *path, char *tok, size_t len, struct derr *e)
 {
 	char buf[256];
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "bad_token: cannot open token_file %s: %s", path,
-		         strerror(e));
-		return -e;
-	}
-	int r = -EACCES;
+	uid_t owner = host_owner(s);
+	int fd = util_open_as(owner, host_group(s), path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return derr_set(e, -fd, "bad_token", "cannot open token_file %s: %s", path,
+				strerror(-fd));
+	int r;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "bad_token: token_file %s is not a regular file", path);
+		r = derr_set(e, EACCES, "bad_token", "token_file %s is not a regular file", path);
 		goto out_close;
 	}
-	if (s->owner != 0 && st.st_uid != s->owner) {
-		snprintf(err, errlen,
-		         "bad_token: token_file %s must belong to the session's owner "
-		         "(uid %u)",
-		         path, (unsigned)s->owner);
+	if (owner != 0 && st.st_uid != owner) {
+		r = derr_set(e, EACCES, "bad_token",
+			     "token_file %s must belong to the session's owner (uid %u)", path,
+			     (unsigned)owner);
 		goto out_close;
 	}
 	ssize_t n = read(fd, buf, sizeof buf - 1);
-	r = -EINVAL;
 	if (n <= 0) {
-		snprintf(err, errlen, "bad_token: token_file %s is empty", path);
+		r = derr_set(e, EINVAL, "bad_token", "token_file %s is empty", path);
 		goto out_close;
 	}
 	buf[n] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
 	size_t tl = strlen(buf);
 	if (tl == 0 || tl >= len || buf[strcspn(buf, " \t")] != '\0') {
-		snprintf(err, errlen,
-		         "bad_token: the token in %s must be 1..%zu characters on "
-		         "one line, without spaces",
-		         path, len - 1);
+		r = derr_set(e, EINVAL, "bad_token",
+			     "the token in %s must be 1..%zu characters on one line, without spaces",
+			     path, len - 1);
 		goto out_close;
 	}
 	memcpy(tok, buf, tl + 1);
 	r = 0;
 out_close:
+	explicit_bzero(buf, sizeof buf);
 	close(fd);
 	return r;
 }
 
 /* The endpoint and token are known: hold them, up to bridge_listening. */
-static int remote_attach(struct sess *s, const char *url, const char *tok)
+static int remote_attach(struct sess *s, const char *url, const char *tok, struct derr *e)
 {
 	struct remote *rm = calloc(1, sizeof *rm);
 	if (!rm || !(rm->probe = agentc_new(NULL, url, tok))) {
 		free(rm);
-		return -ENOMEM;
+		return derr_set(e, ENOMEM, "internal", "out of memory");
 	}
-	pthread_mutex_lock(&s->lock);
-	if (tok != s->token)
-		snprintf(s->token, sizeof s->token, "%s", tok); /* before the core attaches */
-	if (url != s->agent_url)
-		snprintf(s->agent_url, sizeof s->agent_url, "%s", url);
-	s->agent_sock[0] = '\0';
-	s->prov_data = rm;
-	pthread_mutex_unlock(&s->lock);
+	snprintf(rm->url, sizeof rm->url, "%s", url);
+	host_set_token(s, tok); /* before the core attaches */
+	host_set_endpoint(s, NULL, url);
+	host_set_data(s, rm);
 	rm->next_probe = util_mono_ms() + REMOTE_HEALTH_MS;
 	/* the desktop is the remote agent's: listening is all we can know */
-	sess_set_readiness(s, RD_DESKTOP_READY);
-	sess_set_readiness(s, RD_BRIDGE_LISTENING);
+	host_readiness(s, RD_DESKTOP_READY);
+	host_readiness(s, RD_BRIDGE_LISTENING);
 	return 0;
 }
 
-static int remote_start(struct sess *s, char *err, size_t errlen)
+static int remote_start(struct sess *s, struct derr *e)
 {
-	char url[256], tfile[256], tok[sizeof s->token], path[PATH_MAX + 16], line[80];
-	pthread_mutex_lock(&s->lock);
-	snprintf(url, sizeof url, "%s", s->conf.url);
-	snprintf(tfile, sizeof tfile, "%s", s->conf.token_file);
-	pthread_mutex_unlock(&s->lock);
-	if (!url[0] || !tfile[0]) {
-		snprintf(err, errlen,
-		         "remote_settings: provider=remote needs url=http://HOST:PORT "
-		         "and token_file=/path");
-		return -EINVAL;
-	}
-	int r = read_token(s, tfile, tok, sizeof tok, err, errlen);
+	char tok[80], path[PATH_MAX + 16], line[96];
+	struct sess_conf conf;
+	host_conf(s, &conf);
+	if (!conf.url[0] || !conf.token_file[0])
+		return derr_set(e, EINVAL, "remote_settings",
+				"provider=remote needs url=http://HOST:PORT and token_file=/path");
+	int r = read_token(s, conf.token_file, tok, sizeof tok, e);
 	if (r < 0)
 		return r;
-	snprintf(path, sizeof path, "%s/token", s->dir);
+	snprintf(path, sizeof path, "%s/token", host_dir(s));
 	int n = snprintf(line, sizeof line, "%s\n", tok);
 	r = util_write_file(path, line, (size_t)n, 0600);
-	if (r < 0) {
-		snprintf(err, errlen, "state_dir: cannot write %s: %s", path, strerror(-r));
-		return r;
-	}
-	return remote_attach(s, url, tok);
+	explicit_bzero(line, sizeof line);
+	if (r < 0)
+		return derr_set(e, -r, "state_dir", "cannot write %s: %s", path, strerror(-r));
+	r = remote_attach(s, conf.url, tok, e);
+	explicit_bzero(tok, sizeof tok);
+	return r;
 }
 
 /* After a daemon restart: the record keeps the endpoint, the state directory the token. */
-static int remote_reattach(struct sess *s, char *err, size_t errlen)
+static int remote_reattach(struct sess *s, struct derr *e)
 {
-	if (s->conf.url[0] && s->conf.token_file[0])
-		return remote_start(s, err, errlen);
-	if (!s->agent_url[0] || !s->token[0]) {
-		snprintf(err, errlen, "reattach_failed: the record names no remote agent endpoint");
-		return -ENOENT;
-	}
-	return remote_attach(s, s->agent_url, s->token);
+	char url[256], tok[80];
+	struct sess_conf conf;
+	host_conf(s, &conf);
+	if (conf.url[0] && conf.token_file[0])
+		return remote_start(s, e);
+	host_endpoint(s, NULL, 0, url, sizeof url);
+	host_token(s, tok, sizeof tok);
+	if (!url[0] || !tok[0])
+		return derr_set(e, ENOENT, "reattach_failed",
+				"the record names no remote agent endpoint");
+	return remote_attach(s, url, tok, e);
 }
 
-static int remote_health(struct sess *s, char *err, size_t errlen)
+static int remote_health(struct sess *s, struct derr *e)
 {
-	struct remote *rm = s->prov_data;
+	struct remote *rm = host_data(s);
 	struct buf out = BUF_INIT;
 	if (!rm || !rm->probe || util_mono_ms() < rm->next_probe)
 		return 0;
 	struct agentc_call call = {1500, NULL, NULL};
-	int r = agentc_request(rm->probe, "GET", "/health", NULL, 0, &call, &out, err, errlen);
+	int r = agentc_request(rm->probe, "GET", "/health", NULL, 0, &call, &out, e);
 	buf_free(&out);
 	rm->next_probe = util_mono_ms() + REMOTE_HEALTH_MS;
 	if (r == 0 || r == -EAGAIN) {
@@ -159,19 +154,15 @@ static int remote_health(struct sess *s, char *err, size_t errlen)
 	}
 	if (++rm->misses < REMOTE_MAX_MISSES && r != -EACCES)
 		return 0;
-	char why[512];
-	snprintf(why, sizeof why, "%s", err);
-	snprintf(err, errlen, "remote_unreachable: the agent at %s stopped answering (%s)",
-	         s->agent_url, why);
+	derr_prefix(e, "the agent at %s stopped answering: ", rm->url);
+	snprintf(e->code, sizeof e->code, "remote_unreachable");
 	return r;
 }
 
 static void remote_stop(struct sess *s)
 {
-	pthread_mutex_lock(&s->lock);
-	struct remote *rm = s->prov_data;
-	s->prov_data = NULL;
-	pthread_mutex_unlock(&s->lock);
+	struct remote *rm = host_data(s);
+	host_set_data(s, NULL);
 	if (rm)
 		agentc_unref(rm->probe);
 	free(rm);
@@ -180,18 +171,18 @@ static void remote_stop(struct sess *s)
 static int remote_check(char *why, size_t len)
 {
 	snprintf(why, len,
-	         "attaches to a running deskfs-agent: create NAME provider=remote "
-	         "url=http://HOST:PORT token_file=/path");
+		 "attaches to a running deskfs-agent: create NAME provider=remote "
+		 "url=http://HOST:PORT token_file=/path");
 	return 1;
 }
 
 const struct prov_ops prov_remote = {
-    .name = "remote",
-    .summary = "a deskfs-agent that already runs elsewhere (url=, token_file=); never started "
-               "or stopped by deskfs",
-    .check = remote_check,
-    .start = remote_start,
-    .health = remote_health,
-    .reattach = remote_reattach,
-    .stop = remote_stop,
+	.name = "remote",
+	.summary = "a deskfs-agent that already runs elsewhere (url=, token_file=); never started "
+		   "or stopped by deskfs",
+	.check = remote_check,
+	.start = remote_start,
+	.health = remote_health,
+	.reattach = remote_reattach,
+	.stop = remote_stop,
 };

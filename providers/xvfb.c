@@ -16,9 +16,11 @@
  * own session.
  */
 #include "providers/prov.h"
-#include "core/sess.h"
+#include "core/host.h"
+#include "core/util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,7 +66,7 @@ static int make_cookie(struct sess *s, unsigned char cookie[16], char *path, siz
 		return r;
 	for (int i = 0; i < 16; i++)
 		sscanf(hex + 2 * i, "%2hhx", &cookie[i]);
-	snprintf(path, len, "%s/xauth", s->dir);
+	snprintf(path, len, "%s/xauth", host_dir(s));
 	return write_xauth(path, cookie, "");
 }
 
@@ -75,7 +77,7 @@ static int xvfb_check(char *why, size_t len)
 		snprintf(why, len, "Xvfb not found in PATH (apt-get install xvfb)");
 		return 0;
 	}
-	if (access(sess_options()->agent_path, X_OK) < 0 &&
+	if (access(host_agent_path(), X_OK) < 0 &&
 	    proc_find_exe("deskfs-agent", agent, sizeof agent) < 0) {
 		snprintf(why, len, "deskfs-agent not found next to deskfs or in PATH");
 		return 0;
@@ -84,31 +86,23 @@ static int xvfb_check(char *why, size_t len)
 	return 1;
 }
 
-static int xvfb_start(struct sess *s, char *err, size_t errlen)
+static int xvfb_start(struct sess *s, struct derr *e)
 {
 	char exe[PATH_MAX], screen[64], log[PATH_MAX + 16], line[32], display[40];
 	char xauth[PATH_MAX];
 	unsigned char cookie[16];
 	int fds[2], r;
 
-	if (proc_find_exe("Xvfb", exe, sizeof exe) < 0) {
-		snprintf(err, errlen, "xvfb_missing: Xvfb not found in PATH (apt-get install xvfb)");
-		return -ENOENT;
-	}
-	pthread_mutex_lock(&s->lock);
-	snprintf(screen, sizeof screen, "%dx%dx24", s->conf.width, s->conf.height);
-	int glx = s->conf.glx;
-	pthread_mutex_unlock(&s->lock);
-	snprintf(log, sizeof log, "%s/xvfb.log", s->artdir);
-	if ((r = make_cookie(s, cookie, xauth, sizeof xauth)) < 0) {
-		snprintf(err, errlen, "state_dir: cannot write the X cookie: %s", strerror(-r));
-		return r;
-	}
-	pthread_mutex_lock(&s->lock);
-	snprintf(s->xauth, sizeof s->xauth, "%s", xauth);
-	pthread_mutex_unlock(&s->lock);
+	struct sess_conf conf;
+	if (proc_find_exe("Xvfb", exe, sizeof exe) < 0)
+		return derr_set(e, ENOENT, "xvfb_missing", "Xvfb not found in PATH (apt-get install xvfb)");
+	host_conf(s, &conf);
+	snprintf(screen, sizeof screen, "%dx%dx24", conf.width, conf.height);
+	snprintf(log, sizeof log, "%s/xvfb.log", host_artdir(s));
+	if ((r = make_cookie(s, cookie, xauth, sizeof xauth)) < 0)
+		return derr_set(e, -r, "state_dir", "cannot write the X cookie: %s", strerror(-r));
 	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -errno;
+		return derr_set(e, errno, "xvfb_failed", "pipe: %s", strerror(errno));
 	const char *argv[16];
 	int n = 0;
 	argv[n++] = exe;
@@ -124,19 +118,19 @@ static int xvfb_start(struct sess *s, char *err, size_t errlen)
 	argv[n++] = "96";
 	argv[n++] = "-auth";
 	argv[n++] = xauth;
-	if (!glx) {
+	if (!conf.glx) {
 		argv[n++] = "-extension";
 		argv[n++] = "GLX";
 	}
 	argv[n] = NULL;
 	struct proc_opts po = {.logpath = log, .fds = {fds[1]}, .nfds = 1};
-	r = sess_spawn(s, SLOT_XVFB, "xvfb", argv, &po, err, errlen);
+	r = host_spawn(s, SLOT_XVFB, "xvfb", argv, &po, e);
 	close(fds[1]);
 	if (r < 0) {
 		close(fds[0]);
 		return r;
 	}
-	r = prov_read_line(s, fds[0], SLOT_XVFB, 10000, line, sizeof line, err, errlen);
+	r = prov_read_line(s, fds[0], SLOT_XVFB, 10000, line, sizeof line, e);
 	close(fds[0]);
 	if (r < 0)
 		return r;
@@ -144,18 +138,18 @@ static int xvfb_start(struct sess *s, char *err, size_t errlen)
 	/* Xvfb has read its cookie; now name the display in the file, so one
 	 * XAUTHORITY can hold the cookies of several sessions (xauth merge) */
 	write_xauth(xauth, cookie, line);
-	sess_set_display(s, display);
-	sess_set_readiness(s, RD_DESKTOP_READY);
-	return prov_start_local_agent(s, display, xauth, SLOT_AGENT, 0, err, errlen);
+	host_set_display(s, display, xauth);
+	host_readiness(s, RD_DESKTOP_READY);
+	return prov_start_local_agent(s, display, xauth, SLOT_AGENT, 0, e);
 }
 
 static void xvfb_stop(struct sess *s)
 {
+	char path[PATH_MAX + 16];
 	prov_stop_procs(s);
-	pthread_mutex_lock(&s->lock);
-	if (s->xauth[0])
-		unlink(s->xauth);
-	pthread_mutex_unlock(&s->lock);
+	snprintf(path, sizeof path, "%s/xauth", host_dir(s));
+	unlink(path); /* the cookie goes with its display */
+	host_set_display(s, NULL, NULL);
 }
 
 const struct prov_ops prov_xvfb = {

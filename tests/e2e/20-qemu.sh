@@ -213,7 +213,9 @@ check "  (not long after it)" test "$took" -lt 12000
 check_eq "error says why" "boot_timeout" "$(jget "$MNT/vm3/error" "j['code']")"
 check "diagnostics say how far the guest got" python3 -c "
 import json,sys; d=json.load(open('$MNT/vm3/artifacts/diagnostics.json'))
-sys.exit(0 if d['reached']=='desktop_ready' and d['attempts']>0 and 'agent_disabled' in d['console_tail'] else 1)"
+ok = d['reached']=='desktop_ready' and d['attempts']>0 and 'agent_disabled' in d['console_tail']
+ok or print(d, file=sys.stderr)
+sys.exit(0 if ok else 1)"
 check "and the VM is stopped" wait_until 5 gone "$Q3"
 rmdir "$MNT/vm3"
 unmount_deskfs

@@ -111,22 +111,22 @@ static void *fake_qemu(void *arg)
 int main(void)
 {
 	struct fake f = {.script = 1};
-	char err[256];
+	struct derr err = DERR_INIT;
 	struct qmp *q = NULL;
 	cJSON *ret = NULL;
 	pthread_t t;
 
 	snprintf(f.path, sizeof f.path, "/tmp/deskfs-test-qmp.%d.sock", (int)getpid());
-	int lfd = qmp_listen(f.path, err, sizeof err);
+	int lfd = qmp_listen(f.path, &err);
 	CHECK("qmp_listen makes a listening socket", lfd >= 0);
 	pthread_create(&t, NULL, fake_qemu, &f);
-	int r = qmp_accept(lfd, 3000, NULL, NULL, &q, err, sizeof err);
+	int r = qmp_accept(lfd, 3000, NULL, NULL, &q, &err);
 	CHECK("qmp_accept: greeting read, capabilities negotiated", r == 0 && q);
 	CHECK("the version comes from the greeting", q && strcmp(qmp_version(q), "7.2.22") == 0);
 	if (!q)
 		goto out;
 
-	r = qmp_execute(q, "query-status", NULL, 2000, &ret, err, sizeof err);
+	r = qmp_execute(q, "query-status", NULL, 2000, &ret, &err);
 	const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(ret, "status"));
 	CHECK("the reply with our id is ours (events and stale replies skipped)",
 	      r == 0 && st && strcmp(st, "running") == 0);
@@ -135,26 +135,26 @@ int main(void)
 	cJSON_Delete(ret);
 	ret = NULL;
 
-	r = qmp_execute(q, "nonsense", NULL, 2000, &ret, err, sizeof err);
+	r = qmp_execute(q, "nonsense", NULL, 2000, &ret, &err);
 	CHECK("an error reply is -EIO", r == -EIO);
 	CHECK("  with QEMU's words",
-	      strstr(err, "no such thing") && strncmp(err, "qmp_error: ", 11) == 0);
+	      strstr(err.msg, "no such thing") && strcmp(err.code, "qmp_error") == 0);
 
 	uint64_t t0 = util_mono_ms();
-	r = qmp_execute(q, "query-status", NULL, 200, NULL, err, sizeof err);
+	r = qmp_execute(q, "query-status", NULL, 200, NULL, &err);
 	CHECK("a silent monitor times out, bounded", r == -ETIMEDOUT && util_mono_ms() - t0 < 1000);
 
 	usleep(500000); /* the fake closes */
-	r = qmp_execute(q, "query-status", NULL, 2000, NULL, err, sizeof err);
+	r = qmp_execute(q, "query-status", NULL, 2000, NULL, &err);
 	CHECK("a closed monitor is -ECONNRESET", r == -ECONNRESET || r == -EPIPE);
-	CHECK("  and says QEMU exited", strstr(err, "qmp_closed") != NULL);
+	CHECK("  and says QEMU exited", strcmp(err.code, "qmp_closed") == 0);
 out:
 	pthread_join(t, NULL);
 	qmp_free(q);
 
 	/* nobody connects: bounded */
 	t0 = util_mono_ms();
-	r = qmp_accept(lfd, 150, NULL, NULL, &q, err, sizeof err);
+	r = qmp_accept(lfd, 150, NULL, NULL, &q, &err);
 	CHECK("nobody connects: -ETIMEDOUT within the bound",
 	      r == -ETIMEDOUT && util_mono_ms() - t0 < 1000);
 	close(lfd);
@@ -165,7 +165,7 @@ out:
 	longpath[0] = '/';
 	longpath[sizeof longpath - 1] = '\0';
 	CHECK("a socket path too long is refused",
-	      qmp_listen(longpath, err, sizeof err) == -ENAMETOOLONG);
+	      qmp_listen(longpath, &err) == -ENAMETOOLONG);
 
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;
