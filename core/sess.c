@@ -582,8 +582,6 @@ static void sess_free(struct sess *s)
 	blob_unref(s->last_png);
 	evq_hub_close(&s->events);
 	buf_free(&s->error);
-	for (int i = 0; i < s->nartifacts; i++)
-		free(s->artifacts[i]);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->op_lock);
 	pthread_cond_destroy(&s->cond);
@@ -740,6 +738,41 @@ static int sess_prepare_dir(struct sess *s, struct derr *e)
 		util_rm_rf(s->dir);
 	}
 	return r;
+}
+
+uint64_t sess_sid(const struct sess *s)
+{
+	return s->sid;
+}
+
+const char *sess_name(const struct sess *s)
+{
+	return s->name;
+}
+
+uid_t sess_owner(const struct sess *s)
+{
+	return s->owner;
+}
+
+gid_t sess_group(const struct sess *s)
+{
+	return s->group;
+}
+
+double sess_created_at(const struct sess *s)
+{
+	return s->created_at;
+}
+
+const char *sess_artdir(const struct sess *s)
+{
+	return s->artdir;
+}
+
+struct evq_hub *sess_events(struct sess *s)
+{
+	return &s->events;
 }
 
 int sess_may_access(const struct sess *s, uid_t uid)

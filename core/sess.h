@@ -37,7 +37,6 @@
 #define SESS_MAX_WAITERS 32       /* server threads waiting on one session */
 #define SESS_MAX_USER_WAITERS 64  /* ... on the sessions of one user */
 #define SESS_MAX_PROCS HOST_MAX_PROCS
-#define SESS_MAX_ARTIFACTS 256
 
 enum sess_status { SESS_STARTING, SESS_READY, SESS_FAILED, SESS_STOPPING, SESS_STOPPED };
 
@@ -89,9 +88,6 @@ struct sess {
 	char agent_url[256];          /* set by the provider before bridge_listening */
 	struct agentc *agent;         /* protected by lock; valid while READY */
 	struct buf error;             /* protected by lock: last error JSON, one line */
-	size_t snap_size[16];         /* protected by lock: last built size per file */
-	char *artifacts[SESS_MAX_ARTIFACTS]; /* protected by lock: names, by inode slot */
-	int nartifacts;               /* protected by lock */
 	uint64_t actions_done;        /* protected by lock */
 	char screenshot_source[32];   /* protected by lock: "agent" or "qmp" */
 	struct blob *last_png;        /* protected by lock: the agent's last PNG, with its ETag */
@@ -116,6 +112,14 @@ struct evq_hub *sess_global_events(void);
 
 int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid_t group,
 		struct sess **out, struct derr *e);
+/* What fs may know of a session (immutable after create). */
+uint64_t sess_sid(const struct sess *s);
+const char *sess_name(const struct sess *s);
+uid_t sess_owner(const struct sess *s);
+gid_t sess_group(const struct sess *s);
+double sess_created_at(const struct sess *s);
+const char *sess_artdir(const struct sess *s);
+struct evq_hub *sess_events(struct sess *s);
 /* May uid see and use s? (its owner, or root) */
 int sess_may_access(const struct sess *s, uid_t uid);
 int sess_destroy(const char *name);

@@ -31,7 +31,8 @@
 
 struct fs_handle {
 	enum fs_kind kind;
-	int node;
+	const struct fs_node *row; /* what this file is and does */
+	struct fs_inode *in;       /* a reference */
 	int nonblock;
 	struct sess *s;     /* a reference; NULL on the control plane */
 	struct buf data;    /* K_SNAPSHOT / K_DESKTOP / K_CTL reads */
@@ -50,10 +51,6 @@ struct fs_handle {
 };
 
 
-static int req_intr(void *arg)
-{
-	return fuse_req_interrupted((fuse_req_t)arg);
-}
 
 /* ---- streams ---- */
 
@@ -138,74 +135,30 @@ static void stream_read(fuse_req_t req, struct fs_handle *h, size_t size)
 
 /* ---- open ---- */
 
-static const struct fs_file *file_of(fuse_ino_t ino)
-{
-	if (FS_SID(ino) == 0)
-		return fs_file_by_node(fs_control_files, FS_NODE(ino));
-	if (FS_NODE(ino) >= N_ART_BASE) {
-		static const struct fs_file artifact = {"artifact", N_ART_BASE, K_LOG, S_IFREG | 0444};
-		return &artifact;
-	}
-	return fs_file_by_node(fs_session_files, FS_NODE(ino));
-}
-
+/* The file behind a log row (an artifact, the actions receipts). */
 static int open_log(struct fs_handle *h)
 {
-	char path[PATH_MAX + 300], name[256];
-	if (h->node == N_ACTIONS) {
-		sess_actions_log_path(h->s, path, sizeof path);
-		int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
-		h->fd = fd;
-		return fd < 0 ? -errno : 0;
-	}
-	int r = fs_artifact_name(h->s, h->node - N_ART_BASE, name, sizeof name);
+	char path[PATH_MAX + 300];
+	int r = h->row->log(h->s, h->in->arg, path, sizeof path);
 	if (r < 0)
 		return r;
-	snprintf(path, sizeof path, "%s/%s", h->s->artdir, name);
-	h->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* the receipts log exists once there are receipts; an empty one before */
+	int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (h->row->kind == K_ACTIONS ? O_CREAT : 0);
+	h->fd = open(path, flags, 0600);
 	return h->fd < 0 ? -errno : 0;
 }
 
-/* Build a snapshot's bytes; K_DESKTOP ones wait for the desktop. */
+/* Build a snapshot's bytes at open; desktop rows wait for the desktop. */
 static int build_snapshot(struct fs_handle *h, fuse_req_t req)
 {
-	struct sess *s = h->s;
-	int r = 0;
-	switch (h->node) {
-	case N_STATUS:
-		sess_status_text(s, &h->data);
-		break;
-	case N_RECORD:
-		sess_record_json(s, &h->data);
-		break;
-	case N_ERROR:
-		sess_error_json(s, &h->data);
-		break;
-	case N_XAUTH:
-		sess_xauth_bytes(s, &h->data);
-		break;
-	case N_SCREENSHOT:
-		r = sess_capture(s, &h->png, req_intr, req);
-		break;
-	case N_OBSERVATION:
-		r = sess_observe(s, &h->data, req_intr, req);
-		break;
+	if (h->row->kind == K_SNAPSHOT || h->row->kind == K_CTL) {
+		h->row->text(h->s, &h->data);
+		return 0;
 	}
-	if (r == 0 && h->kind == K_DESKTOP) {
-		pthread_mutex_lock(&s->lock);
-		s->snap_size[h->node] = h->png ? h->png->len : h->data.len;
-		pthread_mutex_unlock(&s->lock);
-	}
+	int r = h->row->desktop(h->s, &h->data, &h->png, req);
+	if (r == 0) /* getattr shows the last size; fstat on this open shows its own */
+		fs_inode_set_size_hint(h->in, h->png ? h->png->len : h->data.len);
 	return r;
-}
-
-static int build_control(struct fs_handle *h)
-{
-	if (h->node == N_GCTL)
-		sess_global_info(&h->data);
-	else if (h->node == N_PROVIDERS)
-		sess_providers_json(&h->data);
-	return 0;
 }
 
 static void handle_free(struct fs_handle *h);
@@ -227,6 +180,7 @@ static void handle_free(struct fs_handle *h)
 	blob_unref(h->png);
 	buf_free(&h->pending);
 	sess_put(h->s);
+	fs_inode_put(h->in);
 	pthread_mutex_destroy(&h->lock);
 	pthread_mutex_destroy(&h->wlock);
 	free(h);
@@ -234,32 +188,36 @@ static void handle_free(struct fs_handle *h)
 
 void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	const struct fs_file *f = file_of(ino);
+	struct fs_inode *in = fs_inode_get(ino);
 	int acc = fi->flags & O_ACCMODE, r = 0;
-	if (!f || f->kind == K_DIR) {
-		fuse_reply_err(req, f ? EISDIR : ENOENT);
+	if (!in || in->node->kind == K_DIR) {
+		fuse_reply_err(req, in ? EISDIR : ENOENT);
+		fs_inode_put(in);
 		return;
 	}
-	int writes = f->kind == K_CTL || f->kind == K_ACTIONS;
+	const struct fs_node *row = in->node;
+	int writes = row->kind == K_CTL || row->kind == K_ACTIONS;
 	if (acc != O_RDONLY && !writes) {
+		fs_inode_put(in);
 		fuse_reply_err(req, EACCES);
 		return;
 	}
 	struct fs_handle *h = calloc(1, sizeof *h);
 	if (!h) {
+		fs_inode_put(in);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->wlock, NULL);
-	h->kind = f->kind;
-	h->node = FS_NODE(ino);
+	h->in = in;
+	h->row = row;
+	h->kind = row->kind;
 	h->fd = -1;
 	h->nonblock = !!(fi->flags & O_NONBLOCK);
-	if (FS_SID(ino) && !(h->s = sess_get_sid(FS_SID(ino)))) {
-		r = -ENOENT;
+	h->s = fs_sess_of(in, &r);
+	if (r < 0)
 		goto out_free;
-	}
 	if (h->s && !fs_may(req, h->s)) {
 		r = -EACCES;
 		goto out_free;
@@ -269,8 +227,7 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	switch (h->kind) {
 	case K_STREAM:
 		fi->nonseekable = 1;
-		h->sub = evq_subscribe(h->s ? &h->s->events : sess_global_events(), stream_wake, h,
-				       fuse_req_ctx(req)->uid);
+		h->sub = evq_subscribe(row->hub(h->s), stream_wake, h, fuse_req_ctx(req)->uid);
 		r = h->sub ? 0 : -ENOMEM;
 		break;
 	case K_DESKTOP:
@@ -281,7 +238,7 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		}
 		/* fall through */
 	case K_SNAPSHOT:
-		r = h->s ? build_snapshot(h, req) : build_control(h);
+		r = build_snapshot(h, req);
 		break;
 	case K_LOG:
 		r = open_log(h);
@@ -291,12 +248,8 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			r = open_log(h);
 		break;
 	case K_CTL:
-		if (acc != O_WRONLY) {
-			if (h->s)
-				sess_ctl_help(&h->data);
-			else
-				sess_global_info(&h->data);
-		}
+		if (acc != O_WRONLY)
+			r = build_snapshot(h, req); /* reads give the help text */
 		break;
 	case K_DIR:
 		break;
@@ -350,17 +303,7 @@ static void handle_read(fuse_req_t req, struct fs_handle *h, size_t size, off_t 
 
 static int run_lines(struct fs_handle *h, fuse_req_t req, const char *text, size_t len)
 {
-	struct derr e = DERR_INIT;
-	int r;
-	if (h->kind == K_ACTIONS)
-		return sess_actions(h->s, text, len, req_intr, req);
-	if (h->s)
-		return sess_ctl(h->s, text, len);
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	r = sess_global_ctl(text, len, ctx->uid, ctx->gid, &e);
-	if (r < 0)
-		fs_global_error(".ctl", NULL, &e, ctx->uid);
-	return r;
+	return h->row->lines(h->s, req, text, len);
 }
 
 /*

@@ -3,10 +3,17 @@
  * errno mapping. The only code that includes fuse_lowlevel.h. It knows
  * sessions through core/sess*.h and nothing of X11 or QEMU.
  *
- * Inode numbers are computed, never allocated: 1 is the root, 2..4 the
- * control files, and a session's nodes are (sid << 16) | node, with sids
- * never reused, so a stale inode can never reach a newer session. Nothing
- * is allocated per inode, so forget needs no bookkeeping.
+ * The tree is rows (struct fs_node, fs/node.c): each row is one kind of
+ * file and carries its handlers (how to build its bytes, its size, its
+ * stream, its log, what a written line does). Directories are rows with a
+ * directory provider (struct fs_dir): lookup and list of their children.
+ * Today's providers: the root, a session, artifacts/. procs/, files/ and
+ * checkpoints/ plug in the same way: a row in the session's table and an
+ * fs_dir of their own. Every inode the kernel sees lives in the inode
+ * table (fs/inode.c) with its lookup count; files.c serves the open files.
+ *
+ * State kept by fs, and only fs: the inode table (sizes of the last
+ * snapshot built included) and the handle table (fs/fh.c).
  */
 #ifndef DESKFS_FS_H
 #define DESKFS_FS_H
@@ -16,28 +23,9 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "common/derr.h"
 #include "core/sess.h"
-
-enum fs_node {
-	/* control plane, sid 0 */
-	N_ROOT = 1,
-	N_GCTL = 2,
-	N_PROVIDERS = 3,
-	N_GEVENTS = 4,
-	/* inside a session */
-	N_SDIR = 1,
-	N_STATUS,
-	N_RECORD,
-	N_SCREENSHOT,
-	N_ACTIONS,
-	N_OBSERVATION,
-	N_EVENTS,
-	N_ERROR,
-	N_SCTL,
-	N_ARTDIR,
-	N_XAUTH,
-	N_ART_BASE = 256, /* + slot in s->artifacts */
-};
+#include "fs/inode.h"
 
 enum fs_kind {
 	K_DIR,
@@ -49,27 +37,52 @@ enum fs_kind {
 	K_ACTIONS,  /* line writes; reads are the receipts log */
 };
 
-struct fs_file {
-	const char *name;
-	int node;
-	enum fs_kind kind;
-	mode_t mode;
+/* What a directory provider adds its children to (fs_dirlist_add). */
+struct fs_dirlist {
+	struct fs_inode *dir;
+	fuse_req_t req;
+	void (*add)(void *ctx, const char *name, mode_t mode);
+	void *ctx;
 };
 
-#define FS_INO(sid, node) (((fuse_ino_t)(sid) << 16) | (fuse_ino_t)(node))
-#define FS_SID(ino) ((uint64_t)(ino) >> 16)
-#define FS_NODE(ino) ((int)((ino) & 0xffff))
+/* A directory's children. s is NULL on the control plane (the root). */
+struct fs_dir {
+	/* name -> its row (and the row's argument, e.g. an artifact's file name);
+	 * *sid starts as the directory's session and may name another (root) */
+	int (*lookup)(struct sess *s, const char *name, const struct fs_node **node, char *arg,
+		      size_t arglen, uint64_t *sid);
+	/* every child, by fs_dirlist_add */
+	void (*list)(struct sess *s, fuse_req_t req, struct fs_dirlist *l);
+};
 
-extern const struct fs_file fs_session_files[]; /* NULL-name terminated */
-extern const struct fs_file fs_control_files[];
+/* One kind of file or directory, and what it does. Unused handlers are NULL. */
+struct fs_node {
+	const char *name; /* its name in a fixed table; NULL for rows made per name */
+	enum fs_kind kind;
+	mode_t mode;
+	/* K_SNAPSHOT, K_CTL's read side: the bytes (also their size for getattr) */
+	void (*text)(struct sess *s, struct buf *out);
+	/* K_DESKTOP: capture (waits for ready, interruptible through req) */
+	int (*desktop)(struct sess *s, struct buf *data, struct blob **png, fuse_req_t req);
+	/* K_STREAM */
+	struct evq_hub *(*hub)(struct sess *s);
+	/* K_LOG, K_ACTIONS' read side: the file, arg being the inode's argument */
+	int (*log)(struct sess *s, const char *arg, char *path, size_t len);
+	/* K_CTL, K_ACTIONS: run complete lines; -errno, words in error/.events */
+	int (*lines)(struct sess *s, fuse_req_t req, const char *text, size_t len);
+	/* K_DIR */
+	const struct fs_dir *dir;
+};
 
-const struct fs_file *fs_file_by_node(const struct fs_file *table, int node);
-const struct fs_file *fs_file_by_name(const struct fs_file *table, const char *name);
-/* Fill st for ino. Returns 0 or -ENOENT. Never captures or calls an agent. */
-int fs_stat(fuse_ino_t ino, struct stat *st);
-/* Artifacts: name <-> slot (slots are stable for the session's life). */
-int fs_artifact_slot(struct sess *s, const char *name);
-int fs_artifact_name(struct sess *s, int slot, char *out, size_t len);
+extern const struct fs_node fs_root_node;
+extern const struct fs_node fs_session_node;
+
+void fs_dirlist_add(struct fs_dirlist *l, const char *name, mode_t mode);
+/* Fill st for an inode. Never captures or calls an agent. */
+int fs_stat(struct fs_inode *in, struct stat *st);
+/* The session an inode belongs to (a reference), or NULL on the control plane;
+ * -ENOENT (in *r) when that session is gone. */
+struct sess *fs_sess_of(struct fs_inode *in, int *r);
 
 extern const struct fuse_lowlevel_ops fs_ops;
 /* 1 when mounted with allow_other: sessions are per-user. Set before the loop. */

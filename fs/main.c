@@ -222,6 +222,8 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "deskfs: %s\n", err);
 		goto out_mnt;
 	}
+	if (fs_inode_init(&fs_root_node) < 0)
+		goto out_mnt;
 	se = fuse_session_new(&args, &fs_ops, sizeof fs_ops, NULL);
 	if (!se)
 		goto out_mnt;

@@ -1,91 +1,234 @@
 /*
- * node.c - the tree: which names exist, their inode numbers and attributes.
- * getattr and readdir come through here and never capture or call a guest.
+ * node.c - the tree's rows and directory providers: which names exist,
+ * what each one does, and their attributes. getattr and readdir come
+ * through here and never capture or call a guest.
+ *
+ * A new kind of file is a row; a new directory is a row whose .dir is an
+ * fs_dir (lookup + list). The session's table is the one place its
+ * children are named.
  */
 #include "fs/fs.h"
 #include "core/sess_ops.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-const struct fs_file fs_session_files[] = {
-	/* a session is its owner's alone: with allow_other, others get EACCES */
-	{"status", N_STATUS, K_SNAPSHOT, S_IFREG | 0400},
-	{"session.json", N_RECORD, K_SNAPSHOT, S_IFREG | 0400},
-	{"screenshot.png", N_SCREENSHOT, K_DESKTOP, S_IFREG | 0400},
-	{"actions", N_ACTIONS, K_ACTIONS, S_IFREG | 0600},
-	{"observation.json", N_OBSERVATION, K_DESKTOP, S_IFREG | 0400},
-	{"events", N_EVENTS, K_STREAM, S_IFREG | 0400},
-	{"error", N_ERROR, K_SNAPSHOT, S_IFREG | 0400},
-	{"ctl", N_SCTL, K_CTL, S_IFREG | 0600},
-	{"artifacts", N_ARTDIR, K_DIR, S_IFDIR | 0500},
-	{"xauthority", N_XAUTH, K_SNAPSHOT, S_IFREG | 0400}, /* the display's X cookie */
-	{NULL, 0, 0, 0},
-};
+int fs_shared;
 
-const struct fs_file fs_control_files[] = {
-	{".ctl", N_GCTL, K_CTL, S_IFREG | 0666}, /* anyone may create; destroy checks the owner */
-	{".providers.json", N_PROVIDERS, K_SNAPSHOT, S_IFREG | 0444},
-	{".events", N_GEVENTS, K_STREAM, S_IFREG | 0444},
-	{NULL, 0, 0, 0},
-};
-
-const struct fs_file *fs_file_by_node(const struct fs_file *t, int node)
+static int req_intr(void *arg)
 {
-	for (; t->name; t++)
-		if (t->node == node)
-			return t;
-	return NULL;
+	return fuse_req_interrupted((fuse_req_t)arg);
 }
 
-const struct fs_file *fs_file_by_name(const struct fs_file *t, const char *name)
+/* ---- handlers: thin adapters from a row to the core ---- */
+
+static int desk_screenshot(struct sess *s, struct buf *data, struct blob **png, fuse_req_t req)
 {
-	for (; t->name; t++)
-		if (strcmp(t->name, name) == 0)
-			return t;
-	return NULL;
+	return sess_capture(s, png, req_intr, req);
 }
 
-int fs_artifact_slot(struct sess *s, const char *name)
+static int desk_observe(struct sess *s, struct buf *data, struct blob **png, fuse_req_t req)
+{
+	return sess_observe(s, data, req_intr, req);
+}
+
+static int lines_actions(struct sess *s, fuse_req_t req, const char *text, size_t len)
+{
+	return sess_actions(s, text, len, req_intr, req);
+}
+
+static int lines_ctl(struct sess *s, fuse_req_t req, const char *text, size_t len)
+{
+	return sess_ctl(s, text, len);
+}
+
+static int lines_gctl(struct sess *s, fuse_req_t req, const char *text, size_t len)
+{
+	struct derr e = DERR_INIT;
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	int r = sess_global_ctl(text, len, ctx->uid, ctx->gid, &e);
+	if (r < 0)
+		fs_global_error(".ctl", NULL, &e, ctx->uid);
+	return r;
+}
+
+static void text_ctl_help(struct sess *s, struct buf *out)
+{
+	sess_ctl_help(out);
+}
+
+static void text_global(struct sess *s, struct buf *out)
+{
+	sess_global_info(out);
+}
+
+static void text_providers(struct sess *s, struct buf *out)
+{
+	sess_providers_json(out);
+}
+
+static struct evq_hub *hub_global(struct sess *s)
+{
+	return sess_global_events();
+}
+
+static int log_actions(struct sess *s, const char *arg, char *path, size_t len)
+{
+	sess_actions_log_path(s, path, len);
+	return 0;
+}
+
+/* An artifact: a plain file of artifacts/, by name (no dot files, no paths). */
+static int log_artifact(struct sess *s, const char *arg, char *path, size_t len)
+{
+	struct stat st;
+	if (!arg || !util_name_valid(arg))
+		return -ENOENT;
+	snprintf(path, len, "%s/%s", sess_artdir(s), arg);
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) ? 0 : -ENOENT;
+}
+
+/* ---- directories ---- */
+
+void fs_dirlist_add(struct fs_dirlist *l, const char *name, mode_t mode)
+{
+	l->add(l->ctx, name, mode);
+}
+
+static const struct fs_node artifact_node = {NULL, K_LOG, S_IFREG | 0400, .log = log_artifact};
+
+static int artifacts_lookup(struct sess *s, const char *name, const struct fs_node **node,
+			    char *arg, size_t arglen, uint64_t *sid)
 {
 	char path[PATH_MAX + 300];
-	struct stat st;
-	if (strchr(name, '/') || name[0] == '.')
+	if (log_artifact(s, name, path, sizeof path) < 0)
 		return -ENOENT;
-	snprintf(path, sizeof path, "%s/%s", s->artdir, name);
-	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
-		return -ENOENT;
-	int slot = -ENOSPC;
-	pthread_mutex_lock(&s->lock);
-	for (int i = 0; i < s->nartifacts; i++)
-		if (strcmp(s->artifacts[i], name) == 0) {
-			slot = i;
-			goto out_unlock;
-		}
-	if (s->nartifacts < SESS_MAX_ARTIFACTS) {
-		s->artifacts[s->nartifacts] = strdup(name);
-		if (s->artifacts[s->nartifacts])
-			slot = s->nartifacts++;
-	}
-out_unlock:
-	pthread_mutex_unlock(&s->lock);
-	return slot;
+	*node = &artifact_node;
+	snprintf(arg, arglen, "%s", name);
+	return 0;
 }
 
-int fs_artifact_name(struct sess *s, int slot, char *out, size_t len)
+static void artifacts_list(struct sess *s, fuse_req_t req, struct fs_dirlist *l)
 {
-	int r = -ENOENT;
-	pthread_mutex_lock(&s->lock);
-	if (slot >= 0 && slot < s->nartifacts) {
-		snprintf(out, len, "%s", s->artifacts[slot]);
-		r = 0;
+	DIR *d = opendir(sess_artdir(s));
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (de->d_type == DT_REG && util_name_valid(de->d_name))
+			fs_dirlist_add(l, de->d_name, S_IFREG | 0400);
+	closedir(d);
+}
+
+static const struct fs_dir artifacts_dir = {artifacts_lookup, artifacts_list};
+
+/* A session is its owner's alone: with allow_other, others get EACCES (0700). */
+static const struct fs_node session_rows[] = {
+	{"status", K_SNAPSHOT, S_IFREG | 0400, .text = sess_status_text},
+	{"session.json", K_SNAPSHOT, S_IFREG | 0400, .text = sess_record_json},
+	{"screenshot.png", K_DESKTOP, S_IFREG | 0400, .desktop = desk_screenshot},
+	{"actions", K_ACTIONS, S_IFREG | 0600, .log = log_actions, .lines = lines_actions},
+	{"observation.json", K_DESKTOP, S_IFREG | 0400, .desktop = desk_observe},
+	{"events", K_STREAM, S_IFREG | 0400, .hub = sess_events},
+	{"error", K_SNAPSHOT, S_IFREG | 0400, .text = sess_error_json},
+	{"ctl", K_CTL, S_IFREG | 0600, .text = text_ctl_help, .lines = lines_ctl},
+	{"artifacts", K_DIR, S_IFDIR | 0500, .dir = &artifacts_dir},
+	{"xauthority", K_SNAPSHOT, S_IFREG | 0400, .text = sess_xauth_bytes}, /* X cookie */
+	{NULL},
+};
+
+static int table_lookup(const struct fs_node *rows, const char *name,
+			const struct fs_node **node)
+{
+	for (const struct fs_node *r = rows; r->name; r++)
+		if (strcmp(r->name, name) == 0) {
+			*node = r;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static void table_list(const struct fs_node *rows, struct fs_dirlist *l)
+{
+	for (const struct fs_node *r = rows; r->name; r++)
+		fs_dirlist_add(l, r->name, r->mode);
+}
+
+static int session_lookup(struct sess *s, const char *name, const struct fs_node **node,
+			  char *arg, size_t arglen, uint64_t *sid)
+{
+	return table_lookup(session_rows, name, node);
+}
+
+static void session_list(struct sess *s, fuse_req_t req, struct fs_dirlist *l)
+{
+	table_list(session_rows, l);
+}
+
+static const struct fs_dir session_dir = {session_lookup, session_list};
+const struct fs_node fs_session_node = {NULL, K_DIR, S_IFDIR | 0700, .dir = &session_dir};
+
+/* The control plane: names starting with '.'; everything else is a session. */
+static const struct fs_node control_rows[] = {
+	/* anyone may create; destroy checks the owner */
+	{".ctl", K_CTL, S_IFREG | 0666, .text = text_global, .lines = lines_gctl},
+	{".providers.json", K_SNAPSHOT, S_IFREG | 0444, .text = text_providers},
+	{".events", K_STREAM, S_IFREG | 0444, .hub = hub_global},
+	{NULL},
+};
+
+static int root_lookup(struct sess *none, const char *name, const struct fs_node **node,
+		       char *arg, size_t arglen, uint64_t *sid)
+{
+	if (table_lookup(control_rows, name, node) == 0)
+		return 0;
+	/* another user's session exists (mode 0700): the kernel answers EACCES */
+	struct sess *s = sess_get(name);
+	if (!s)
+		return -ENOENT;
+	*sid = sess_sid(s);
+	*node = &fs_session_node;
+	sess_put(s);
+	return 0;
+}
+
+static void root_list(struct sess *none, fuse_req_t req, struct fs_dirlist *l)
+{
+	char **names;
+	uint64_t *sids;
+	int n = 0;
+	table_list(control_rows, l);
+	if (sess_names(&names, &sids, &n) < 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		struct sess *o = sess_get_sid(sids[i]);
+		if (o && fs_may(req, o)) /* ls shows each user their own */
+			fs_dirlist_add(l, names[i], S_IFDIR | 0700);
+		sess_put(o);
 	}
-	pthread_mutex_unlock(&s->lock);
-	return r;
+	sess_names_free(names, sids, n);
+}
+
+static const struct fs_dir root_dir = {root_lookup, root_list};
+const struct fs_node fs_root_node = {NULL, K_DIR, S_IFDIR | 0755, .dir = &root_dir};
+
+/* ---- attributes ---- */
+
+struct sess *fs_sess_of(struct fs_inode *in, int *r)
+{
+	*r = 0;
+	if (!in->sid)
+		return NULL;
+	struct sess *s = sess_get_sid(in->sid);
+	if (!s)
+		*r = -ENOENT;
+	return s;
 }
 
 static off_t text_size(struct sess *s, void (*fn)(struct sess *, struct buf *))
@@ -97,109 +240,45 @@ static off_t text_size(struct sess *s, void (*fn)(struct sess *, struct buf *))
 	return n;
 }
 
-static off_t file_size(const char *path)
+int fs_stat(struct fs_inode *in, struct stat *st)
 {
-	struct stat st;
-	return stat(path, &st) == 0 ? st.st_size : 0;
-}
-
-static int stat_control(int node, struct stat *st)
-{
-	struct buf b = BUF_INIT;
-	if (node == N_ROOT) {
-		/* shared mounts: anyone may mkdir, only owners rmdir (sticky, like /tmp) */
-		st->st_mode = S_IFDIR | (fs_shared ? 01777 : 0755);
-		st->st_nlink = 2;
-		return 0;
-	}
-	const struct fs_file *f = fs_file_by_node(fs_control_files, node);
-	if (!f)
-		return -ENOENT;
-	st->st_mode = f->mode;
-	if (node == N_GCTL)
-		sess_global_info(&b);
-	else if (node == N_PROVIDERS)
-		sess_providers_json(&b);
-	st->st_size = (off_t)b.len;
-	buf_free(&b);
-	return 0;
-}
-
-static int stat_session(struct sess *s, int node, struct stat *st)
-{
-	char path[PATH_MAX + 300], name[256];
-	st->st_mtime = (time_t)s->created_at;
-	st->st_uid = s->owner;
-	st->st_gid = s->group;
-	if (node == N_SDIR || node == N_ARTDIR) {
-		st->st_mode = node == N_SDIR ? S_IFDIR | 0700 : S_IFDIR | 0500;
-		st->st_nlink = node == N_SDIR ? 3 : 2;
-		return 0;
-	}
-	if (node >= N_ART_BASE) {
-		if (fs_artifact_name(s, node - N_ART_BASE, name, sizeof name) < 0)
-			return -ENOENT;
-		snprintf(path, sizeof path, "%s/%s", s->artdir, name);
-		struct stat real;
-		if (stat(path, &real) < 0)
-			return -ENOENT;
-		st->st_mode = S_IFREG | 0400;
-		st->st_size = real.st_size;
-		st->st_mtime = real.st_mtime;
-		return 0;
-	}
-	const struct fs_file *f = fs_file_by_node(fs_session_files, node);
-	if (!f)
-		return -ENOENT;
-	st->st_mode = f->mode;
-	st->st_mtime = time(NULL);
-	switch (node) {
-	case N_STATUS:
-		st->st_size = text_size(s, sess_status_text);
-		break;
-	case N_RECORD:
-		st->st_size = text_size(s, sess_record_json);
-		break;
-	case N_ERROR:
-		st->st_size = text_size(s, sess_error_json);
-		break;
-	case N_XAUTH:
-		st->st_size = text_size(s, sess_xauth_bytes);
-		break;
-	case N_ACTIONS:
-		sess_actions_log_path(s, path, sizeof path);
-		st->st_size = file_size(path);
-		break;
-	case N_SCREENSHOT:
-	case N_OBSERVATION:
-		/* the size of the last capture: fstat after open sees its own */
-		pthread_mutex_lock(&s->lock);
-		st->st_size = (off_t)s->snap_size[node];
-		pthread_mutex_unlock(&s->lock);
-		break;
-	default:
-		st->st_size = 0;
-	}
-	return 0;
-}
-
-int fs_shared;
-
-int fs_stat(fuse_ino_t ino, struct stat *st)
-{
+	const struct fs_node *n = in->node;
+	char path[PATH_MAX + 300];
+	int r;
 	memset(st, 0, sizeof *st);
-	st->st_ino = ino;
-	st->st_nlink = 1;
+	st->st_ino = in->ino;
+	st->st_nlink = n->kind == K_DIR ? 2 : 1;
 	st->st_uid = getuid();
 	st->st_gid = getgid();
+	st->st_mode = n->mode;
 	st->st_mtime = time(NULL);
-	uint64_t sid = FS_SID(ino);
-	if (sid == 0)
-		return stat_control(FS_NODE(ino), st);
-	struct sess *s = sess_get_sid(sid);
-	if (!s)
-		return -ENOENT;
-	int r = stat_session(s, FS_NODE(ino), st);
+	if (in->ino == FUSE_ROOT_ID) /* shared mounts: anyone may mkdir, only owners rmdir */
+		st->st_mode = S_IFDIR | (fs_shared ? 01777 : 0755);
+	struct sess *s = fs_sess_of(in, &r);
+	if (r < 0)
+		return r;
+	if (s) {
+		st->st_uid = sess_owner(s);
+		st->st_gid = sess_group(s);
+		if (n == &fs_session_node)
+			st->st_mtime = (time_t)sess_created_at(s);
+	}
+	if (n->kind == K_SNAPSHOT || (n->kind == K_CTL && !s))
+		st->st_size = text_size(s, n->text);
+	else if (n->kind == K_DESKTOP) /* the last capture's: fstat after open sees its own */
+		st->st_size = (off_t)fs_inode_size_hint(in);
+	if ((n->kind == K_LOG || n->kind == K_ACTIONS) && n->log) {
+		struct stat real;
+		r = n->log(s, in->arg, path, sizeof path);
+		if (r == 0 && stat(path, &real) == 0) {
+			st->st_size = real.st_size;
+			st->st_mtime = real.st_mtime;
+		} else if (n->kind == K_LOG) {
+			r = -ENOENT;
+		} else {
+			r = 0; /* no receipts yet: empty */
+		}
+	}
 	st->st_atime = st->st_ctime = st->st_mtime;
 	sess_put(s);
 	return r;

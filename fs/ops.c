@@ -1,14 +1,15 @@
 /*
- * ops.c - the namespace operations: lookup, getattr, readdir, mkdir,
- * rmdir, and the refusals (unlink, rename, create -> EPERM). The file
- * operations proper are in files.c; the table of both is at the end.
+ * ops.c - the namespace operations: lookup, forget, getattr, readdir,
+ * mkdir, rmdir, and the refusals (unlink, rename, create, symlink, link ->
+ * EPERM). They walk the inode table and ask each directory's provider
+ * (fs/node.c); the file operations proper are in files.c; the table of
+ * both is at the end.
  */
 #include "fs/fs.h"
 #include "core/sess_ops.h"
 #include "fs/fh.h"
 
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,74 +18,82 @@
 /* Nothing is cached by the kernel: sessions come and go, sizes grow. */
 #define ENTRY_TIMEOUT 0.0
 #define ATTR_TIMEOUT 0.0
+#define FS_UNKNOWN_INO 0xffffffffu /* readdir: a name the kernel has not looked up yet */
 
 int fs_may(fuse_req_t req, const struct sess *s)
 {
 	return sess_may_access(s, fuse_req_ctx(req)->uid);
 }
 
-static void reply_entry(fuse_req_t req, fuse_ino_t ino)
+/* Reply with in's entry; the kernel now holds one more lookup of it. */
+static void reply_entry(fuse_req_t req, struct fs_inode *in)
 {
 	struct fuse_entry_param e;
 	memset(&e, 0, sizeof e);
-	int r = fs_stat(ino, &e.attr);
+	int r = fs_stat(in, &e.attr);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
-	e.ino = ino;
+	e.ino = in->ino;
 	e.attr_timeout = ATTR_TIMEOUT;
 	e.entry_timeout = ENTRY_TIMEOUT;
-	fuse_reply_entry(req, &e);
+	fs_inode_remember(in);
+	if (fuse_reply_entry(req, &e) != 0)
+		fs_inode_forget(in->ino, 1); /* the kernel never got it */
+}
+
+/* The child `name` of dir: asked of dir's provider, made an inode (a reference). */
+static int child_of(struct fs_inode *dir, const char *name, struct fs_inode **out)
+{
+	char arg[256] = "";
+	const struct fs_node *node = NULL;
+	uint64_t sid = dir->sid;
+	int r;
+	if (dir->node->kind != K_DIR)
+		return -ENOTDIR;
+	struct sess *s = fs_sess_of(dir, &r);
+	if (r < 0)
+		return r;
+	r = dir->node->dir->lookup(s, name, &node, arg, sizeof arg, &sid);
+	sess_put(s);
+	if (r < 0)
+		return r;
+	*out = fs_inode_child(dir, name, sid, node, arg[0] ? arg : NULL);
+	return *out ? 0 : -ENOMEM;
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	uint64_t sid = FS_SID(parent);
-	int node = FS_NODE(parent);
-	if (parent == FUSE_ROOT_ID) {
-		const struct fs_file *f = fs_file_by_name(fs_control_files, name);
-		if (f) {
-			reply_entry(req, FS_INO(0, f->node));
-			return;
-		}
-		/* another user's session exists (mode 0700): the kernel answers EACCES */
-		struct sess *s = sess_get(name);
-		if (!s) {
-			fuse_reply_err(req, ENOENT);
-			return;
-		}
-		fuse_ino_t ino = FS_INO(s->sid, N_SDIR);
-		sess_put(s);
-		reply_entry(req, ino);
-		return;
-	}
-	struct sess *s = sid ? sess_get_sid(sid) : NULL;
-	if (!s) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	fuse_ino_t ino = 0;
-	if (node == N_SDIR) {
-		const struct fs_file *f = fs_file_by_name(fs_session_files, name);
-		if (f)
-			ino = FS_INO(sid, f->node);
-	} else if (node == N_ARTDIR) {
-		int slot = fs_artifact_slot(s, name);
-		if (slot >= 0)
-			ino = FS_INO(sid, N_ART_BASE + slot);
-	}
-	sess_put(s);
-	if (ino)
-		reply_entry(req, ino);
+	struct fs_inode *dir = fs_inode_get(parent), *in = NULL;
+	int r = dir ? child_of(dir, name, &in) : -ENOENT;
+	if (r < 0)
+		fuse_reply_err(req, -r);
 	else
-		fuse_reply_err(req, ENOENT);
+		reply_entry(req, in);
+	fs_inode_put(in);
+	fs_inode_put(dir);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	fs_inode_forget(ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *v)
+{
+	for (size_t i = 0; i < count; i++)
+		fs_inode_forget(v[i].ino, v[i].nlookup);
+	fuse_reply_none(req);
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct stat st;
-	int r = fs_stat(ino, &st);
+	struct fs_inode *in = fs_inode_get(ino);
+	int r = in ? fs_stat(in, &st) : -ENOENT;
+	fs_inode_put(in);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
@@ -95,8 +104,9 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
-	int node = FS_NODE(ino);
-	int writable = FS_SID(ino) ? (node == N_ACTIONS || node == N_SCTL) : node == N_GCTL;
+	struct fs_inode *in = fs_inode_get(ino);
+	int writable = in && (in->node->kind == K_CTL || in->node->kind == K_ACTIONS);
+	fs_inode_put(in);
 	if (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 		       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME)) {
 		fuse_reply_err(req, EPERM);
@@ -119,11 +129,12 @@ struct dir_ent {
 struct dir_handle {
 	struct dir_ent *v;
 	int n, cap;
+	fuse_ino_t self;
 };
 
-static void add_dirent(fuse_req_t req, struct dir_handle *dh, const char *name, fuse_ino_t ino,
-		       mode_t mode)
+static void dir_add(void *ctx, const char *name, mode_t mode)
 {
+	struct dir_handle *dh = ctx;
 	if (dh->n == dh->cap) {
 		int cap = dh->cap ? dh->cap * 2 : 16;
 		struct dir_ent *v = realloc(dh->v, (size_t)cap * sizeof *v);
@@ -135,6 +146,10 @@ static void add_dirent(fuse_req_t req, struct dir_handle *dh, const char *name, 
 	char *dup = strdup(name);
 	if (!dup)
 		return;
+	/* the number the kernel knows it by, if any: ls -i and find agree with stat */
+	struct fs_inode *known = fs_inode_find(dh->self, name);
+	fuse_ino_t ino = known ? known->ino : FS_UNKNOWN_INO;
+	fs_inode_put(known);
 	dh->v[dh->n++] = (struct dir_ent){dup, ino, mode};
 }
 
@@ -151,65 +166,25 @@ static void dir_free_cb(void *dh)
 	dir_free(dh);
 }
 
-static void list_artifacts(fuse_req_t req, struct sess *s, struct dir_handle *b)
-{
-	DIR *d = opendir(s->artdir);
-	struct dirent *de;
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		int slot = fs_artifact_slot(s, de->d_name);
-		if (slot >= 0)
-			add_dirent(req, b, de->d_name, FS_INO(s->sid, N_ART_BASE + slot), S_IFREG);
-	}
-	closedir(d);
-}
-
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct fs_inode *in = fs_inode_get(ino);
 	struct dir_handle *dh = calloc(1, sizeof *dh);
 	struct sess *s = NULL;
-	int node = FS_NODE(ino);
-	if (!dh) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	add_dirent(req, dh, ".", ino, S_IFDIR);
-	add_dirent(req, dh, "..", FUSE_ROOT_ID, S_IFDIR);
-	if (ino == FUSE_ROOT_ID) {
-		for (const struct fs_file *f = fs_control_files; f->name; f++)
-			add_dirent(req, dh, f->name, FS_INO(0, f->node), f->mode);
-		char **names;
-		uint64_t *sids;
-		int n = 0;
-		if (sess_names(&names, &sids, &n) == 0) {
-			for (int i = 0; i < n; i++) {
-				struct sess *o = sess_get_sid(sids[i]);
-				if (o && fs_may(req, o))
-					add_dirent(req, dh, names[i], FS_INO(sids[i], N_SDIR), S_IFDIR);
-				sess_put(o);
-			}
-			sess_names_free(names, sids, n);
-		}
-	} else if ((s = sess_get_sid(FS_SID(ino))) && !fs_may(req, s)) {
-		sess_put(s);
-		dir_free(dh);
-		fuse_reply_err(req, EACCES);
-		return;
-	} else if (s && node == N_SDIR) {
-		for (const struct fs_file *f = fs_session_files; f->name; f++)
-			add_dirent(req, dh, f->name, FS_INO(s->sid, f->node), f->mode);
-	} else if (s && node == N_ARTDIR) {
-		list_artifacts(req, s, dh);
-	} else {
-		sess_put(s);
-		dir_free(dh);
-		fuse_reply_err(req, s ? ENOTDIR : ENOENT);
-		return;
-	}
+	int r = !in ? -ENOENT : !dh ? -ENOMEM : in->node->kind != K_DIR ? -ENOTDIR : 0;
+	if (r == 0)
+		s = fs_sess_of(in, &r);
+	if (r == 0 && s && !fs_may(req, s))
+		r = -EACCES;
+	if (r < 0)
+		goto fail;
+	dh->self = ino;
+	dir_add(dh, ".", S_IFDIR);
+	dir_add(dh, "..", S_IFDIR);
+	struct fs_dirlist l = {in, req, dir_add, dh};
+	in->node->dir->list(s, req, &l);
 	sess_put(s);
+	fs_inode_put(in);
 	fi->fh = fs_fh_add(dh, dir_free_cb); /* see fh.h: releasedir may race readdir */
 	if (!fi->fh) {
 		dir_free(dh);
@@ -218,6 +193,13 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		fs_fh_close(fi->fh);
+	return;
+fail:
+	sess_put(s);
+	fs_inode_put(in);
+	if (dh)
+		dir_free(dh);
+	fuse_reply_err(req, -r);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -258,12 +240,18 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 {
 	struct derr e = DERR_INIT;
 	struct sess *s = NULL;
-	if (parent != FUSE_ROOT_ID) {
+	const struct fs_node *row = NULL;
+	if (parent != FUSE_ROOT_ID) { /* procs/ and checkpoints/ will say yes here */
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	if (fs_file_by_name(fs_control_files, name)) {
-		fuse_reply_err(req, EEXIST);
+	struct fs_inode *root = fs_inode_get(FUSE_ROOT_ID), *in = NULL;
+	char arg[8];
+	uint64_t sid = 0;
+	if (root->node->dir->lookup(NULL, name, &row, arg, sizeof arg, &sid) == 0 &&
+	    row != &fs_session_node) {
+		fs_inode_put(root);
+		fuse_reply_err(req, EEXIST); /* a control file */
 		return;
 	}
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -271,12 +259,18 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	if (r < 0) {
 		/* no session holds this error: say it on .events, to the one who asked */
 		fs_global_error("mkdir", util_name_valid(name) ? name : NULL, &e, ctx->uid);
+		fs_inode_put(root);
 		fuse_reply_err(req, -r);
 		return;
 	}
-	fuse_ino_t ino = FS_INO(s->sid, N_SDIR);
+	in = fs_inode_child(root, name, sess_sid(s), &fs_session_node, NULL);
 	sess_put(s);
-	reply_entry(req, ino);
+	if (in)
+		reply_entry(req, in);
+	else
+		fuse_reply_err(req, ENOMEM);
+	fs_inode_put(in);
+	fs_inode_put(root);
 }
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -285,7 +279,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	if (fs_file_by_name(fs_control_files, name)) {
+	if (name[0] == '.') { /* the control plane */
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -307,17 +301,17 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	fuse_reply_err(req, EPERM);
 }
 
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	fuse_reply_err(req, EPERM);
+}
+
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
 	fuse_reply_err(req, EPERM);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
-{
-	fuse_reply_err(req, EPERM);
-}
-
-static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	fuse_reply_err(req, EPERM);
 }
@@ -365,6 +359,8 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.init = op_init,
 	.destroy = op_destroy,
 	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
 	.getattr = op_getattr,
 	.setattr = op_setattr,
 	.opendir = op_opendir,
