@@ -159,9 +159,11 @@ another_daemon() {
 # unmount: on the current code that would destroy the first daemon's
 # sessions), and clear their mounts.
 drop_other_daemons() {
-	local e
+	local e i
 	for e in ${AD_MOUNTS:-}; do
 		kill -9 "${e%%:*}" 2>/dev/null
+		for i in $(seq 1 100); do kill -0 "${e%%:*}" 2>/dev/null || break; sleep 0.02; done
+		kill -0 "${e%%:*}" 2>/dev/null || wait "${e%%:*}" 2>/dev/null
 		fusermount3 -u "${e#*:}" 2>/dev/null || fusermount3 -uz "${e#*:}" 2>/dev/null
 	done
 	AD_MOUNTS=""
