@@ -30,6 +30,8 @@ jget() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)"
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # spawn PREFIX CMD...: run CMD in the background in its own process group.
+# (Inside CMD, use `timeout --foreground`: plain timeout moves its child to a
+# group of its own, out of reach of the clean-up.)
 # PREFIX.out / .err get its output, PREFIX.ms its elapsed ms, PREFIX.rc its
 # exit status (written last), PREFIX.pgid the group.
 spawn() {
@@ -40,6 +42,7 @@ spawn() {
 		echo $((($(date +%s%N) - t0) / 1000000)) >"$pre.ms"; echo $rc >"$pre.rc.t"; mv "$pre.rc.t" "$pre.rc"' \
 		_ "$pre" "$@" </dev/null &
 	echo $! >"$pre.pgid"
+	disown $! # polled through its files, never waited for; and no "Killed" notices
 	R_GROUPS="$R_GROUPS $!"
 }
 
