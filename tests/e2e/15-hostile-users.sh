@@ -133,10 +133,10 @@ check "root's display :$N works with root's cookie" q env XAUTHORITY="$XAUTHORIT
 check "and B cannot open it on its own (it needs the cookie)" bash -c \
 	"! ${AS_B[*]} env -u XAUTHORITY xwininfo -root -display ':$N' >/dev/null 2>&1"
 check "root's own provider=display session on :$N works" bash -c \
-	"echo 'create rootd provider=display display=:$N' > '$MNT/.ctl'"
+	"timeout -s KILL 20 sh -c \"echo 'create rootd provider=display display=:$N' > '$MNT/.ctl'\""
 check "  it becomes ready" until_ok 10 status_is rootd ready
 check "  its screenshot is a PNG" bash -c "timeout -s KILL 5 cat '$MNT/rootd/screenshot.png' | head -c 8 | grep -q PNG"
-check "  and it drives the display" bash -c "echo 'move 50 60' > '$MNT/rootd/actions'"
+check "  and it drives the display" tk sh -c "echo 'move 50 60' > '$MNT/rootd/actions'"
 cursor() { timeout -s KILL 5 $PY -c "import json; c=json.load(open('$MNT/rootd/observation.json'))['cursor']; print(c['x'], c['y'])"; }
 check_eq "  (observation.json shows the cursor it moved)" "50 60" "$(cursor)"
 echo "create spy provider=display display=:$N" | as_b tee "$MNT/.ctl" >/dev/null 2>"$TMP/spy.err"
@@ -153,7 +153,7 @@ check "defect 4: B cannot capture root's display through spy" bash -c \
 timeout -s KILL 10 "${AS_B[@]}" sh -c "echo 'move 123 77' > '$MNT/spy/actions'" 2>/dev/null
 check_eq "defect 4: nor move root's pointer through it" "50 60" "$(cursor)"
 timeout -s KILL 10 "${AS_B[@]}" rmdir "$MNT/spy" 2>/dev/null
-rmdir "$MNT/rootd"
+tk rmdir "$MNT/rootd"
 
 # ---- defect 2: close(dup(fd)) racing 200 KB writes (FLUSH vs WRITE) ----
 # up to three rounds of 3 s (the old code died in the first nearly always)

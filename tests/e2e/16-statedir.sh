@@ -39,7 +39,7 @@ mount_deskfs -o width=320,height=200
 check "defect 3: start-up leaves the user's notes.txt and projects/ alone" bash -c \
 	"[ \"\$(cat '$STATE/notes.txt' 2>/dev/null)\" = 'my notes' ] && [ \"\$(cat '$STATE/projects/plan.txt' 2>/dev/null)\" = 'the plan' ]"
 check "a session works in that statedir" bash -c "mkdir '$MNT/s1' && timeout -s KILL 10 cat '$MNT/s1/screenshot.png' | head -c 8 | grep -q PNG"
-check "  and rmdir destroys it" rmdir "$MNT/s1"
+check "  and rmdir destroys it" tk rmdir "$MNT/s1"
 unmount_deskfs
 check "defect 3: after a session and an unmount, the user's files are unchanged" \
 	test "$(user_sum "$STATE" 2>/dev/null)" = "$SUM0"
@@ -110,7 +110,7 @@ fi
 # ---- defect 8: one daemon per state directory ----
 rm -rf "$TMP/state"
 mount_deskfs -o width=320,height=200
-mkdir "$MNT/a1"
+tk mkdir "$MNT/a1"
 check "the first daemon's session is ready" until_ok 10 status_is a1 ready
 PIDS0=$(jget "$MNT/a1/session.json" "' '.join(str(v) for v in j['pids'].values())")
 SHOT0=$(timeout -s KILL 5 cat "$MNT/a1/screenshot.png" | sha1sum)
@@ -129,5 +129,5 @@ check "  and they run" all_alive $PIDS0
 check "  its record is still there" test -s "$STATE/a1/record.json"
 check "  its screen is the same, and it takes actions" bash -c \
 	"[ \"\$(timeout -s KILL 5 cat '$MNT/a1/screenshot.png' | sha1sum)\" = '$SHOT0' ] && echo 'click 1 1' > '$MNT/a1/actions'"
-rmdir "$MNT/a1"
+tk rmdir "$MNT/a1"
 finish

@@ -47,9 +47,9 @@ fi
 
 # ---- defect 5: one user's pile-up does not freeze another ----
 mount_deskfs -o allow_other,width=320,height=200
-mkdir "$MNT/a1"
+tk mkdir "$MNT/a1"
 as_b mkdir "$MNT/b1"
-check "A's and B's sessions are ready" bash -c "echo 'wait 1' > '$MNT/a1/actions' && ${AS_B[*]} sh -c \"echo 'wait 1' > '$MNT/b1/actions'\""
+check "A's and B's sessions are ready" bash -c "timeout -s KILL 20 sh -c \"echo 'wait 1' > '$MNT/a1/actions'\" && timeout -s KILL 20 ${AS_B[*]} sh -c \"echo 'wait 1' > '$MNT/b1/actions'\""
 read -r q50 q99 qmax _ _ < <($PY "$TOP/tests/tools/latency.py" 20 5 cat "$MNT/a1/status")
 t=$(now_ms)
 timeout -s KILL 5 cat "$MNT/a1/screenshot.png" >/dev/null
@@ -84,7 +84,7 @@ unmount_deskfs
 # ---- defect 6: a hung agent costs each caller agent_timeout, once ----
 AT=3
 mount_deskfs -o width=320,height=200,agent_timeout=$AT
-mkdir "$MNT/h"
+tk mkdir "$MNT/h"
 check "a session h works" bash -c "echo 'wait 1' > '$MNT/h/actions' && timeout -s KILL 5 cat '$MNT/h/screenshot.png' | head -c 8 | grep -q PNG"
 AG=$(jget "$MNT/h/session.json" "j['pids']['agent']")
 XV=$(jget "$MNT/h/session.json" "j['pids']['xvfb']")
@@ -121,8 +121,8 @@ kill -CONT "$AG" 2>/dev/null
 check "  the session is gone" until_ok 15 test ! -e "$MNT/h"
 check "  and nothing of it runs (agent, Xvfb)" until_ok 2 all_dead "$AG" "$XV"
 # rmdir while three screenshots wait on a hung agent
-mkdir "$MNT/h2"
-echo 'wait 1' >"$MNT/h2/actions"
+tk mkdir "$MNT/h2"
+tk sh -c "echo 'wait 1' > \"$MNT/h2/actions\""
 AG=$(jget "$MNT/h2/session.json" "j['pids']['agent']")
 XV=$(jget "$MNT/h2/session.json" "j['pids']['xvfb']")
 kill -STOP "$AG"
@@ -137,8 +137,8 @@ check "  and nothing of it runs (agent, Xvfb)" until_ok 2 all_dead "$AG" "$XV"
 for i in 1 2 3; do await "$TMP/h2s$i" 5; done
 
 # ---- defect 11: the agent answers /health during a long action ----
-mkdir "$MNT/s"
-echo 'wait 1' >"$MNT/s/actions"
+tk mkdir "$MNT/s"
+tk sh -c "echo 'wait 1' > \"$MNT/s/actions\""
 SOCK=$STATE/s/agent.sock
 TOKEN=$(cat "$STATE/s/token" 2>/dev/null)
 health() {
@@ -156,9 +156,9 @@ await "$TMP/w6" 15
 check "  and the wait 6000 completed, after 6 s" test "$RC" = 0 -a "$MS" -ge 5500
 check "type waiting completes normally" ok_within 5 sh -c "echo 'type waiting' > '$MNT/s/actions'"
 # the bound of an actions write comes from the actions, not from words in them
-mkdir "$MNT/s2" "$MNT/s3"
-echo 'wait 1' >"$MNT/s2/actions"
-echo 'wait 1' >"$MNT/s3/actions"
+tk mkdir "$MNT/s2" "$MNT/s3"
+tk sh -c "echo 'wait 1' > \"$MNT/s2/actions\""
+tk sh -c "echo 'wait 1' > \"$MNT/s3/actions\""
 AG2=$(jget "$MNT/s2/session.json" "j['pids']['agent']")
 AG3=$(jget "$MNT/s3/session.json" "j['pids']['agent']")
 kill -STOP "$AG2" "$AG3"
@@ -183,7 +183,7 @@ umask 022
 T_PIDS="$T_PIDS $!"
 until_ok 10 grep -q '^ready [0-9]' "$TMP/ready"
 PORT=$(awk '{print $2}' "$TMP/ready")
-echo "create r1 provider=remote url=http://127.0.0.1:$PORT token_file=$TMP/tok" >"$MNT/.ctl"
+echo "create r1 provider=remote url=http://127.0.0.1:$PORT token_file=$TMP/tok" | tk tee "$MNT/.ctl" >/dev/null
 check "a remote session is ready" until_ok 15 status_is r1 ready
 spawn "$TMP/w15" sh -c "echo 'wait 15000' > '$MNT/r1/actions'"
 bad=""
@@ -197,5 +197,5 @@ done
 await "$TMP/w15" 25
 check "defect 11: a remote session stays ready through a wait 15000${bad:+ (saw:$bad)}" test -z "$bad"
 check "  and the wait completes" test "$RC" = 0
-rmdir "$MNT/r1"
+tk rmdir "$MNT/r1"
 finish

@@ -84,7 +84,7 @@ check "defect 7a: nothing of k is left running after the next daemon's rmdir and
 
 # ---- 7c: a truncated record ----
 mount_deskfs -o width=320,height=200
-mkdir "$MNT/t"
+tk mkdir "$MNT/t"
 check "a session t is ready" until_ok 10 status_is t ready
 TP=$(session_pids t)
 crash_daemon
@@ -103,7 +103,7 @@ unmount_deskfs
 
 # ---- 7d: rmdir when the session's state cannot be removed ----
 mount_deskfs -o width=320,height=200
-mkdir "$MNT/d"
+tk mkdir "$MNT/d"
 check "a session d is ready" until_ok 10 status_is d ready
 mount -t tmpfs -o size=64k tmpfs "$STATE/d/artifacts"
 bounded 15 "$TMP/drm" rmdir "$MNT/d"
@@ -117,7 +117,7 @@ check "once the obstacle is gone, rmdir works" ok_within 10 rmdir "$MNT/d"
 check "  and its state is gone" test ! -e "$STATE/d"
 
 # ---- 12: the smaller points ----
-mkdir "$MNT/s"
+tk mkdir "$MNT/s"
 check "a session s is ready" until_ok 10 status_is s ready
 check "creating a file in a session is EPERM (control)" bash -c "! touch '$MNT/s/new' 2>'$TMP/touch.err' && grep -q 'Operation not permitted' '$TMP/touch.err'"
 check "defect 12: rmdir artifacts is EPERM" bash -c "! rmdir '$MNT/s/artifacts' 2>'$TMP/rma.err'; cat '$TMP/rma.err' >&2; grep -q 'Operation not permitted' '$TMP/rma.err'"
@@ -143,7 +143,7 @@ grep -q " $MNT fuse" /proc/mounts && fusermount3 -u "$MNT"
 
 # a crash and a restart leave no cookie behind
 mount_deskfs -o width=320,height=200
-mkdir "$MNT/c1" "$MNT/c2"
+tk mkdir "$MNT/c1" "$MNT/c2"
 check "sessions c1 and c2 are ready" until_ok 10 bash -c "[ \"\$(cat '$MNT/c1/status' '$MNT/c2/status' | tr '\n' ' ')\" = 'ready ready ' ]"
 C2X=$(jget "$MNT/c2/session.json" "j['pids']['xvfb']")
 check "their cookies are in the state directory" bash -c "grep -rlq MIT-MAGIC-COOKIE-1 '$STATE'"
@@ -161,7 +161,7 @@ FS=$TMP/full
 mkdir "$FS"
 mount -t tmpfs -o size=4m,mode=0700 tmpfs "$FS"
 STATE_OVERRIDE=$FS/state try_mount -o width=320,height=200 || not_ok "mount on a tmpfs statedir"
-mkdir "$MNT/ok"
+tk mkdir "$MNT/ok"
 check "a session works on the tmpfs statedir" bash -c "timeout -s KILL 10 cat '$MNT/ok/screenshot.png' | head -c 8 | grep -q PNG"
 dd if=/dev/zero of="$FS/fill" bs=4k 2>/dev/null
 check "the tmpfs is full" bash -c "! echo x 2>/dev/null >'$FS/probe'"

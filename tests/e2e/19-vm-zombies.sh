@@ -25,7 +25,7 @@ no_zombies() { [ -z "$(zombie_children "$DPID")" ]; }
 gone() { [ ! -e "/proc/$1" ] || { [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ] && [ "$(ppid_of "$1")" != "$DPID" ]; }; }
 
 mount_deskfs -o provider=qemu,width=640,height=480
-mkdir "$MNT/v1"
+tk mkdir "$MNT/v1"
 check "a VM session becomes ready" until_ok 90 status_is v1 ready
 Q=$(qemu_pid v1)
 check_eq "its qemu is the daemon's child" "$DPID" "$(ppid_of "$Q")"
@@ -40,7 +40,7 @@ check "  and its qemu is gone (not a zombie child of the daemon)" until_ok 2 gon
 # (the old code said "QEMU closed its monitor" or "exited with status 0", by timing)
 for v in v2:0 v3:1.5; do
 	name=${v%%:*}
-	echo "create $name provider=qemu width=640 height=480" >"$MNT/.ctl"
+	echo "create $name provider=qemu width=640 height=480" | tk tee "$MNT/.ctl" >/dev/null
 	Q2=""
 	end=$(($(now_ms) + 20000))
 	while [ -z "$Q2" ] && [ "$(now_ms)" -lt "$end" ]; do

@@ -18,8 +18,11 @@ AS_C=(setpriv --reuid=65533 --regid=65533 --clear-groups -- "${SYS_ENV[@]}") # a
 PY=/usr/bin/python3
 # lib.sh's merged cookie file must stay root's even when a test opens $TMP to others
 chmod 0600 "${XAUTHORITY:-/dev/null}" 2>/dev/null
-as_b() { "${AS_B[@]}" "$@"; }
-as_c() { "${AS_C[@]}" "$@"; }
+# as_b/as_c CMD...: CMD as that user, killed after 20 s (for calls that should not hang)
+as_b() { timeout -s KILL 20 "${AS_B[@]}" "$@"; }
+as_c() { timeout -s KILL 20 "${AS_C[@]}" "$@"; }
+# tk CMD...: CMD killed after 20 s (mkdir, rmdir, writes on the mount)
+tk() { timeout -s KILL 20 "$@"; }
 R_GROUPS="" # process groups spawned, killed at exit
 
 # q CMD...: CMD with its output discarded (for check lines)
