@@ -79,6 +79,7 @@ int sess_persist(struct sess *s)
 struct spawn_rec {
 	struct sess *s;
 	int slot;
+	int unrecorded; /* the record could not be written: the child never ran */
 };
 
 /* proc_start's gate: the child runs only once the record names it. */
@@ -88,8 +89,10 @@ static int record_child(struct proc *p, void *arg)
 	pthread_mutex_lock(&sr->s->lock);
 	sr->s->procs[sr->slot] = *p;
 	int r = sess_persist_locked(sr->s);
-	if (r < 0)
+	if (r < 0) {
 		sr->s->procs[sr->slot].pid = 0;
+		sr->unrecorded = 1;
+	}
 	pthread_mutex_unlock(&sr->s->lock);
 	return r;
 }
@@ -98,15 +101,20 @@ int sess_spawn(struct sess *s, int slot, const char *role, const char *const arg
 	       struct proc_opts *o, struct derr *e)
 {
 	struct proc p;
-	struct spawn_rec sr = {s, slot};
+	struct spawn_rec sr = {s, slot, 0};
 	o->record = record_child;
 	o->record_arg = &sr;
 	int r = proc_start(&p, role, argv, o);
 	if (r < 0) {
 		char code[40];
 		snprintf(code, sizeof code, "%s_failed", role);
-		derr_set(e, -r, code, "cannot start %s: %s%s", argv[0], strerror(-r),
-			 p.pid ? " (the state directory could not record it)" : "");
+		if (sr.unrecorded)
+			derr_set(e, -r, "state_dir",
+				 "the state directory %s could not record the session's %s (%s), so "
+				 "it was never started",
+				 host_statedir(), role, strerror(-r));
+		else
+			derr_set(e, -r, code, "cannot start %s: %s", argv[0], strerror(-r));
 		pthread_mutex_lock(&s->lock);
 		s->procs[slot] = p; /* reaped, or empty */
 		s->procs[slot].pid = 0;

@@ -47,7 +47,7 @@ static int check_dir(const char *path, const struct stat *st, char *err, size_t 
 	}
 	if (st->st_uid != geteuid()) {
 		snprintf(err, errlen,
-			 "state directory %s belongs to uid %u, not to this daemon (uid %u); "
+			 "state directory %s is owned by uid %u, not by this daemon (uid %u); "
 			 "refusing it",
 			 path, (unsigned)st->st_uid, (unsigned)geteuid());
 		return -EPERM;
@@ -89,7 +89,7 @@ static int make_path(const char *path, char *err, size_t errlen)
 			/* a directory on the way that another user controls could be
 			 * swapped for a link: refuse (sticky /tmp itself is fine) */
 			snprintf(err, errlen,
-				 "state directory %s: %s belongs to uid %u; refusing a path "
+				 "state directory %s: %s is owned by uid %u; refusing a path "
 				 "another user controls",
 				 path, tmp, (unsigned)st.st_uid);
 			return -EPERM;

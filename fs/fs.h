@@ -92,6 +92,10 @@ int fs_may(fuse_req_t req, const struct sess *s);
 /* An error with no session to hold it (mkdir, .ctl): a record on .events for uid. */
 void fs_global_error(const char *op, const char *name, const struct derr *e, uid_t uid);
 
+/* shutdown.c: signals end sessions first, then the loop */
+int fs_shutdown_arm(struct fuse_session *se);
+void fs_shutdown_join(void);
+
 /* files.c: open/read/write/flush/release/poll */
 void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);

@@ -237,6 +237,9 @@ int main(int argc, char *argv[])
 	/* After the fork: threads made before it would not exist in the child.
 	 * Sessions an earlier daemon left (a crash, or -o keep) come back now. */
 	statedir_note_pid(sess_lockfd());
+	/* SIGTERM/SIGINT/SIGHUP: sessions end while the mount still answers */
+	if (fs_shutdown_arm(se) < 0)
+		fprintf(stderr, "deskfs: cannot arm the shutdown thread; signals end the loop at once\n");
 	r = sess_restore_all();
 	if (r > 0)
 		fprintf(stderr, "deskfs: %d recorded session(s) found in %s\n", r, so.statedir);
@@ -250,8 +253,9 @@ int main(int argc, char *argv[])
 	/* > 0 is the signal that ended the loop (SIGTERM, SIGINT): a clean exit */
 	ret = fuse_session_loop_mt(se, cfg) < 0;
 	fuse_loop_cfg_destroy(cfg);
+	fs_shutdown_join();
 
-	sess_shutdown(); /* SIGTERM or unmount: nothing of ours keeps running (but -o keep) */
+	sess_shutdown(); /* unmount (a signal did it already): nothing of ours keeps running (but -o keep) */
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);
