@@ -52,7 +52,7 @@ TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=build/tests/%)
 
 BINS := bin/deskfs bin/deskfs-agent
 
-.PHONY: all deps demo check unit e2e bench install install-guest uninstall clean format guest
+.PHONY: all deps demo check unit e2e bench install install-guest uninstall clean guest
 
 all: $(DEPS_STAMP) $(BINS) $(UNIT_BIN) $(TOOL_BIN)
 
@@ -174,9 +174,6 @@ install-guest: guest
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/deskfs $(DESTDIR)$(BINDIR)/deskfs-agent
-
-format:
-	clang-format -i $(wildcard */*.c */*.h tests/*/*.c)
 
 clean:
 	rm -rf build bin
