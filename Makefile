@@ -94,8 +94,11 @@ build/tests/test_%: tests/unit/test_%.c $(AGENT_LIB_SRC:%.c=build/%.o) build/cor
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(AGENT_PKGS)) -o $@ $(filter %.c %.o,$^) \
 		$(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs $(AGENT_PKGS) $(DAEMON_PKGS)) -lpthread -lm
 
-# test_qmp drives the QMP client against a fake QEMU.
+# test_qmp drives the QMP client against a fake QEMU; test_evq and test_fh
+# link the event queues and the file-handle table as the daemon does.
 build/tests/test_qmp: build/providers/qmp.o
+build/tests/test_evq: build/core/evq.o
+build/tests/test_fh: build/fs/fh.o
 
 build/tests/%: tests/tools/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
