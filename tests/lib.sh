@@ -296,6 +296,10 @@ unmount_deskfs() {
 	if [ "$clean" = 1 ]; then
 		check_eq "the daemon (pid $d) exits 0 after fusermount3 -u" 0 "$DMN_STATUS"
 	fi
+	if [ "$clean" = 0 ] || [ "$DMN_STATUS" != 0 ]; then
+		echo "# the daemon's exit status: $DMN_STATUS; the end of its log:"
+		tail -n 15 "$DLOG" 2>/dev/null | sed 's/^/#   /'
+	fi
 }
 
 # proc_brief PID: "state S, wchan W" of a process, for messages.
@@ -383,6 +387,17 @@ fuse_abort() {
 # the kernel (D state on a FUSE request) is reported and freed by
 # aborting the mount's FUSE connection.
 t_teardown() {
+	t_stop_pids
+	unmount_deskfs
+	# a mount whose daemon the test killed on purpose
+	if [ -n "$MNT" ] && grep -q " $MNT fuse" /proc/mounts; then
+		fusermount3 -uz "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
+	fi
+	reap_recorded
+}
+
+# t_stop_pids: end what the test started in the background (T_PIDS)
+t_stop_pids() {
 	local p stuck=""
 	for p in $T_PIDS; do kill "$p" 2>/dev/null; done
 	if ! wait_gone 5 $T_PIDS; then
@@ -396,12 +411,6 @@ t_teardown() {
 	fi
 	for p in $T_PIDS; do kill -0 "$p" 2>/dev/null || wait "$p" 2>/dev/null; done
 	T_PIDS=""
-	unmount_deskfs
-	# a mount whose daemon the test killed on purpose
-	if [ -n "$MNT" ] && grep -q " $MNT fuse" /proc/mounts; then
-		fusermount3 -uz "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
-	fi
-	reap_recorded
 }
 
 t_cleanup() {
