@@ -48,8 +48,9 @@ TH0=$(thread_count)
 echo "# daemon $DPID: $FD0 descriptors, $TH0 threads with no session"
 
 # (into a file, not a pipe: a worker stuck in the kernel would hold a pipe open)
+: >"$TMP/stress.out"
 "$STRESS" -m "$MNT" -d "$DPID" -s "$SECS" -t "$THREADS" -c "$TMP/children" -k "$TMP/stuck" \
-	${STRESS_QEMU:+-q} ${STRESS_ONLY:+-o "$STRESS_ONLY"} >"$TMP/stress.out" 2>&1 &
+	${STRESS_QEMU:+-q} ${STRESS_ONLY:+-o "$STRESS_ONLY"} >>"$TMP/stress.out" 2>&1 &
 SPID=$!
 tail -n +1 --pid="$SPID" -f "$TMP/stress.out"
 wait "$SPID"
@@ -86,10 +87,9 @@ unmount_deskfs # with its checks (zombies, exit status)
 # (pid and start time), and every process a record names
 leaked=""
 while read -r pid start comm; do
-	[ -r "/proc/$pid/stat" ] || continue
 	line=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
 	set -- ${line##*) }
-	[ "$1" != Z ] && [ "${20}" = "$start" ] && leaked="$leaked $pid($comm)"
+	[ "$1" != Z ] && [ "${20}" = "$start" ] && leaked="$leaked $pid($(cat "/proc/$pid/comm" 2>/dev/null))"
 done <"$TMP/children"
 check "no Xvfb, agent or qemu the daemon started outlives the unmount" test -z "$leaked"
 [ -z "$leaked" ] || echo "# still running:$leaked"
