@@ -55,7 +55,7 @@ struct age {
 	double since;
 };
 static struct age zombies[512], dthreads[1024];
-static double max_zombie_ms, max_d_ms, crashed_at = -1, t0;
+static double max_zombie_ms, max_d_ms, crashed_at = -1, t0, ran_ms;
 static int lingering, stuck_d;
 static atomic_int kills[3]; /* Xvfb, deskfs-agent, qemu */
 
@@ -346,8 +346,8 @@ static void report(int secs, int threads, int other, int drained)
 	}
 	errno_list(list, sizeof list, per_errno);
 	printf("# errors per errno: %s\n", list[0] ? list : "none");
-	printf("# %lu operations in %d s by %d threads: root %lu, uid %d %lu\n", total_ops(), secs,
-	       threads, atomic_load(&stress_sh->by_user[0]), other, atomic_load(&stress_sh->by_user[1]));
+	printf("# %lu operations in %.1f s (of %d planned) by %d threads: root %lu, uid %d %lu\n",
+	       total_ops(), ran_ms / 1000, secs, threads, atomic_load(&stress_sh->by_user[0]), other, atomic_load(&stress_sh->by_user[1]));
 	printf("# killed: Xvfb %d, deskfs-agent %d, qemu %d; children of the daemon seen: %d\n",
 	       atomic_load(&kills[0]), atomic_load(&kills[1]), atomic_load(&kills[2]), nseen);
 	printf("# longest zombie child of the daemon: %.0f ms; longest worker thread in D state: %.0f ms\n",
@@ -411,6 +411,7 @@ int main(int argc, char **argv)
 	}
 	atomic_store(&stress_sh->stop, 1);
 	double stop = now_ms();
+	ran_ms = stop - t0;
 	while ((worker_alive[0] || worker_alive[1]) && now_ms() - stop < DRAIN_MS) {
 		usleep(100000);
 		reap_workers();
