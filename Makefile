@@ -4,6 +4,7 @@
 #   make check          the same set-up, then every test (unit + end to end)
 #   make bench          screenshots and input against scrot / import / xdotool
 #   make fuzz           libFuzzer on the parsers, FUZZ_SECONDS (60) per target
+#   make stress         the FUSE-surface fuzzer on an ASan mount, STRESS_SECONDS (600)
 #   make SANITIZE=1 check   the same under ASan + UBSan
 #   make install PREFIX=/usr/local DESTDIR=...
 
@@ -50,12 +51,13 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=build/tests/%)
+STRESS_BIN := build/tests/stress
 
 BINS := bin/deskfs bin/deskfs-agent
 
-.PHONY: all deps demo check unit e2e bench install install-guest uninstall clean format guest
+.PHONY: all deps demo check unit e2e bench install install-guest uninstall clean guest
 
-all: $(DEPS_STAMP) $(BINS) $(UNIT_BIN) $(TOOL_BIN)
+all: $(DEPS_STAMP) $(BINS) $(UNIT_BIN) $(TOOL_BIN) $(STRESS_BIN)
 
 # One idempotent script installs what is missing (apt-get); the stamp keeps
 # a second make from asking dpkg again.
@@ -74,7 +76,7 @@ bin/deskfs-agent: $(AGENT_OBJ) | $(DEPS_STAMP)
 	@mkdir -p bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(shell $(PKG_CONFIG) --libs $(AGENT_PKGS)) -lpthread -lm
 
-$(DAEMON_OBJ) $(AGENT_OBJ) $(UNIT_BIN) $(TOOL_BIN) $(BINS): $(FLAGS_STAMP)
+$(DAEMON_OBJ) $(AGENT_OBJ) $(UNIT_BIN) $(TOOL_BIN) $(STRESS_BIN) $(BINS): $(FLAGS_STAMP)
 build/fs/%.o: fs/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS)) -c -o $@ $<
@@ -97,13 +99,21 @@ build/tests/test_%: tests/unit/test_%.c $(AGENT_LIB_SRC:%.c=build/%.o) build/cor
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(AGENT_PKGS)) -o $@ $(filter %.c %.o,$^) \
 		$(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs $(AGENT_PKGS) $(DAEMON_PKGS)) -lpthread -lm
 
-# test_qmp drives the QMP client against a fake QEMU.
+# test_qmp drives the QMP client against a fake QEMU; test_evq and test_fh
+# link the event queues and the file-handle table as the daemon does.
 build/tests/test_qmp: build/providers/qmp.o build/common/derr.o
+build/tests/test_evq: build/core/evq.o
+build/tests/test_fh: build/fs/fh.o
 
 build/tests/%: tests/tools/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags libpng x11) -o $@ $< \
 		$(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs libpng x11 xtst)
+
+# The stress tool: the workers (stress.c) and the watcher (watch.c).
+$(STRESS_BIN): tests/stress/stress.c tests/stress/watch.c tests/stress/stress.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(ALL_LDFLAGS) -lpthread
 
 # The VM guest of provider=qemu (contrib/build-guest.sh: kernel + initramfs
 # from Debian packages). Built only when missing, keyed by a hash of what goes
@@ -136,6 +146,16 @@ demo: all guest
 bench: all guest
 	@contrib/install-deps.sh bench
 	@tests/bench.sh
+
+# make stress: tests/stress/run.sh on an ASan + UBSan build (it stays in
+# bin/ afterwards, as after make SANITIZE=1 check): STRESS_SECONDS (600),
+# STRESS_THREADS (8), and STRESS_QEMU=1 to add VM sessions. CI does not run it.
+STRESS_SECONDS ?= 600
+STRESS_THREADS ?= 8
+.PHONY: stress
+stress:
+	@$(MAKE) --no-print-directory SANITIZE=1 all
+	@STRESS_SECONDS=$(STRESS_SECONDS) STRESS_THREADS=$(STRESS_THREADS) tests/stress/run.sh
 
 # make fuzz: libFuzzer targets (clang, ASan + UBSan) for the parsers, each run
 # FUZZ_SECONDS on a copy of tests/fuzz/corpus; see tests/fuzz/README.
@@ -177,9 +197,6 @@ install-guest: guest
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/deskfs $(DESTDIR)$(BINDIR)/deskfs-agent
-
-format:
-	clang-format -i $(wildcard */*.c */*.h tests/*/*.c)
 
 clean:
 	rm -rf build bin

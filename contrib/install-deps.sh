@@ -1,7 +1,7 @@
 #!/bin/sh
 # install-deps.sh - install the Debian packages deskfs needs, only those missing.
 #
-#   contrib/install-deps.sh            # build + test dependencies
+#   contrib/install-deps.sh            # build + test dependencies (every tool tests/ calls)
 #   contrib/install-deps.sh bench      # also the peers make bench compares against
 #   contrib/install-deps.sh fuzz       # also clang + libFuzzer for make fuzz
 #
@@ -12,17 +12,25 @@ BUILD="build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev \
 libcjson-dev libpng-dev libx11-dev libxext-dev libxtst-dev libxdamage-dev \
 libxfixes-dev libmicrohttpd-dev libisal-dev"
 RUNTIME="xvfb x11-utils x11-xserver-utils xterm xauth busybox python3 procps psmisc curl jq"
+# Everything tests/ calls is in the default set, even what every Debian has:
+# coreutils (cat, timeout, stdbuf, od, ...), diffutils (cmp), findutils
+# (find), grep, sed, mawk (awk), bash, dash (sh), util-linux (setpriv,
+# unshare), mount (mount, umount), libc-bin (ldd), iproute2 (ss: 20-qemu),
+# xdotool (13-incremental); x11-utils (xev, xwininfo), x11-xserver-utils
+# (xsetroot), procps (pgrep, ps), fuse3 (fusermount3) are above.
+TEST="coreutils diffutils findutils grep sed mawk bash dash util-linux mount libc-bin \
+iproute2 xdotool"
 # provider=qemu: QEMU (qemu-system-data holds qboot.rom), and what
 # contrib/build-guest.sh needs on the host to make the guest: lz4 for the
 # kernel's payload, xkb-data and x11-xkb-utils (xkbcomp) for the guest's
 # Xvfb. The guest's kernel and busybox-static are not installed here: the
 # recipe fetches them with apt-get download and unpacks them aside.
 VM="qemu-system-x86 qemu-system-data lz4 xkb-data x11-xkb-utils"
-BENCH="scrot imagemagick xdotool"
+BENCH="scrot imagemagick"
 # make fuzz: clang, and libFuzzer (libclang_rt.fuzzer), which clang does not pull in
 FUZZ="clang libclang-rt-14-dev"
 
-want="$BUILD $RUNTIME $VM"
+want="$BUILD $RUNTIME $TEST $VM"
 for arg in "$@"; do
 	case "$arg" in
 	bench) want="$want $BENCH" ;;

@@ -7,6 +7,9 @@
 # run as root against a real mount, real Xvfb and real X clients. A test
 # exiting 77 is skipped and says why. With DESKFS_REQUIRE_ALL=1 (CI) a skip
 # counts as a failure: on our machines every test must really run.
+# A test must end with its "N passed, N failed" line: one without it, or
+# one that passed no check at all, failed whatever its exit status; so
+# does one that exits non-zero with no failed check.
 # Sanitizer reports (ASAN_OPTIONS log_path) fail the run.
 set -u
 cd "$(dirname "$0")/.."
@@ -38,9 +41,20 @@ run_one() {
 		fi
 		return
 	fi
+	local why=""
+	if [ -z "$line" ]; then
+		why="no closing 'N passed, N failed' line"
+	elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		why="it passed no check"
+	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		why="it exited $rc with no failed check"
+	elif [ "$(printf '%s\n' "$out" | grep -c '^not ok')" -gt "$f" ]; then
+		why="its closing line counts fewer failures than its 'not ok' lines"
+	fi
 	p=${p:-0} f=${f:-0}
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		f=1 # died without saying why: that is a failure
+	if [ -n "$why" ]; then
+		f=$((f + 1)) # a test that cannot say what it checked failed
+		echo "  [$name] not ok - $why (exit $rc)"
 		printf '%s\n' "$out" | tail -n 20 | sed "s|^|  [$name] |"
 	fi
 	pass=$((pass + p))

@@ -2,6 +2,9 @@
 # actions: what a write does arrives at a real X client (xev), exactly:
 # coordinates and buttons, Unicode text, chords, wheel buttons, drags, and
 # the three JSON dialects. Bad input is refused whole and changes nothing.
+# "Nothing" is proved against a marker: a click written after the refused
+# input; X delivers in order, so once xev has printed the marker, anything
+# the refused write had done would be in the file before it.
 . "$(dirname "$0")/../lib.sh"
 need_fuse
 need_xvfb
@@ -14,12 +17,34 @@ D=$(sess_display "$S")
 XEV=$TMP/xev.out
 bg env DISPLAY="$D" stdbuf -oL xev -geometry 800x600+0+0 -event mouse -event keyboard -event button >"$XEV" 2>&1
 wait_for "Event Tester" bash -c "DISPLAY=$D xwininfo -root -tree"
-sleep 0.3
 
 act() { printf '%s\n' "$@" >"$S/actions"; }
 # the n-th event of a type, as "x,y button" (root coordinates)
 ev() { python3 "$TOP/tests/tools/xevparse.py" "$XEV" "$@"; }
-mark() { : >"$XEV"; }
+# sync_xev: the marker, a middle click at (797,3); returns once xev printed
+# its release, so all that was written before has arrived too.
+sync_xev() {
+	act "click 797 3 middle"
+	wait_for "ButtonRelease 797,3" ev last ButtonRelease
+}
+# mark: a fresh window of events (late events of the previous action stay out)
+mark() { sync_xev; : >"$XEV"; }
+# only_marker: since the last mark, xev saw the marker and nothing else
+only_marker() {
+	sync_xev &&
+		[ "$(ev ButtonPress 1)|$(ev count ButtonPress)|$(ev count KeyPress)" = "ButtonPress 797,3 2|1|0" ]
+}
+
+# xev is live once it prints a marker (its window may map before it listens)
+live=0
+for i in 1 2 3 4 5; do
+	act "click 797 3 middle"
+	for j in $(seq 1 20); do
+		[ "$(ev last ButtonRelease)" = "ButtonRelease 797,3" ] && live=1 && break 2
+		sleep 0.05
+	done
+done
+check "xev receives input" test "$live" = 1
 
 mark; act "click 100 150"
 check_eq "click arrives at (100,150) with button 1" "ButtonPress 100,150 1" "$(ev ButtonPress 1)"
@@ -90,16 +115,17 @@ try: os.write(fd, b'click 10 10\\nclick 800 10\\n')
 except OSError as e: sys.exit(0 if e.errno==22 else 1)
 finally: os.close(fd)
 sys.exit(1)"
-sleep 0.2
-check_eq "and nothing of that write is performed" "0" "$(ev count ButtonPress)"
+check "and nothing of that write is performed (xev saw only the marker written after it)" only_marker
 check "error names the line and says why" python3 -c "
 import json,sys; e=json.load(open('$S/error')); print(e['message'], file=sys.stderr)
 sys.exit(0 if e['code']=='invalid_action' and 'line 2' in e['message'] and e['category']=='input' and e['retryable'] is False and 'details' in e else 1)"
+mark
 for bad in 'jump 1 2' 'click 10' 'click -1 5' 'click 99999999999 1' 'click 1x 2' 'key ctrl+nosuchkey' 'wait -5' '{"action":"left_click","coordinate":[1]}' '{"type":' '{"method":"fly"}'; do
 	check "'$bad' is refused with EINVAL" bash -c "{ printf '%s\n' '$bad' > '$S/actions'; } 2>&1 | grep -q 'Invalid argument'"
 done
 check "invalid UTF-8 is refused" bash -c "{ printf 'type \xff\xfe\n' > '$S/actions'; } 2>&1 | grep -q 'Invalid argument'"
 check "a NUL byte is refused" bash -c "{ printf 'click 1 1\0\n' > '$S/actions'; } 2>&1 | grep -q 'Invalid argument'"
+check "none of the refused writes performed anything (only the marker arrived)" only_marker
 mark; act "click 11 12"
 check_eq "the session still works afterwards" "ButtonPress 11,12 1" "$(ev ButtonPress 1)"
 check_eq "and is still ready" "ready" "$(cat "$S/status")"
@@ -117,6 +143,12 @@ import os,sys; fd=os.open('$S/actions', os.O_WRONLY); os.write(fd, b'jump 1')
 try: os.close(fd)
 except OSError as e: sys.exit(0 if e.errno==22 else 1)
 sys.exit(1)"
+mark
+python3 -c "
+import os; fd=os.open('$S/actions', os.O_WRONLY); os.write(fd, b'click 1 1 sideways')
+try: os.close(fd)
+except OSError: pass"
+check "and performs nothing (only the marker arrived)" only_marker
 check "receipts are readable from actions" bash -c "tail -n1 '$S/actions' | python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); sys.exit(0 if r[\"type\"]==\"receipt\" and r[\"action\"]==\"click\" else 1)'"
 check "actions reports its growing size" bash -c "[ \$(stat -c %s '$S/actions') -gt 100 ]"
 finish

@@ -29,7 +29,7 @@ wait_until() {
 status_is() { [ "$(cat "$MNT/$1/status" 2>/dev/null)" = "$2" ]; }
 qemu_pid() { jget "$MNT/$1/session.json" "j['pids'].get('qemu','')"; }
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
-# gone PID: not running (a zombie waiting for init to reap it counts as gone)
+# gone PID: not running (lib.sh: a zombie child of the daemon is NOT gone, it is a leak)
 gone() { ! running "$1"; }
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
