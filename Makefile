@@ -29,7 +29,7 @@ endif
 ALL_CFLAGS  = $(WARN) $(DEFS) -MMD -MP -I. $(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
-DAEMON_PKGS := fuse3 libcurl libcjson
+DAEMON_PKGS := fuse3 libcurl libcjson libsystemd
 AGENT_PKGS  := x11 xext xtst xdamage xfixes libmicrohttpd libcjson libpng libisal
 
 DEPS_STAMP := .deps-installed

@@ -10,7 +10,7 @@ set -eu
 
 BUILD="build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev \
 libcjson-dev libpng-dev libx11-dev libxext-dev libxtst-dev libxdamage-dev \
-libxfixes-dev libmicrohttpd-dev libisal-dev"
+libxfixes-dev libmicrohttpd-dev libisal-dev libsystemd-dev"
 RUNTIME="xvfb x11-utils x11-xserver-utils xterm xauth busybox python3 procps psmisc curl jq"
 # provider=qemu: QEMU (qemu-system-data holds qboot.rom), and what
 # contrib/build-guest.sh needs on the host to make the guest: lz4 for the

@@ -6,6 +6,8 @@
  *	$ fusermount3 -u /mnt/desk        (or SIGTERM: every session is destroyed)
  */
 #include "fs/fs.h"
+#include "fs/cli.h"
+#include "fs/log.h"
 #include "core/agentc.h"
 #include "core/sess_ops.h"
 #include "providers/prov.h"
@@ -26,7 +28,7 @@ static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outa
 {
 	if (key == KEY_ALLOW_OTHER)
 		fs_shared = 1;
-	return 1;
+	return fs_cli_other(arg, key, outargs); /* SOURCE MOUNTPOINT, fstab words, unknowns */
 }
 
 struct cli {
@@ -59,7 +61,7 @@ static const struct fuse_opt cli_spec[] = {
 
 static void usage(const char *prog)
 {
-	printf("usage: %s [-f] [-d] [-o option[,option...]] MOUNTPOINT\n"
+	printf("usage: %s [-f] [-d] [-o option[,option...]] [SOURCE] MOUNTPOINT\n"
 	       "\n"
 	       "Computer-use desktops as files: mkdir MOUNTPOINT/NAME makes a session,\n"
 	       "NAME/screenshot.png shows it, NAME/actions drives it, rmdir ends it.\n"
@@ -139,7 +141,7 @@ static int build_opts(const struct cli *c, const char *mnt, struct sess_opts *o)
 	snprintf(kv[6].val, sizeof kv[6].val, "%d", c->agent_timeout);
 	for (size_t i = 0; i < sizeof kv / sizeof *kv; i++) {
 		if (kv[i].set && sess_conf_set(d, kv[i].key, kv[i].val, err, sizeof err) < 0) {
-			fprintf(stderr, "deskfs: -o %s=%s: %s\n", kv[i].key, kv[i].val, err);
+			fs_log(LOG_ERR, "deskfs: -o %s=%s: %s", kv[i].key, kv[i].val, err);
 			return -EINVAL;
 		}
 	}
@@ -161,7 +163,7 @@ static int dry_run(const struct cli *c, const char *mnt)
 	if (build_opts(c, mnt ? mnt : ".", &o) < 0)
 		return 2;
 	if (strcmp(o.defaults.provider, "qemu") != 0) {
-		fprintf(stderr, "deskfs: --dry-run shows a VM's command line: add -o provider=qemu\n");
+		fs_log(LOG_ERR, "deskfs: --dry-run shows a VM's command line: add -o provider=qemu");
 		return 2;
 	}
 	return prov_qemu_dry_run(&o.defaults, c->statedir || mnt ? o.statedir : "STATEDIR",
@@ -178,8 +180,11 @@ int main(int argc, char *argv[])
 	struct fuse_loop_config *cfg = NULL;
 	int ret = 1;
 
-	if (fuse_opt_parse(&args, &cli, cli_spec, cli_proc) < 0)
-		return 2;
+	fs_log_init(); /* "<3>" prefixes for the journal, libfuse's lines too */
+	if (fuse_opt_parse(&args, &cli, cli_spec, cli_proc) < 0 || fs_cli_finish(&args) < 0) {
+		ret = 2;
+		goto out_args;
+	}
 	/* the kernel checks modes: a session is its owner's (0700) */
 	fuse_opt_add_arg(&args, "-odefault_permissions");
 	if (cli.version) {
@@ -203,8 +208,7 @@ int main(int argc, char *argv[])
 		ret = dry_run(&cli, fo.mountpoint);
 		goto out_mnt;
 	}
-	if (!fo.mountpoint) {
-		fprintf(stderr, "usage: %s [-f] [-d] [-o options] MOUNTPOINT  (try --help)\n", argv[0]);
+	if (fs_cli_check_mountpoint(argv[0], fo.mountpoint) < 0) {
 		ret = 2;
 		goto out_mnt;
 	}
@@ -215,13 +219,13 @@ int main(int argc, char *argv[])
 	agentc_global_init();
 	int r = sess_init(&so);
 	if (r < 0) {
-		fprintf(stderr, "deskfs: state directory %s: %s\n", so.statedir, strerror(-r));
+		fs_log(LOG_ERR, "deskfs: state directory %s: %s", so.statedir, strerror(-r));
 		goto out_mnt;
 	}
 	/* sessions an earlier daemon left: a crash, or -o keep */
 	r = sess_restore_all();
 	if (r > 0)
-		fprintf(stderr, "deskfs: %d recorded session(s) found in %s\n", r, so.statedir);
+		fs_log(LOG_INFO, "deskfs: %d recorded session(s) found in %s", r, so.statedir);
 	se = fuse_session_new(&args, &fs_ops, sizeof fs_ops, NULL);
 	if (!se)
 		goto out_mnt;
@@ -232,6 +236,7 @@ int main(int argc, char *argv[])
 	/* children must never hold the FUSE device open */
 	fcntl(fuse_session_fd(se), F_SETFD, FD_CLOEXEC);
 	fuse_daemonize(fo.foreground);
+	fs_notify_ready(fo.mountpoint); /* systemd Type=notify: READY=1 */
 
 	cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_clone_fd(cfg, (unsigned)fo.clone_fd);
@@ -243,6 +248,7 @@ int main(int argc, char *argv[])
 	ret = fuse_session_loop_mt(se, cfg) < 0;
 	fuse_loop_cfg_destroy(cfg);
 
+	fs_notify_stopping();
 	sess_shutdown(); /* SIGTERM or unmount: nothing of ours keeps running (but -o keep) */
 	fuse_session_unmount(se);
 out_signals:
