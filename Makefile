@@ -5,13 +5,18 @@
 #   make bench          screenshots and input against scrot / import / xdotool
 #   make fuzz           libFuzzer on the parsers, FUZZ_SECONDS (60) per target
 #   make SANITIZE=1 check   the same under ASan + UBSan
-#   make install PREFIX=/usr/local DESTDIR=...
+#   make install PREFIX=/usr/local DESTDIR=...   binaries, man pages, systemd units, guest recipe
+#   make deb            a Debian package in build/deb/ (dpkg-buildpackage, lintian)
 
 VERSION    := 0.1.0
 PKG_CONFIG ?= pkg-config
 CC         ?= cc
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share/deskfs
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 CFLAGS     ?= -O2 -g
 
 WARN := -std=c11 -Wall -Wextra -Wstrict-prototypes -Wmissing-declarations \
@@ -26,7 +31,7 @@ SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 endif
 
 # Flags of our own, kept apart from the user's CFLAGS/LDFLAGS.
-ALL_CFLAGS  = $(WARN) $(DEFS) -MMD -MP -I. $(SANFLAGS) $(CFLAGS)
+ALL_CFLAGS  = $(WARN) $(DEFS) -MMD -MP -I. $(SANFLAGS) $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
 DAEMON_PKGS := fuse3 libcurl libcjson libsystemd
@@ -52,7 +57,7 @@ TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=build/tests/%)
 
 BINS := bin/deskfs bin/deskfs-agent
 
-.PHONY: all deps demo check unit e2e bench install install-guest uninstall clean format guest
+.PHONY: all deps demo check unit e2e bench install install-guest uninstall clean format guest deb
 
 all: $(DEPS_STAMP) $(BINS) $(UNIT_BIN) $(TOOL_BIN)
 
@@ -163,9 +168,25 @@ build/fuzz/fuzz_ctl build/fuzz/fuzz_gctl: build/fuzz/%: tests/fuzz/%.c $(FUZZ_DO
 	$(FUZZ_CC_ALL) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS)) -lpthread
 -include $(FUZZ_AOBJ:.o=.d) $(FUZZ_DOBJ:.o=.d) $(FUZZ_BIN:=.d)
 
-install: $(BINS)
-	install -d $(DESTDIR)$(BINDIR)
+MANPAGES := $(wildcard man/*.1)
+UNITS    := contrib/systemd/deskfs@.service
+GUEST_RECIPE := contrib/build-guest.sh $(wildcard contrib/guest/*)
+
+build/systemd/%: contrib/systemd/%.in
+	@mkdir -p $(@D)
+	sed 's|@BINDIR@|$(BINDIR)|g' $< > $@
+
+install: $(BINS) $(UNITS:contrib/%=build/%)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(DATADIR)/contrib/guest $(DESTDIR)$(SYSCONFDIR)/default
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(UNITS:contrib/%=build/%) $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 0755 contrib/build-guest.sh $(DESTDIR)$(DATADIR)/contrib/
+	install -m 0755 $(wildcard contrib/guest/*) $(DESTDIR)$(DATADIR)/contrib/guest/
+	@# never overwrite a configured /etc/default/deskfs
+	test -e $(DESTDIR)$(SYSCONFDIR)/default/deskfs || \
+		install -m 0644 contrib/systemd/deskfs.default $(DESTDIR)$(SYSCONFDIR)/default/deskfs
 
 install-guest: guest
 	install -d $(DESTDIR)$(PREFIX)/share/deskfs/guest
@@ -173,7 +194,23 @@ install-guest: guest
 		$(DESTDIR)$(PREFIX)/share/deskfs/guest/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/deskfs $(DESTDIR)$(BINDIR)/deskfs-agent
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BINS)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANPAGES)))
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(UNITS)))
+	rm -rf $(DESTDIR)$(DATADIR)/contrib
+
+# make deb: a clean copy of the tree (what git tracks, plus new files not
+# ignored) is built by dpkg-buildpackage in build/deb/, and checked by lintian.
+DEB_DIR := build/deb
+deb:
+	@contrib/install-deps.sh
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/deskfs-$(VERSION)
+	{ git ls-files -co --exclude-standard 2>/dev/null || \
+	  find . -path ./build -prune -o -path ./bin -prune -o -path ./.git -prune -o -type f -print; } | \
+		grep -v '^\.deps-installed$$' | tar -cf - -T - | tar -xf - -C $(DEB_DIR)/deskfs-$(VERSION)
+	cd $(DEB_DIR)/deskfs-$(VERSION) && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB_DIR)/deskfs_$(VERSION)*.changes
+	@ls -1 $(DEB_DIR)/*.deb
 
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/*/*.c)
