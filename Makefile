@@ -36,6 +36,7 @@ ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
 DAEMON_PKGS := fuse3 libcurl libcjson libsystemd
 AGENT_PKGS  := x11 xext xtst xdamage xfixes libmicrohttpd libcjson libpng libisal
+VIEW_PKGS   := libmicrohttpd
 
 DEPS_STAMP := .deps-installed
 
@@ -47,6 +48,8 @@ $(shell mkdir -p build; echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $(F
 DAEMON_SRC := $(wildcard fs/*.c core/*.c providers/*.c)
 AGENT_SRC  := $(wildcard agent/*.c)
 AGENT_LIB_SRC := agent/action.c agent/action_json.c agent/keys.c
+VIEW_SRC   := $(wildcard view/*.c)
+VIEW_OBJ   := $(VIEW_SRC:%.c=build/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=build/%.o)
 AGENT_OBJ  := $(AGENT_SRC:%.c=build/%.o)
 
@@ -55,7 +58,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=build/tests/%)
 
-BINS := bin/deskfs bin/deskfs-agent
+BINS := bin/deskfs bin/deskfs-agent bin/deskfs-view
 
 .PHONY: all deps demo check unit e2e bench install install-guest uninstall clean format guest deb
 
@@ -78,7 +81,15 @@ bin/deskfs-agent: $(AGENT_OBJ) | $(DEPS_STAMP)
 	@mkdir -p bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(shell $(PKG_CONFIG) --libs $(AGENT_PKGS)) -lpthread -lm
 
-$(DAEMON_OBJ) $(AGENT_OBJ) $(UNIT_BIN) $(TOOL_BIN) $(BINS): $(FLAGS_STAMP)
+# deskfs-view: the live web view, a pure client of the mount (libmicrohttpd)
+bin/deskfs-view: $(VIEW_OBJ) | $(DEPS_STAMP)
+	@mkdir -p bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(shell $(PKG_CONFIG) --libs $(VIEW_PKGS)) -lpthread
+build/view/%.o: view/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(VIEW_PKGS)) -c -o $@ $<
+
+$(DAEMON_OBJ) $(AGENT_OBJ) $(VIEW_OBJ) $(UNIT_BIN) $(TOOL_BIN) $(BINS): $(FLAGS_STAMP)
 build/fs/%.o build/core/%.o build/providers/%.o: | $(DEPS_STAMP)
 build/fs/%.o: fs/%.c
 	@mkdir -p $(@D)
@@ -218,4 +229,4 @@ format:
 clean:
 	rm -rf build bin
 
--include $(DAEMON_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)
+-include $(DAEMON_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(VIEW_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)
