@@ -12,6 +12,11 @@ BUILD="build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev \
 libcjson-dev libpng-dev libx11-dev libxext-dev libxtst-dev libxdamage-dev \
 libxfixes-dev libmicrohttpd-dev libisal-dev libsystemd-dev"
 RUNTIME="xvfb x11-utils x11-xserver-utils xterm xauth busybox python3 procps psmisc curl jq"
+# Linux conventions (tests 30-34): man pages (mandoc lints them, man-db and
+# col read them), systemd-analyze verify for the units, make deb
+# (dpkg-buildpackage with debhelper, lintian), Chromium for the live view's
+# browser test.
+PACKAGING="mandoc man-db bsdextrautils systemd debhelper dpkg-dev lintian chromium"
 # provider=qemu: QEMU (qemu-system-data holds qboot.rom), and what
 # contrib/build-guest.sh needs on the host to make the guest: lz4 for the
 # kernel's payload, xkb-data and x11-xkb-utils (xkbcomp) for the guest's
@@ -22,7 +27,7 @@ BENCH="scrot imagemagick xdotool"
 # make fuzz: clang, and libFuzzer (libclang_rt.fuzzer), which clang does not pull in
 FUZZ="clang libclang-rt-14-dev"
 
-want="$BUILD $RUNTIME $VM"
+want="$BUILD $RUNTIME $VM $PACKAGING"
 for arg in "$@"; do
 	case "$arg" in
 	bench) want="$want $BENCH" ;;
