@@ -149,6 +149,7 @@ demo: all guest
 bench: all guest
 	@contrib/install-deps.sh bench
 	@tests/bench.sh
+	@tests/bench-view.sh
 
 # make fuzz: libFuzzer targets (clang, ASan + UBSan) for the parsers, each run
 # FUZZ_SECONDS on a copy of tests/fuzz/corpus; see tests/fuzz/README.
