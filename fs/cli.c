@@ -36,18 +36,19 @@
 
 /* Set by fuse_opt_parse's callback, read by fs_cli_finish, on main's thread only. */
 static struct {
-	char *pos[3];                  /* positional words, the third is an error */
+	char *pos[3]; /* positional words, the third is an error */
 	int npos;
-	char *unsure[CLI_MAX_UNSURE];  /* options left for libfuse to judge */
+	char *unsure[CLI_MAX_UNSURE]; /* options left for libfuse to judge */
 	int nunsure;
 	int has_fsname, has_subtype;
 } cli;
 
 /* fstab words that concern mount(8) or systemd, not the filesystem. */
 static const char *const cli_ignored[] = {
-	"noauto", "auto", "nofail", "_netdev", "user", "users", "nouser", "owner", "group",
-	"defaults", "relatime", "norelatime", "strictatime", "lazytime", "nolazytime",
-	"diratime", "iversion", "noiversion", "loud", "silent", "comment=*", "x-*",
+    "noauto",      "auto",     "nofail",     "_netdev",  "user",     "users",
+    "nouser",      "owner",    "group",      "defaults", "relatime", "norelatime",
+    "strictatime", "lazytime", "nolazytime", "diratime", "iversion", "noiversion",
+    "loud",        "silent",   "comment=*",  "x-*",
 };
 
 static int cli_is_ignored(const char *opt)
@@ -136,8 +137,9 @@ int fs_cli_finish(struct fuse_args *args)
 		r = -EINVAL;
 	}
 	if (cli.npos > 2) {
-		fs_log(LOG_ERR, "deskfs: too many arguments at '%s' (usage: deskfs [-o options] "
-				"[SOURCE] MOUNTPOINT)",
+		fs_log(LOG_ERR,
+		       "deskfs: too many arguments at '%s' (usage: deskfs [-o options] "
+		       "[SOURCE] MOUNTPOINT)",
 		       cli.pos[2]);
 		r = -EINVAL;
 	}
@@ -163,16 +165,16 @@ int fs_cli_check_mountpoint(const char *prog, const char *mountpoint)
 {
 	struct stat st;
 	if (!mountpoint) {
-		fs_log(LOG_ERR, "usage: %s [-f] [-d] [-o options] [SOURCE] MOUNTPOINT  (try --help)",
-		       prog);
+		fs_log(LOG_ERR,
+		       "usage: %s [-f] [-d] [-o options] [SOURCE] MOUNTPOINT  (try --help)", prog);
 		return -EINVAL;
 	}
 	if (stat(mountpoint, &st) < 0) {
 		int e = errno;
 		fs_log(LOG_ERR, "deskfs: mountpoint %s: %s%s", mountpoint, strerror(e),
 		       e == ENOTCONN ? " (a dead mount: fusermount3 -u it first, or use -o "
-				       "auto_unmount)"
-				     : "");
+		                       "auto_unmount)"
+		                     : "");
 		return -e;
 	}
 	if (!S_ISDIR(st.st_mode)) {

@@ -20,7 +20,7 @@
 void fs_notify_ready(const char *mountpoint)
 {
 	int r = sd_notifyf(0, "READY=1\nMAINPID=%lu\nSTATUS=serving %s", (unsigned long)getpid(),
-			   mountpoint ? mountpoint : "");
+	                   mountpoint ? mountpoint : "");
 	if (r < 0)
 		fs_log(LOG_WARNING, "deskfs: sd_notify READY=1: %s", strerror(-r));
 }

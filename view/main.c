@@ -74,7 +74,7 @@ static int token_ok(struct MHD_Connection *c)
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
-			     const void *data, size_t len, enum MHD_ResponseMemoryMode mode)
+                             const void *data, size_t len, enum MHD_ResponseMemoryMode mode)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)data, mode);
 	if (!r)
@@ -93,7 +93,7 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
 static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text)
 {
 	return reply(c, status, "text/plain; charset=utf-8", text, strlen(text),
-		     MHD_RESPMEM_MUST_COPY);
+	             MHD_RESPMEM_MUST_COPY);
 }
 
 /* The index: a link per session this user may read. */
@@ -104,10 +104,11 @@ static enum MHD_Result do_index(struct MHD_Connection *c)
 	FILE *f = open_memstream(&page, &len);
 	if (!f)
 		return MHD_NO;
-	fprintf(f, "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"referrer\" "
-		   "content=\"no-referrer\"><title>deskfs sessions</title></head><body "
-		   "style=\"font:15px system-ui\"><h2>deskfs sessions on %s</h2><ul>\n",
-		app.mount);
+	fprintf(f,
+	        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"referrer\" "
+	        "content=\"no-referrer\"><title>deskfs sessions</title></head><body "
+	        "style=\"font:15px system-ui\"><h2>deskfs sessions on %s</h2><ul>\n",
+	        app.mount);
 	DIR *d = opendir(app.mount);
 	struct dirent *e;
 	int n = 0;
@@ -120,15 +121,15 @@ static enum MHD_Result do_index(struct MHD_Connection *c)
 			continue;
 		/* names are [A-Za-z0-9._-]: nothing to escape */
 		fprintf(f, "<li><a href=\"/s/%s?token=%s\">%s</a></li>\n", e->d_name, app.token,
-			e->d_name);
+		        e->d_name);
 		n++;
 	}
 	if (d)
 		closedir(d);
 	fprintf(f, "</ul>%s</body></html>\n", n ? "" : "<p>No sessions yet: mkdir one.</p>");
 	fclose(f);
-	enum MHD_Result r = reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", page, len,
-				  MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result r =
+	    reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", page, len, MHD_RESPMEM_MUST_COPY);
 	free(page);
 	return r;
 }
@@ -179,7 +180,7 @@ static enum MHD_Result do_actions(struct MHD_Connection *c, const char *name, st
 	char path[4500], err[1024] = "";
 	if (!app.control)
 		return reply_text(c, MHD_HTTP_FORBIDDEN,
-				  "control is off: start deskfs-view with --control\n");
+		                  "control is off: start deskfs-view with --control\n");
 	if (rq->too_large)
 		return reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "at most 1 MiB of actions\n");
 	snprintf(path, sizeof path, "%s/%s/actions", app.mount, name);
@@ -210,8 +211,8 @@ static enum MHD_Result do_actions(struct MHD_Connection *c, const char *name, st
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
 {
 	struct req *rq = *con_cls;
 	if (!rq) {
@@ -256,7 +257,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	enum MHD_Result r;
 	if (what[0] == '\0' && get)
 		r = reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", view_page_html,
-			  strlen(view_page_html), MHD_RESPMEM_PERSISTENT);
+		          strlen(view_page_html), MHD_RESPMEM_PERSISTENT);
 	else if (strcmp(what, "state") == 0 && get)
 		r = do_state(c, w);
 	else if (strcmp(what, "frame.png") == 0 && get)
@@ -270,7 +271,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+                         enum MHD_RequestTerminationCode toe)
 {
 	struct req *rq = *con_cls;
 	if (rq) {
@@ -289,9 +290,10 @@ static int listen_on(const char *spec, int *port)
 		return -EINVAL;
 	memcpy(host, spec, (size_t)(colon - spec));
 	host[colon - spec] = '\0';
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_NUMERICHOST | AI_PASSIVE},
-			*ai = NULL;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	                         .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_NUMERICHOST | AI_PASSIVE},
+	                *ai = NULL;
 	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0 || !ai)
 		return -EINVAL;
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, r = 0;
@@ -309,7 +311,7 @@ static int listen_on(const char *spec, int *port)
 	socklen_t sl = sizeof ss;
 	getsockname(fd, (struct sockaddr *)&ss, &sl);
 	*port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-					       : ((struct sockaddr_in *)&ss)->sin_port);
+	                                       : ((struct sockaddr_in *)&ss)->sin_port);
 	r = fd;
 out:
 	freeaddrinfo(ai);
@@ -339,15 +341,16 @@ static int random_token(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: deskfs-view [--listen HOST:PORT] [--control] [--token-file FILE] MOUNT\n"
-		   "\n"
-		   "A live web view of the sessions of a deskfs mount.\n"
-		   "    --listen HOST:PORT   where to serve (default 127.0.0.1:0, a free port)\n"
-		   "    --control            allow human takeover: clicks and keys on the page\n"
-		   "                         become actions (off by default)\n"
-		   "    --token-file FILE    the token the URL must carry (default: a new random one)\n"
-		   "    -h, --help           this text\n"
-		   "The URL, with its token, is printed on standard output.\n");
+	fprintf(
+	    f, "usage: deskfs-view [--listen HOST:PORT] [--control] [--token-file FILE] MOUNT\n"
+	       "\n"
+	       "A live web view of the sessions of a deskfs mount.\n"
+	       "    --listen HOST:PORT   where to serve (default 127.0.0.1:0, a free port)\n"
+	       "    --control            allow human takeover: clicks and keys on the page\n"
+	       "                         become actions (off by default)\n"
+	       "    --token-file FILE    the token the URL must carry (default: a new random one)\n"
+	       "    -h, --help           this text\n"
+	       "The URL, with its token, is printed on standard output.\n");
 }
 
 int main(int argc, char **argv)
@@ -392,12 +395,13 @@ int main(int argc, char **argv)
 	}
 	if (token_file ? read_token(token_file) < 0 : random_token() < 0) {
 		fprintf(stderr, "deskfs-view: no token%s%s (16 characters or more)\n",
-			token_file ? " in " : "", token_file ? token_file : "");
+		        token_file ? " in " : "", token_file ? token_file : "");
 		return 2;
 	}
 	int fd = listen_on(listen_spec, &port);
 	if (fd < 0) {
-		fprintf(stderr, "deskfs-view: cannot listen on %s: %s\n", listen_spec, strerror(-fd));
+		fprintf(stderr, "deskfs-view: cannot listen on %s: %s\n", listen_spec,
+		        strerror(-fd));
 		return 2;
 	}
 	sigset_t sigs;
@@ -418,7 +422,7 @@ int main(int argc, char **argv)
 	}
 	char host[256];
 	snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen_spec, ':') - listen_spec),
-		 listen_spec);
+	         listen_spec);
 	int v6 = strchr(host, ':') != NULL;
 	printf("deskfs-view: http://%s%s%s:%d/?token=%s\n", v6 ? "[" : "", host, v6 ? "]" : "",
 	       port, app.token);

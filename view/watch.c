@@ -42,18 +42,18 @@
 
 struct view_watch {
 	char name[65];
-	int refs;                 /* protected by watches_lock */
-	int listed;               /* protected by watches_lock: still findable */
-	struct view_watch *next;  /* protected by watches_lock */
+	int refs;                /* protected by watches_lock */
+	int listed;              /* protected by watches_lock: still findable */
+	struct view_watch *next; /* protected by watches_lock */
 	pthread_t thread;
-	uint64_t last_asked;      /* atomic: monotonic ms of the last request */
+	uint64_t last_asked; /* atomic: monotonic ms of the last request */
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
-	uint64_t gen;             /* protected by lock */
-	int gone;                 /* protected by lock: destroyed, or the watcher ended */
-	char *png;                /* protected by lock */
-	size_t png_len;           /* protected by lock */
-	char *state;              /* protected by lock: the JSON view_watch_state returns */
+	uint64_t gen;   /* protected by lock */
+	int gone;       /* protected by lock: destroyed, or the watcher ended */
+	char *png;      /* protected by lock */
+	size_t png_len; /* protected by lock */
+	char *state;    /* protected by lock: the JSON view_watch_state returns */
 	/* the watcher thread's own */
 	char status[32];
 	char *events[VIEW_KEEP_EVENTS];
@@ -93,7 +93,8 @@ static int valid_name(const char *n)
 		return 0;
 	for (size_t i = 0; i < len; i++) {
 		char c = n[i];
-		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		int alnum =
+		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
 			return 0;
 	}
@@ -221,8 +222,9 @@ static void publish(struct view_watch *w, char *new_png, size_t png_len, int gon
 	pthread_mutex_lock(&w->lock);
 	gen = w->gen + 1;
 	pthread_mutex_unlock(&w->lock);
-	sb_add(&b, "{\"session\":\"%s\",\"gen\":%llu,\"status\":\"%s\",\"gone\":%s,\"observation\":%s,"
-		   "\"events\":[",
+	sb_add(&b,
+	       "{\"session\":\"%s\",\"gen\":%llu,\"status\":\"%s\",\"gone\":%s,\"observation\":%s,"
+	       "\"events\":[",
 	       w->name, (unsigned long long)gen, w->status, gone ? "true" : "false",
 	       w->obs && w->obs[0] == '{' ? w->obs : "null");
 	for (int i = 0; i < w->nevents; i++)
@@ -442,8 +444,9 @@ int view_watch_state(struct view_watch *w, uint64_t after, int timeout_ms, char 
 	       !__atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
 		if (pthread_cond_timedwait(&w->changed, &w->lock, &until) == ETIMEDOUT)
 			break;
-	*json = w->state ? strdup(w->state) : strdup("{\"gen\":0,\"status\":\"unknown\",\"gone\":false,"
-						      "\"observation\":null,\"events\":[]}\n");
+	*json = w->state ? strdup(w->state)
+	                 : strdup("{\"gen\":0,\"status\":\"unknown\",\"gone\":false,"
+	                          "\"observation\":null,\"events\":[]}\n");
 	pthread_mutex_unlock(&w->lock);
 	__atomic_store_n(&w->last_asked, now_ms(), __ATOMIC_RELEASE);
 	return *json ? 0 : -ENOMEM;
