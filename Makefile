@@ -220,7 +220,9 @@ deb:
 	{ git ls-files -co --exclude-standard 2>/dev/null || \
 	  find . -path ./build -prune -o -path ./bin -prune -o -path ./.git -prune -o -type f -print; } | \
 		grep -v '^\.deps-installed$$' | tar -cf - -T - | tar -xf - -C $(DEB_DIR)/deskfs-$(VERSION)
-	cd $(DEB_DIR)/deskfs-$(VERSION) && dpkg-buildpackage -us -uc -b
+	@# the package is built with Debian's flags only: nothing of this make (SANITIZE=...)
+	cd $(DEB_DIR)/deskfs-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE \
+		dpkg-buildpackage -us -uc -b
 	lintian --fail-on error $(DEB_DIR)/deskfs_$(VERSION)*.changes
 	@ls -1 $(DEB_DIR)/*.deb
 

@@ -34,7 +34,7 @@ trap deb_cleanup EXIT
 
 # ---- build ----
 t0=$(date +%s)
-make -s -C "$TOP" deb >"$TMP/deb.log" 2>&1
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE make -s -C "$TOP" deb >"$TMP/deb.log" 2>&1
 rc=$?
 check "make deb builds the package (dpkg-buildpackage) and lintian passes it" test "$rc" -eq 0
 [ "$rc" -eq 0 ] || tail -n 30 "$TMP/deb.log" | sed 's/^/# /'
