@@ -6,13 +6,18 @@
 #   make fuzz           libFuzzer on the parsers, FUZZ_SECONDS (60) per target
 #   make stress         the FUSE-surface fuzzer on an ASan mount, STRESS_SECONDS (600)
 #   make SANITIZE=1 check   the same under ASan + UBSan
-#   make install PREFIX=/usr/local DESTDIR=...
+#   make install PREFIX=/usr/local DESTDIR=...   binaries, man pages, systemd units, guest recipe
+#   make deb            a Debian package in build/deb/ (dpkg-buildpackage, lintian)
 
 VERSION    := 0.1.0
 PKG_CONFIG ?= pkg-config
 CC         ?= cc
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share/deskfs
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 CFLAGS     ?= -O2 -g
 
 WARN := -std=c11 -Wall -Wextra -Wstrict-prototypes -Wmissing-declarations \
@@ -27,11 +32,12 @@ SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 endif
 
 # Flags of our own, kept apart from the user's CFLAGS/LDFLAGS.
-ALL_CFLAGS  = $(WARN) $(DEFS) -MMD -MP -I. $(SANFLAGS) $(CFLAGS)
+ALL_CFLAGS  = $(WARN) $(DEFS) -MMD -MP -I. $(SANFLAGS) $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
-DAEMON_PKGS := fuse3 libcurl libcjson
+DAEMON_PKGS := fuse3 libcurl libcjson libsystemd
 AGENT_PKGS  := x11 xext xtst xdamage xfixes libmicrohttpd libcjson libpng libisal
+VIEW_PKGS   := libmicrohttpd
 
 DEPS_STAMP := .deps-installed
 
@@ -44,6 +50,8 @@ COMMON_SRC := $(wildcard common/*.c)
 DAEMON_SRC := $(wildcard fs/*.c core/*.c providers/*.c) $(COMMON_SRC)
 AGENT_SRC  := $(wildcard agent/*.c)
 AGENT_LIB_SRC := agent/action.c agent/action_json.c agent/keys.c
+VIEW_SRC   := $(wildcard view/*.c)
+VIEW_OBJ   := $(VIEW_SRC:%.c=build/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=build/%.o)
 AGENT_OBJ  := $(AGENT_SRC:%.c=build/%.o)
 
@@ -53,9 +61,9 @@ TOOL_SRC   := $(wildcard tests/tools/*.c)
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=build/tests/%)
 STRESS_BIN := build/tests/stress
 
-BINS := bin/deskfs bin/deskfs-agent
+BINS := bin/deskfs bin/deskfs-agent bin/deskfs-view
 
-.PHONY: all deps demo check unit e2e bench install install-guest uninstall clean guest
+.PHONY: all deps demo check unit e2e bench install install-guest uninstall clean guest deb stress
 
 all: $(DEPS_STAMP) $(BINS) $(UNIT_BIN) $(TOOL_BIN) $(STRESS_BIN)
 
@@ -76,7 +84,15 @@ bin/deskfs-agent: $(AGENT_OBJ) | $(DEPS_STAMP)
 	@mkdir -p bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(shell $(PKG_CONFIG) --libs $(AGENT_PKGS)) -lpthread -lm
 
-$(DAEMON_OBJ) $(AGENT_OBJ) $(UNIT_BIN) $(TOOL_BIN) $(STRESS_BIN) $(BINS): $(FLAGS_STAMP)
+# deskfs-view: the live web view, a pure client of the mount (libmicrohttpd)
+bin/deskfs-view: $(VIEW_OBJ) | $(DEPS_STAMP)
+	@mkdir -p bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(shell $(PKG_CONFIG) --libs $(VIEW_PKGS)) -lpthread
+build/view/%.o: view/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(VIEW_PKGS)) -c -o $@ $<
+
+$(DAEMON_OBJ) $(AGENT_OBJ) $(VIEW_OBJ) $(UNIT_BIN) $(TOOL_BIN) $(STRESS_BIN) $(BINS): $(FLAGS_STAMP)
 build/fs/%.o: fs/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS)) -c -o $@ $<
@@ -146,6 +162,7 @@ demo: all guest
 bench: all guest
 	@contrib/install-deps.sh bench
 	@tests/bench.sh
+	@tests/bench-view.sh
 
 # make stress: tests/stress/run.sh on an ASan + UBSan build (it stays in
 # bin/ afterwards, as after make SANITIZE=1 check): STRESS_SECONDS (600),
@@ -186,9 +203,25 @@ build/fuzz/fuzz_ctl build/fuzz/fuzz_gctl: build/fuzz/%: tests/fuzz/%.c $(FUZZ_DO
 	$(FUZZ_CC_ALL) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS)) -lpthread
 -include $(FUZZ_AOBJ:.o=.d) $(FUZZ_DOBJ:.o=.d) $(FUZZ_BIN:=.d)
 
-install: $(BINS)
-	install -d $(DESTDIR)$(BINDIR)
+MANPAGES := $(wildcard man/*.1)
+UNITS    := contrib/systemd/deskfs@.service
+GUEST_RECIPE := contrib/build-guest.sh $(wildcard contrib/guest/*)
+
+build/systemd/%: contrib/systemd/%.in
+	@mkdir -p $(@D)
+	sed 's|@BINDIR@|$(BINDIR)|g' $< > $@
+
+install: $(BINS) $(UNITS:contrib/%=build/%)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(DATADIR)/contrib/guest $(DESTDIR)$(SYSCONFDIR)/default
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(UNITS:contrib/%=build/%) $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 0755 contrib/build-guest.sh $(DESTDIR)$(DATADIR)/contrib/
+	install -m 0755 $(wildcard contrib/guest/*) $(DESTDIR)$(DATADIR)/contrib/guest/
+	@# never overwrite a configured /etc/default/deskfs
+	test -e $(DESTDIR)$(SYSCONFDIR)/default/deskfs || \
+		install -m 0644 contrib/systemd/deskfs.default $(DESTDIR)$(SYSCONFDIR)/default/deskfs
 
 install-guest: guest
 	install -d $(DESTDIR)$(PREFIX)/share/deskfs/guest
@@ -196,9 +229,27 @@ install-guest: guest
 		$(DESTDIR)$(PREFIX)/share/deskfs/guest/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/deskfs $(DESTDIR)$(BINDIR)/deskfs-agent
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BINS)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANPAGES)))
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(UNITS)))
+	rm -rf $(DESTDIR)$(DATADIR)/contrib
+
+# make deb: a clean copy of the tree (what git tracks, plus new files not
+# ignored) is built by dpkg-buildpackage in build/deb/, and checked by lintian.
+DEB_DIR := build/deb
+deb:
+	@contrib/install-deps.sh
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/deskfs-$(VERSION)
+	{ git ls-files -co --exclude-standard 2>/dev/null || \
+	  find . -path ./build -prune -o -path ./bin -prune -o -path ./.git -prune -o -type f -print; } | \
+		grep -v '^\.deps-installed$$' | tar -cf - -T - | tar -xf - -C $(DEB_DIR)/deskfs-$(VERSION)
+	@# the package is built with Debian's flags only: nothing of this make (SANITIZE=...)
+	cd $(DEB_DIR)/deskfs-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE \
+		dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB_DIR)/deskfs_$(VERSION)*.changes
+	@ls -1 $(DEB_DIR)/*.deb
 
 clean:
 	rm -rf build bin
 
--include $(DAEMON_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)
+-include $(DAEMON_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(VIEW_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)

@@ -10,7 +10,7 @@ set -eu
 
 BUILD="build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev \
 libcjson-dev libpng-dev libx11-dev libxext-dev libxtst-dev libxdamage-dev \
-libxfixes-dev libmicrohttpd-dev libisal-dev"
+libxfixes-dev libmicrohttpd-dev libisal-dev libsystemd-dev"
 RUNTIME="xvfb x11-utils x11-xserver-utils xterm xauth busybox python3 procps psmisc curl jq"
 # Everything tests/ calls is in the default set, even what every Debian has:
 # coreutils (cat, timeout, stdbuf, od, ...), diffutils (cmp), findutils
@@ -20,6 +20,11 @@ RUNTIME="xvfb x11-utils x11-xserver-utils xterm xauth busybox python3 procps psm
 # (xsetroot), procps (pgrep, ps), fuse3 (fusermount3) are above.
 TEST="coreutils diffutils findutils grep sed mawk bash dash util-linux mount libc-bin \
 iproute2 xdotool"
+# Linux conventions (tests 30-34): man pages (mandoc lints them, man-db and
+# col read them), systemd-analyze verify for the units, make deb
+# (dpkg-buildpackage with debhelper, lintian), Chromium for the live view's
+# browser test.
+PACKAGING="mandoc man-db bsdextrautils systemd debhelper dpkg-dev lintian chromium"
 # provider=qemu: QEMU (qemu-system-data holds qboot.rom), and what
 # contrib/build-guest.sh needs on the host to make the guest: lz4 for the
 # kernel's payload, xkb-data and x11-xkb-utils (xkbcomp) for the guest's
@@ -30,7 +35,7 @@ BENCH="scrot imagemagick"
 # make fuzz: clang, and libFuzzer (libclang_rt.fuzzer), which clang does not pull in
 FUZZ="clang libclang-rt-14-dev"
 
-want="$BUILD $RUNTIME $TEST $VM"
+want="$BUILD $RUNTIME $TEST $VM $PACKAGING"
 for arg in "$@"; do
 	case "$arg" in
 	bench) want="$want $BENCH" ;;

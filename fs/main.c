@@ -6,6 +6,8 @@
  *	$ fusermount3 -u /mnt/desk        (or SIGTERM: every session is destroyed)
  */
 #include "fs/fs.h"
+#include "fs/cli.h"
+#include "fs/log.h"
 #include "core/agentc.h"
 #include "core/sess_ops.h"
 #include "core/settings.h"
@@ -39,13 +41,13 @@ static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	char err[400], kv[600];
 	if (key == KEY_ALLOW_OTHER)
 		fs_shared = 1;
-	if (key != KEY_SETTING)
-		return 1;
+	if (key != KEY_SETTING) /* SOURCE MOUNTPOINT, fstab words, unknowns */
+		return fs_cli_other(arg, key, outargs);
 	snprintf(kv, sizeof kv, "%s", arg);
 	char *eq = strchr(kv, '=');
 	*eq = '\0';
 	if (set_parse(&c->defaults, kv, eq + 1, err, sizeof err) < 0) {
-		fprintf(stderr, "deskfs: -o %s: %s\n", arg, err);
+		fs_log(LOG_ERR, "deskfs: -o %s: %s", arg, err);
 		c->bad = 1;
 	}
 	return 0;
@@ -85,7 +87,7 @@ static struct fuse_opt *cli_spec(void)
 
 static void usage(const char *prog)
 {
-	printf("usage: %s [-f] [-d] [-o option[,option...]] MOUNTPOINT\n"
+	printf("usage: %s [-f] [-d] [-o option[,option...]] [SOURCE] MOUNTPOINT\n"
 	       "\n"
 	       "Computer-use desktops as files: mkdir MOUNTPOINT/NAME makes a session,\n"
 	       "NAME/screenshot.png shows it, NAME/actions drives it, rmdir ends it.\n"
@@ -162,7 +164,7 @@ static int dry_run(const struct cli *c, const char *mnt)
 	if (build_opts(c, mnt ? mnt : ".", &o) < 0)
 		return 2;
 	if (strcmp(o.defaults.provider, "qemu") != 0) {
-		fprintf(stderr, "deskfs: --dry-run shows a VM's command line: add -o provider=qemu\n");
+		fs_log(LOG_ERR, "deskfs: --dry-run shows a VM's command line: add -o provider=qemu");
 		return 2;
 	}
 	return prov_qemu_dry_run(&o.defaults, c->statedir || mnt ? o.statedir : "STATEDIR",
@@ -179,9 +181,12 @@ int main(int argc, char *argv[])
 	struct fuse_loop_config *cfg = NULL;
 	int ret = 1;
 
+	fs_log_init(); /* "<3>" prefixes for the journal, libfuse's lines too */
 	set_defaults(&cli.defaults);
-	if (fuse_opt_parse(&args, &cli, cli_spec(), cli_proc) < 0)
-		return 2;
+	if (fuse_opt_parse(&args, &cli, cli_spec(), cli_proc) < 0 || fs_cli_finish(&args) < 0) {
+		ret = 2;
+		goto out_args;
+	}
 	/* the kernel checks modes: a session is its owner's (0700) */
 	fuse_opt_add_arg(&args, "-odefault_permissions");
 	if (cli.version) {
@@ -205,8 +210,7 @@ int main(int argc, char *argv[])
 		ret = dry_run(&cli, fo.mountpoint);
 		goto out_mnt;
 	}
-	if (!fo.mountpoint) {
-		fprintf(stderr, "usage: %s [-f] [-d] [-o options] MOUNTPOINT  (try --help)\n", argv[0]);
+	if (fs_cli_check_mountpoint(argv[0], fo.mountpoint) < 0) {
 		ret = 2;
 		goto out_mnt;
 	}
@@ -219,7 +223,7 @@ int main(int argc, char *argv[])
 	/* before the mount: a second daemon on the same state refuses here */
 	int r = sess_init(&so, err, sizeof err);
 	if (r < 0) {
-		fprintf(stderr, "deskfs: %s\n", err);
+		fs_log(LOG_ERR, "deskfs: %s", err);
 		goto out_mnt;
 	}
 	if (fs_inode_init(&fs_root_node) < 0)
@@ -239,10 +243,11 @@ int main(int argc, char *argv[])
 	statedir_note_pid(sess_lockfd());
 	/* SIGTERM/SIGINT/SIGHUP: sessions end while the mount still answers */
 	if (fs_shutdown_arm(se) < 0)
-		fprintf(stderr, "deskfs: cannot arm the shutdown thread; signals end the loop at once\n");
+		fs_log(LOG_WARNING, "deskfs: cannot arm the shutdown thread; signals end the loop at once");
 	r = sess_restore_all();
 	if (r > 0)
-		fprintf(stderr, "deskfs: %d recorded session(s) found in %s\n", r, so.statedir);
+		fs_log(LOG_INFO, "deskfs: %d recorded session(s) found in %s", r, so.statedir);
+	fs_notify_ready(fo.mountpoint); /* systemd Type=notify: READY=1 */
 
 	cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_clone_fd(cfg, (unsigned)fo.clone_fd);
@@ -255,6 +260,7 @@ int main(int argc, char *argv[])
 	fuse_loop_cfg_destroy(cfg);
 	fs_shutdown_join();
 
+	fs_notify_stopping();
 	sess_shutdown(); /* unmount (a signal did it already): nothing of ours keeps running (but -o keep) */
 	fuse_session_unmount(se);
 out_signals:

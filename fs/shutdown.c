@@ -15,6 +15,7 @@
  * a reader's close would then fail with ECONNABORTED.
  */
 #include "fs/fs.h"
+#include "fs/cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,8 +51,10 @@ static void *shutdown_main(void *arg)
 	ssize_t n;
 	while ((n = read(sd.pipe[0], &c, 1)) < 0 && errno == EINTR)
 		;
-	if (n == 1) /* a signal, not the end of the loop */
+	if (n == 1) { /* a signal, not the end of the loop */
+		fs_notify_stopping();
 		sess_shutdown();
+	}
 	fuse_session_exit(sd.se);
 	pthread_kill(sd.loop, SIGUSR1);
 	return NULL;
