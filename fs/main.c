@@ -91,14 +91,13 @@ static void usage(const char *prog)
 	       "\n"
 	       "Computer-use desktops as files: mkdir MOUNTPOINT/NAME makes a session,\n"
 	       "NAME/screenshot.png shows it, NAME/actions drives it, rmdir ends it.\n"
+	       "Session settings are the defaults of mkdir; `create NAME KEY=VALUE` in\n"
+	       "MOUNTPOINT/.ctl sets them per session.\n"
 	       "\n"
-	       "Session settings (the defaults of mkdir; `create NAME KEY=VALUE` in .ctl\n"
-	       "sets them per session):\n",
+	       "deskfs options:\n",
 	       prog);
 	set_help(stdout);
-	printf("\n"
-	       "Mount options:\n"
-	       "    -o max_sessions=N      refuse mkdir past N sessions with EAGAIN (default 64)\n"
+	printf("    -o max_sessions=N      refuse mkdir past N sessions with EAGAIN (default 64)\n"
 	       "    -o max_user_sessions=N refuse a user's mkdir past N sessions of theirs, so\n"
 	       "                           one user cannot lock the others out (default 16)\n"
 	       "    -o keep                unmount/SIGTERM leave sessions running; the next\n"
@@ -114,7 +113,7 @@ static void usage(const char *prog)
 	       "    --dry-run              with -o provider=qemu: print the VM's QEMU and kernel\n"
 	       "                           command lines and KVM or TCG (and why); start nothing\n"
 	       "\n"
-	       "See README.md for the tree, the action language and examples.\n\n");
+	       "See deskfs(1) and README.md for the tree, the action language and examples.\n\n");
 }
 
 /* /run/deskfs/<hash of the mountpoint> for root, else per-user runtime dir. */
