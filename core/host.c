@@ -5,6 +5,7 @@
  */
 #include "core/host.h"
 #include "core/sess.h"
+#include "core/sess_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

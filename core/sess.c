@@ -3,6 +3,7 @@
  * See sess.h for the locking rules.
  */
 #include "core/sess.h"
+#include "core/sess_int.h"
 #include "core/agentc.h"
 #include "core/statedir.h"
 #include "common/derr.h"

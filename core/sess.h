@@ -55,49 +55,8 @@ struct prov_ops;
 struct cJSON;
 struct agentc;
 
-struct sess {
-	/* immutable after sess_create */
-	uint64_t sid; /* never reused: names inode numbers */
-	char name[65];
-	char id[37];
-	double created_at;
-	char dir[PATH_MAX];     /* state directory of this session */
-	char artdir[PATH_MAX];  /* its artifacts/ */
-	char token[65];
-	const struct prov_ops *prov;
-	uid_t owner; /* who made it: with allow_other only they (and root) may use it */
-	gid_t group;
-
-	int refs; /* atomic */
-	int waiters; /* protected by sess.c's waiters lock */
-
-	pthread_mutex_t op_lock; /* serialises start/stop/restart/destroy */
-	pthread_t thread;        /* protected by op_lock */
-	int thread_live;         /* protected by op_lock */
-
-	pthread_mutex_t lock;
-	pthread_cond_t cond;          /* signalled on every status change */
-	struct sess_conf conf;        /* protected by lock */
-	enum sess_status status;      /* protected by lock */
-	enum sess_readiness readiness;/* protected by lock */
-	int stop_req;                 /* protected by lock: lifecycle thread must end */
-	int failing;                  /* protected by lock: an error ended this start */
-	char display[64];             /* protected by lock */
-	char xauth[PATH_MAX];         /* protected by lock: the display's cookie file, if any */
-	char agent_sock[PATH_MAX];    /* set by the provider before bridge_listening */
-	char agent_url[256];          /* set by the provider before bridge_listening */
-	struct agentc *agent;         /* protected by lock; valid while READY */
-	struct buf error;             /* protected by lock: last error JSON, one line */
-	uint64_t actions_done;        /* protected by lock */
-	char screenshot_source[32];   /* protected by lock: "agent" or "qmp" */
-	struct blob *last_png;        /* protected by lock: the agent's last PNG, with its ETag */
-
-	struct proc procs[SESS_MAX_PROCS]; /* owned by the lifecycle (op_lock / thread) */
-	void *prov_data;                   /* provider's own, freed by its stop */
-	int restored; /* adopted from an earlier daemon: the next start re-attaches */
-
-	struct evq_hub events; /* this session's `events` stream */
-};
+/* A session: opaque outside core/ (see core/sess_int.h for its fields). */
+struct sess;
 
 /* Interrupt check for bounded waits: returns nonzero when the caller gave up. */
 typedef int (*sess_intr_fn)(void *arg);

@@ -2,6 +2,7 @@
  * sess_ops.c - see sess_ops.h.
  */
 #include "core/sess_ops.h"
+#include "core/sess_int.h"
 #include "core/agentc.h"
 #include "providers/prov.h"
 

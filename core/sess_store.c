@@ -16,6 +16,7 @@
  * is dropped silently and nothing is left running unrecorded.
  */
 #include "core/sess.h"
+#include "core/sess_int.h"
 #include "core/statedir.h"
 #include "providers/prov.h"
 
@@ -199,7 +200,7 @@ static int restore_one(const char *dir, const char *name)
 		sess_start(s); /* restored: the lifecycle re-attaches instead of starting */
 	} else {
 		s->restored = 0;
-		prov_stop_procs(s); /* survivors of a dead session */
+		s->prov->stop(s); /* survivors of a dead session: the provider knows its own */
 		if (was_up)
 			sess_error(s, 1, EIO, "lost_while_down",
 				   "%s exited while the daemon was down; the session cannot be "
