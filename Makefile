@@ -112,7 +112,7 @@ build/agent/%.o: agent/%.c | $(DEPS_STAMP)
 # Unit tests link the pure parts they test.
 build/tests/test_%: tests/unit/test_%.c $(AGENT_LIB_SRC:%.c=build/%.o) build/core/util.o | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(AGENT_PKGS)) -o $@ $(filter %.c %.o,$^) \
+	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(AGENT_PKGS) $(DAEMON_PKGS)) -o $@ $(filter %.c %.o,$^) \
 		$(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs $(AGENT_PKGS) $(DAEMON_PKGS)) -lpthread -lm
 
 # test_qmp drives the QMP client against a fake QEMU; test_evq and test_fh
@@ -120,6 +120,10 @@ build/tests/test_%: tests/unit/test_%.c $(AGENT_LIB_SRC:%.c=build/%.o) build/cor
 build/tests/test_qmp: build/providers/qmp.o build/common/derr.o
 build/tests/test_evq: build/core/evq.o
 build/tests/test_fh: build/fs/fh.o
+build/tests/test_inode: build/fs/inode.o
+# test_sess: the session core and the settings table against a fake provider
+# (its own prov_find: providers/ is not linked).
+build/tests/test_sess: $(filter build/core/% build/common/%,$(DAEMON_OBJ))
 
 build/tests/%: tests/tools/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
