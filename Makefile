@@ -167,6 +167,7 @@ bench: all guest
 	@contrib/install-deps.sh bench
 	@tests/bench.sh
 	@tests/bench-view.sh
+	@tests/bench-core.sh
 
 # make stress: tests/stress/run.sh on an ASan + UBSan build (it stays in
 # bin/ afterwards, as after make SANITIZE=1 check): STRESS_SECONDS (600),

@@ -508,6 +508,11 @@ int sess_start(struct sess *s)
 {
 	pthread_mutex_lock(&s->op_lock);
 	int r = 0;
+	if (s->destroyed) { /* a thread must never outlive the registry's reference */
+		pthread_mutex_unlock(&s->op_lock);
+		sess_error(s, 0, ENOENT, "destroyed", "session '%s' is being destroyed", s->name);
+		return -ENOENT;
+	}
 	pthread_mutex_lock(&s->lock);
 	int running = s->status == SESS_STARTING || s->status == SESS_READY;
 	pthread_mutex_unlock(&s->lock);
@@ -922,7 +927,10 @@ int sess_destroy(const char *name)
 	struct sess *s = sess_get(name);
 	if (!s)
 		return -ENOENT;
-	sess_stop(s);
+	pthread_mutex_lock(&s->op_lock);
+	s->destroyed = 1; /* no start from now on: no thread outlives the session */
+	stop_locked(s, SESS_STOPPED);
+	pthread_mutex_unlock(&s->op_lock);
 	int r = util_rm_rf(s->dir);
 	if (r < 0) {
 		sess_error(s, 0, -r, "state_dir",

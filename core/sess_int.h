@@ -84,6 +84,7 @@ struct sess {
 	pthread_mutex_t op_lock; /* serialises start/stop/restart/destroy */
 	pthread_t thread;        /* protected by op_lock */
 	int thread_live;         /* protected by op_lock */
+	int destroyed;           /* protected by op_lock: no start once set */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;          /* signalled on every status change */
