@@ -257,4 +257,4 @@ deb:
 clean:
 	rm -rf build bin
 
--include $(DAEMON_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(VIEW_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)
+-include $(DAEMON_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(VIEW_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d) $(STRESS_BIN:=.d)

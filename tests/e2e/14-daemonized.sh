@@ -26,7 +26,12 @@ bounded() {
 		wait "$pid"
 		return
 	fi
-	echo "# blocked after ${secs}s: $* ($(proc_brief "$pid"))"
+	local p=$pid tree=""
+	while [ -n "$p" ]; do # the command and its descendants: where it hangs
+		tree="$tree $p:$(cat "/proc/$p/comm" 2>/dev/null)($(proc_brief "$p"))"
+		p=$(pgrep -P "$p" | head -n1)
+	done
+	echo "# blocked after ${secs}s: $* --$tree"
 	BLOCKED="$BLOCKED $pid"
 	T_PIDS="$T_PIDS $pid"
 	return 124
