@@ -39,11 +39,14 @@ FLAGS_STAMP := build/.flags
 $(shell mkdir -p build; echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
 	echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $(FLAGS_STAMP))
 
+# common/ is linked into both binaries: neither FUSE nor X in it.
+COMMON_SRC := $(wildcard common/*.c)
 DAEMON_SRC := $(wildcard fs/*.c core/*.c providers/*.c)
 AGENT_SRC  := $(wildcard agent/*.c)
 AGENT_LIB_SRC := agent/action.c agent/action_json.c agent/keys.c
-DAEMON_OBJ := $(DAEMON_SRC:%.c=build/%.o)
-AGENT_OBJ  := $(AGENT_SRC:%.c=build/%.o)
+COMMON_OBJ := $(COMMON_SRC:%.c=build/%.o)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=build/%.o) $(COMMON_OBJ)
+AGENT_OBJ  := $(AGENT_SRC:%.c=build/%.o) $(COMMON_OBJ)
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
@@ -84,6 +87,9 @@ build/core/%.o: core/%.c
 build/providers/%.o: providers/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS)) -c -o $@ $<
+build/common/%.o: common/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags libcjson) -c -o $@ $<
 build/agent/%.o: agent/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(AGENT_PKGS)) -c -o $@ $<
@@ -108,7 +114,7 @@ build/tests/%: tests/tools/%.c | $(DEPS_STAMP)
 # it; build/guest links to it, which is where the daemon looks.
 GUEST_CACHE ?= $(if $(filter 0,$(shell id -u)),/var/cache/deskfs,$(HOME)/.cache/deskfs)
 GUEST_HASH  := $(shell { cat contrib/build-guest.sh contrib/guest/* $(AGENT_SRC) \
-	$(wildcard agent/*.h); echo '$(CC) $(CFLAGS) $(SANITIZE)'; } 2>/dev/null | \
+	$(wildcard agent/*.h) $(COMMON_SRC) $(wildcard common/*.h); echo '$(CC) $(CFLAGS) $(SANITIZE)'; } 2>/dev/null | \
 	sha256sum | cut -c1-16)
 GUEST_DIR   := $(GUEST_CACHE)/guest-$(GUEST_HASH)
 
@@ -181,4 +187,4 @@ format:
 clean:
 	rm -rf build bin
 
--include $(DAEMON_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)
+-include $(sort $(DAEMON_OBJ:.o=.d) $(AGENT_OBJ:.o=.d)) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)

@@ -22,6 +22,7 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,10 +35,10 @@
 #include <unistd.h>
 #include <X11/Xlib.h>
 
-#include "agent/capture.h"
+#include "agent/desk.h"
 #include "agent/http.h"
 #include "agent/input.h"
-#include "agent/xconn.h"
+#include "agent/svc_all.h"
 
 #define LOG_PREFIX "deskfs-agent: "
 
@@ -266,14 +267,12 @@ static void wait_for_end(int sfd, Display *watch)
 int main(int argc, char **argv)
 {
 	struct opts o;
-	struct xconn x;
-	struct http_app app = {0};
+	struct desk desk;
 	struct http_server *srv = NULL;
-	struct cap *cap = NULL;
-	struct input *in = NULL;
 	Display *watch;
 	char err[512], *token = NULL;
 	const char *sock_path = NULL;
+	size_t token_len = 0;
 	sigset_t sigs;
 	int fd, sfd, port = 0, status = 2;
 
@@ -281,11 +280,10 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	if (read_token(o.token_file, &token, &app.token_len, err, sizeof err) < 0) {
+	if (read_token(o.token_file, &token, &token_len, err, sizeof err) < 0) {
 		fprintf(stderr, LOG_PREFIX "%s\n", err);
 		return 2;
 	}
-	app.token = token;
 
 	/* Threads started from here on (MHD, the encoder) inherit the mask. */
 	sigemptyset(&sigs);
@@ -296,11 +294,11 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 
 	XInitThreads(); /* two Displays on two threads (libX11 >= 1.8 does it anyway) */
-	if (xconn_open(&x, o.display, err, sizeof err) < 0) {
+	if (desk_open(&desk, o.display, err, sizeof err) < 0) {
 		fprintf(stderr, LOG_PREFIX "%s\n", err);
 		goto out_free_token;
 	}
-	watch = XOpenDisplay(x.name);
+	watch = XOpenDisplay(desk.x.name);
 
 	if (strncmp(o.listen, "unix:", 5) == 0) {
 		sock_path = o.listen + 5;
@@ -315,48 +313,39 @@ int main(int argc, char **argv)
 	if (fd < 0) {
 		fprintf(stderr, LOG_PREFIX "%s\n", err);
 		sock_path = NULL;
-		goto out_close_display;
+		goto out_close_desk;
 	}
 	if (sock_path)
 		xconn_unlink_on_loss(sock_path);
-	if (cap_new(&x, &cap, err, sizeof err) < 0) {
+
+	const struct http_mount mounts[] = {
+	    {&svc_health, &desk, NULL},
+	    {&svc_capture, &desk, NULL},
+	    {&svc_input, &desk, NULL},
+	    {&svc_observe, &desk, NULL},
+	};
+	if (http_start(&srv, fd, token, token_len, mounts, sizeof mounts / sizeof mounts[0], err,
+	               sizeof err) < 0) {
 		fprintf(stderr, LOG_PREFIX "%s\n", err);
 		close(fd);
 		goto out_unlink_socket;
 	}
-	if (input_new(&x, &in) < 0) {
-		fprintf(stderr, LOG_PREFIX "out of memory\n");
-		close(fd);
-		goto out_free_capture;
-	}
-	app.x = &x;
-	app.cap = cap;
-	app.in = in;
-	if (http_start(&srv, fd, &app, err, sizeof err) < 0) {
-		fprintf(stderr, LOG_PREFIX "%s\n", err);
-		close(fd);
-		goto out_free_input;
-	}
-	fprintf(stderr, LOG_PREFIX "serving %s (%dx%d) on %s\n", x.name, x.width, x.height,
-	        o.listen);
+	fprintf(stderr, LOG_PREFIX "serving %s (%dx%d) on %s\n", desk.x.name, desk.x.width,
+	        desk.x.height, o.listen);
 	say_ready(o.ready_fd, port);
 
 	wait_for_end(sfd, watch);
-	input_cancel(in); /* a long "wait" must not hold up the exit */
-	http_stop(srv);   /* joins the MHD thread: X is ours again */
+	input_cancel(desk.in); /* a long "wait" must not hold up the exit */
+	http_stop(srv);        /* joins the MHD thread: X is ours again */
 	status = 0;
 
-out_free_input:
-	input_free(in);
-out_free_capture:
-	cap_free(cap);
 out_unlink_socket:
 	if (sock_path)
 		unlink(sock_path);
-out_close_display:
+out_close_desk:
 	if (watch)
 		XCloseDisplay(watch);
-	xconn_close(&x);
+	desk_close(&desk);
 out_free_token:
 	free(token);
 	if (sfd >= 0)
