@@ -71,12 +71,12 @@ static double now_ms(void)
 
 void cap_png_ref(struct cap_png *p)
 {
-	p->refs++;
+	atomic_fetch_add(&p->refs, 1);
 }
 
 void cap_png_unref(struct cap_png *p)
 {
-	if (--p->refs > 0 || p->pooled)
+	if (atomic_fetch_sub(&p->refs, 1) > 1 || p->pooled)
 		return;
 	free(p->data);
 	free(p);
@@ -256,7 +256,7 @@ void cap_free(struct cap *c)
 		if (!p)
 			continue;
 		p->pooled = 0;
-		if (p->refs == 0) {
+		if (atomic_load(&p->refs) == 0) {
 			free(p->data);
 			free(p);
 		}
@@ -276,7 +276,7 @@ static struct cap_png *buffer_get(struct cap *c)
 				c->pool[i]->pooled = 1;
 			return c->pool[i];
 		}
-		if (c->pool[i]->refs == 0)
+		if (atomic_load(&c->pool[i]->refs) == 0)
 			return c->pool[i];
 	}
 	return calloc(1, sizeof(struct cap_png)); /* all in flight: a one-off */
@@ -389,7 +389,7 @@ int cap_screenshot(struct cap *c, struct cap_png **out, struct cap_stats *st, ch
 	p->height = c->img_h;
 	p->serial = ++c->serial;
 	snprintf(p->etag, sizeof p->etag, "\"%" PRIx64 "-%" PRIx64 "\"", c->start_ns, p->serial);
-	p->refs = 1; /* the cache */
+	atomic_store(&p->refs, 1); /* the cache */
 	if (c->cached)
 		cap_png_unref(c->cached);
 	c->cached = p;

@@ -1,5 +1,6 @@
 /*
- * desk.c - opens and closes the desktop the X services share (desk.h).
+ * desk.c - opens and closes the desktop the X services share, and its X
+ * worker (desk.h).
  */
 #include "agent/desk.h"
 
@@ -9,6 +10,7 @@
 
 #include "agent/capture.h"
 #include "agent/input.h"
+#include "agent/runner.h"
 
 int desk_open(struct desk *d, const char *display, char *err, size_t errlen)
 {
@@ -27,8 +29,16 @@ int desk_open(struct desk *d, const char *display, char *err, size_t errlen)
 		goto out_free_cap;
 	}
 	desk_publish(d);
+	/* from here on, only the worker's jobs touch the X state */
+	rc = runner_new(&d->worker, "x", 1, DESK_MAX_QUEUED);
+	if (rc < 0) {
+		snprintf(err, errlen, "internal: cannot start the X worker: %s", strerror(-rc));
+		goto out_free_input;
+	}
 	return 0;
 
+out_free_input:
+	input_free(d->in);
 out_free_cap:
 	cap_free(d->cap);
 out_close_x:
@@ -36,8 +46,17 @@ out_close_x:
 	return rc;
 }
 
+void desk_stop(struct desk *d)
+{
+	if (d->in)
+		input_cancel(d->in);
+	runner_stop(d->worker);
+}
+
 void desk_close(struct desk *d)
 {
+	desk_stop(d);
+	runner_free(d->worker);
 	input_free(d->in);
 	cap_free(d->cap);
 	cJSON_Delete(d->last_receipt);

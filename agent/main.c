@@ -6,16 +6,29 @@
  *
  *	$ deskfs-agent --display :5 --listen unix:/tmp/a.sock --token-file tok --ready-fd 3 3>ready
  *	$ cat ready                         -> "ready 0" (unix) or "ready PORT" (tcp)
- *	$ curl --unix-socket /tmp/a.sock -H "Authorization: Bearer $(cat tok)" http://x/health
+ *	$ curl --unix-socket /tmp/a.sock -H "Authorization: Bearer $(cat tok)" http://x/v1/health
  *
  * Exit status: 0 after SIGTERM/SIGINT, 2 for bad arguments, an unreadable
  * token or an unreachable display at start, 3 when the display goes away
  * later (the X IO error handler). stderr is the log, one line per event.
  *
- * Threads: the main thread sets everything up, then only waits for a
- * signal or for the display to go away (on a second, idle X connection of
- * its own); all serving happens on libmicrohttpd's single thread, which
- * is stopped before anything it uses is torn down.
+ * Threads (the concurrency note; each file says more about its own part):
+ *   main       sets everything up, then only waits for a signal or for the
+ *              display to go away (on a second, idle X connection of its
+ *              own, "watch"); at the end it stops the X worker, then the
+ *              HTTP thread, then frees the desk.
+ *   HTTP       libmicrohttpd's one polling thread (http.c): the token,
+ *              routing, bodies, /v1/health; it never waits for X work.
+ *              Requests for X are parked (MHD_suspend_connection) and
+ *              resumed by the worker once answered.
+ *   X worker   one runner thread (runner.c, desk.h) that owns the X
+ *              connection, the capture cache, the input state and the
+ *              receipts: jobs run one at a time, in arrival order.
+ *   encoder    png.c's band workers, driven by the X worker only.
+ * Locks: the runner's queue lock (runner.c); nothing else is shared but
+ * atomics (the PNG reference counts, the health snapshot, input_cancel's
+ * flag). Exec and file services would mount on runners of their own,
+ * beside the X worker.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,7 +50,6 @@
 
 #include "agent/desk.h"
 #include "agent/http.h"
-#include "agent/input.h"
 #include "agent/svc_all.h"
 
 #define LOG_PREFIX "deskfs-agent: "
@@ -319,10 +331,10 @@ int main(int argc, char **argv)
 		xconn_unlink_on_loss(sock_path);
 
 	const struct http_mount mounts[] = {
-	    {&svc_health, &desk, NULL},
-	    {&svc_capture, &desk, NULL},
-	    {&svc_input, &desk, NULL},
-	    {&svc_observe, &desk, NULL},
+	    {&svc_health, &desk, NULL}, /* on the HTTP thread: never waits */
+	    {&svc_capture, &desk, desk.worker},
+	    {&svc_input, &desk, desk.worker},
+	    {&svc_observe, &desk, desk.worker},
 	};
 	if (http_start(&srv, fd, token, token_len, mounts, sizeof mounts / sizeof mounts[0], err,
 	               sizeof err) < 0) {
@@ -335,8 +347,8 @@ int main(int argc, char **argv)
 	say_ready(o.ready_fd, port);
 
 	wait_for_end(sfd, watch);
-	input_cancel(desk.in); /* a long "wait" must not hold up the exit */
-	http_stop(srv);        /* joins the MHD thread: X is ours again */
+	desk_stop(&desk); /* cuts a long "wait" short; every parked request is answered */
+	http_stop(srv);   /* so libmicrohttpd has no suspended connection left */
 	status = 0;
 
 out_unlink_socket:

@@ -9,6 +9,7 @@
 #include "agent/svc_all.h"
 
 #include "agent/desk.h"
+#include "agent/runner.h"
 
 #ifndef DESKFS_VERSION
 #define DESKFS_VERSION "0.0.0"
@@ -17,13 +18,22 @@
 static void get_health(void *ctx, const struct svc_req *rq, struct svc_reply *rep)
 {
 	struct desk *d = ctx;
-	cJSON *o = cJSON_CreateObject();
+	struct runner_load ld;
+	cJSON *o = cJSON_CreateObject(), *x;
 
 	cJSON_AddTrueToObject(o, "ok");
 	cJSON_AddStringToObject(o, "display", d->x.name);
 	cJSON_AddNumberToObject(o, "width", atomic_load(&d->width));
 	cJSON_AddNumberToObject(o, "height", atomic_load(&d->height));
 	cJSON_AddStringToObject(o, "version", DESKFS_VERSION);
+	if (d->worker) {
+		runner_load(d->worker, &ld);
+		x = cJSON_AddObjectToObject(o, "x");
+		cJSON_AddNumberToObject(x, "queued", ld.queued);
+		cJSON_AddNumberToObject(x, "running", ld.running);
+		cJSON_AddNumberToObject(x, "busy_ms", (double)(long long)(ld.busy_ms * 10) / 10);
+		cJSON_AddNumberToObject(x, "done", (double)ld.done);
+	}
 	svc_reply_json(rep, 200, o);
 }
 

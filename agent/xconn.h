@@ -10,10 +10,12 @@
  *	if (xconn_error_since(mark, &e)) ... e.serial, e.text ...
  *	xconn_close(&x);
  *
- * Threads: the Display is used by one thread at a time (the HTTP thread
- * while serving, the main thread before start and after stop), so no
- * XLockDisplay anywhere. The error log is process-global and touched only
- * from the thread that owns the Display.
+ * Threads: the Display is used by one thread at a time (the X worker of
+ * desk.h while serving, the main thread before it starts and after it is
+ * joined), so no XLockDisplay anywhere. The error log is process-global
+ * and touched only from the thread that owns the Display (the main
+ * thread's second, idle "watch" Display only ever reads events: an error
+ * there cannot happen, and an IO error ends the process either way).
  */
 #ifndef DESKFS_XCONN_H
 #define DESKFS_XCONN_H
