@@ -43,7 +43,8 @@ $(shell mkdir -p build; echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $(F
 COMMON_SRC := $(wildcard common/*.c)
 DAEMON_SRC := $(wildcard fs/*.c core/*.c providers/*.c)
 AGENT_SRC  := $(wildcard agent/*.c)
-AGENT_LIB_SRC := agent/action.c agent/action_json.c agent/keys.c
+# What unit tests and fuzzers link of the agent: the pure parts.
+AGENT_LIB_SRC := $(COMMON_SRC) agent/keys.c
 COMMON_OBJ := $(COMMON_SRC:%.c=build/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=build/%.o) $(COMMON_OBJ)
 AGENT_OBJ  := $(AGENT_SRC:%.c=build/%.o) $(COMMON_OBJ)
@@ -148,7 +149,7 @@ FUZZ_CFLAGS  ?= -O1 -g
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_BIN     := build/fuzz/fuzz_actions build/fuzz/fuzz_ctl build/fuzz/fuzz_gctl
 FUZZ_AOBJ    := $(AGENT_LIB_SRC:%.c=build/fuzz/obj/%.o)
-FUZZ_DOBJ    := $(patsubst %.c,build/fuzz/obj/%.o,$(filter-out fs/main.c,$(DAEMON_SRC)))
+FUZZ_DOBJ    := $(patsubst %.c,build/fuzz/obj/%.o,$(filter-out fs/main.c,$(DAEMON_SRC)) $(COMMON_SRC))
 FUZZ_CC_ALL   = $(FUZZ_CC) $(WARN) -Wno-unknown-warning-option $(DEFS) -MMD -MP -I. $(FUZZ_SAN) $(FUZZ_CFLAGS)
 
 .PHONY: fuzz

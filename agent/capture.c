@@ -36,6 +36,7 @@
 #include <X11/extensions/XShm.h>
 
 #include "agent/png.h"
+#include "common/clock.h"
 
 #define POOL 3
 
@@ -61,13 +62,6 @@ struct cap {
 	uint64_t serial;        /* of the last PNG produced */
 	int bands_total;
 };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 void cap_png_ref(struct cap_png *p)
 {
@@ -336,7 +330,7 @@ int cap_screenshot(struct cap *c, struct cap_png **out, struct cap_stats *st, ch
 			return -ENOTSUP;
 		}
 		xconn_damage_reset(x);
-		t0 = now_ms();
+		t0 = clk_mono_msf();
 		f = &c->fr[c->cur ^ 1];
 		rc = read_pixels(c, f, err, errlen);
 		if (rc == 0)
@@ -347,7 +341,7 @@ int cap_screenshot(struct cap *c, struct cap_png **out, struct cap_stats *st, ch
 		if (attempt > 0 || (x->width == c->img_w && x->height == c->img_h))
 			return rc;
 	}
-	t1 = now_ms();
+	t1 = clk_mono_msf();
 	st->fresh = 1;
 	st->capture_ms = t1 - t0;
 
@@ -368,7 +362,7 @@ int cap_screenshot(struct cap *c, struct cap_png **out, struct cap_stats *st, ch
 		/* not one band differs from the pixels the cached PNG was made of */
 		cap_png_ref(c->cached);
 		*out = c->cached;
-		st->encode_ms = now_ms() - t1;
+		st->encode_ms = clk_mono_msf() - t1;
 		return 0;
 	}
 
@@ -384,7 +378,7 @@ int cap_screenshot(struct cap *c, struct cap_png **out, struct cap_stats *st, ch
 		snprintf(err, errlen, "capture_failed: PNG encoding failed (%s)", strerror(-rc));
 		return rc;
 	}
-	t2 = now_ms();
+	t2 = clk_mono_msf();
 	p->width = c->img_w;
 	p->height = c->img_h;
 	p->serial = ++c->serial;

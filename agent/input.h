@@ -1,5 +1,5 @@
 /*
- * input.h - performs parsed actions (action.h) with XTest and writes their
+ * input.h - performs parsed actions (common/act.h) with XTest and writes their
  * receipts.
  *
  *	struct input *in;
@@ -19,7 +19,7 @@
 
 #include <stddef.h>
 #include <cjson/cJSON.h>
-#include "agent/action.h"
+#include "common/act.h"
 #include "agent/xconn.h"
 
 struct input;

@@ -50,6 +50,7 @@
 
 #include "agent/desk.h"
 #include "agent/http.h"
+#include "agent/keys.h"
 #include "agent/svc_all.h"
 
 #define LOG_PREFIX "deskfs-agent: "
@@ -292,6 +293,7 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
+	act_set_key_resolver(key_lookup); /* the action parser knows X's keysyms */
 	if (read_token(o.token_file, &token, &token_len, err, sizeof err) < 0) {
 		fprintf(stderr, LOG_PREFIX "%s\n", err);
 		return 2;

@@ -14,7 +14,7 @@
 
 #include <errno.h>
 
-#include "agent/action.h"
+#include "common/act.h"
 #include "agent/desk.h"
 #include "agent/input.h"
 

@@ -1,6 +1,6 @@
 /*
- * fuzz_actions.c - libFuzzer target for act_parse() (agent/action.c,
- * agent/action_json.c, agent/keys.c): the text form and every JSON dialect.
+ * fuzz_actions.c - libFuzzer target for act_parse() (common/act*.c,
+ * agent/keys.c): the text form and every JSON dialect.
  *
  * The input is the body of one write to `actions`, as the agent receives
  * it. Besides "no crash, no leak, no UB" (ASan + UBSan), it checks what
@@ -20,7 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/action.h"
+#include "agent/keys.h"
+#include "common/act.h"
 
 #define FUZZ_NAME "fuzz_actions"
 #include "tests/fuzz/oracle.h"
@@ -106,6 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct act_list l = {0};
 	char err[256];
 
+	act_set_key_resolver(key_lookup); /* as the agent does */
 	memset(err, 'x', sizeof err);
 	int r = act_parse((const char *)data, size, &scr, &l, err, sizeof err);
 	REQUIRE(r == 0 || r == -EINVAL || r == -E2BIG);

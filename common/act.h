@@ -1,7 +1,7 @@
 /*
- * action.h - input actions: the parsed form, and the parser for every
- * dialect the actions file accepts (text lines, Anthropic's computer tool,
- * OpenAI computer-use, E2B method calls).
+ * act.h - input actions: the parsed form, the parser for every dialect the
+ * actions file accepts (text lines, Anthropic's computer tool, OpenAI
+ * computer-use, E2B method calls), and the time a list may take.
  *
  *	struct act_screen scr = { 1280, 800 };
  *	struct act_list l = { 0 };
@@ -11,12 +11,17 @@
  *	... perform l.v[0 .. l.n-1] ...
  *	act_list_free(&l);
  *
- * The parser is pure: no X connection. Key names are resolved to KeySyms
- * with keys.h (which uses libX11's keysym tables, not a display).
+ *	long extra = act_bound_ms(body, len);   (the daemon: how long may this take?)
+ *
+ * The parser is pure: no X, no display, no FUSE; both binaries link it.
+ * Key names become KeySyms through a resolver: the agent registers the
+ * real one (agent/keys.c, on libX11's keysym tables) with
+ * act_set_key_resolver(key_lookup) at start; with none registered (the
+ * daemon), any plausible key name is accepted as ACT_KEY_ANY.
  * act_list_free() frees everything act_parse() allocated.
  */
-#ifndef DESKFS_ACTION_H
-#define DESKFS_ACTION_H
+#ifndef DESKFS_ACT_H
+#define DESKFS_ACT_H
 
 #include <stddef.h>
 
@@ -78,6 +83,24 @@ struct act_screen {
 	int width, height;
 };
 
+/* A key name (no '+') to a KeySym; 0 (NoSymbol) when unknown. */
+typedef unsigned long act_key_fn(const char *name);
+
+/* The KeySym the lenient resolver gives every key name it accepts. */
+#define ACT_KEY_ANY 0xffffffUL
+
+/* The resolver act_parse() uses from now on; NULL: act_key_lenient.
+ * Call it once, before any thread parses. */
+void act_set_key_resolver(act_key_fn *fn);
+/* Accepts any plausible key name (1..63 bytes, no blanks or control
+ * characters) as ACT_KEY_ANY. */
+unsigned long act_key_lenient(const char *name);
+/* "ctrl+shift+t" -> a chord, each key through fn (NULL: the registered
+ * resolver). A '+' where a key is expected is the plus key ("ctrl++").
+ * -EINVAL with err on an unknown key, an empty part or too many keys. */
+int act_parse_chord(const char *combo, act_key_fn *fn, struct act_chord *out, char *err,
+                    size_t errlen);
+
 /*
  * Parse buf[0..len) - one action per line; blank lines are skipped; a line
  * starting with '{' or '[' is JSON (an array holds several actions) - into
@@ -88,5 +111,24 @@ int act_parse(const char *buf, size_t len, const struct act_screen *scr,
 	      struct act_list *out, char *err, size_t errlen);
 void act_list_free(struct act_list *l);
 const char *act_kind_name(enum act_kind k);
+
+/* Deliberate pauses of the performer (agent/input.c) that bounds count:
+ * a spare keycode rebound within ACT_REBIND_PAUSE_MS of its last use
+ * costs one such pause, at most once per pool of spare keycodes, which is
+ * assumed to hold at least ACT_REBIND_POOL_MIN. */
+#define ACT_REBIND_PAUSE_MS 50
+#define ACT_REBIND_POOL_MIN 8
+
+/* The time, in milliseconds, that performing a may legitimately take on
+ * top of the round trips: its wait or hold, and the performer's pauses. */
+long act_cost_ms(const struct action *a);
+/*
+ * The time, in milliseconds, that performing the actions in
+ * text[0..len) may legitimately take beyond one request's round trips:
+ * the sum of act_cost_ms() over the list. The text is parsed leniently
+ * (any key name, any coordinate); 0 when it does not parse at all (the
+ * agent refuses it at once). "type waiting" is 0, "wait 15000" 15000.
+ */
+long act_bound_ms(const char *text, size_t len);
 
 #endif
