@@ -1,7 +1,7 @@
 /*
  * test_common.c - unit tests for common/: act_bound_ms() (what the daemon
  * adds to a request's bound), the parser with no key resolver registered
- * (as the daemon runs it), UTF-8, clocks.
+ * (as the daemon runs it), UTF-8, clocks, finding programs, log tails.
  *
  *	make build/tests/test_common && build/tests/test_common
  *
@@ -13,8 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <limits.h>
+#include <unistd.h>
+
 #include "common/act.h"
 #include "common/clock.h"
+#include "common/exe.h"
+#include "common/logtail.h"
 #include "common/utf8.h"
 
 static int passed, failed;
@@ -137,12 +142,77 @@ static void test_clock(void)
 	CHECK(clk_wall() > 1.7e9, "wall clock");
 }
 
+static void test_exe(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	size_t n = 0;
+
+	CHECK(exe_self_dir(dir, sizeof dir) == 0 && (n = strlen(dir)) >= 11 &&
+	          !strcmp(dir + n - 11, "build/tests"),
+	      "exe_self_dir is where this test is");
+	CHECK(exe_find("test_common", path, sizeof path) == 0 && !strncmp(path, dir, n),
+	      "exe_find: beside me first");
+	CHECK(exe_find("sh", path, sizeof path) == 0 && access(path, X_OK) == 0,
+	      "exe_find: on $PATH");
+	CHECK(exe_find("no-such-program-here", path, sizeof path) == -ENOENT,
+	      "exe_find: missing");
+	CHECK(exe_find("/bin/sh", path, sizeof path) == 0 && !strcmp(path, "/bin/sh"),
+	      "exe_find: a path");
+	CHECK(exe_self_dir(dir, 3) == -ENAMETOOLONG, "exe_self_dir: too small");
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static void test_logtail(void)
+{
+	char path[] = "/tmp/deskfs-test-logtail.XXXXXX", line[1024], err[2048];
+	char big[1000];
+	int fd = mkstemp(path);
+
+	if (fd >= 0)
+		close(fd);
+	write_file(path, "first\nsecond line\n\n  \n");
+	logtail_last_line(path, line, sizeof line);
+	CHECK(!strcmp(line, "second line"), "last non-empty line");
+	memset(big, 'x', sizeof big);
+	memcpy(big + sizeof big - 12, "\nlast words", 11);
+	big[sizeof big - 1] = '\0';
+	write_file(path, big);
+	logtail_last_line(path, line, sizeof line);
+	CHECK(!strcmp(line, "last words"), "last line of a long log");
+	write_file(path, "bad \xff byte\n");
+	logtail_last_line(path, line, sizeof line);
+	CHECK(!strcmp(line, "bad \xef\xbf\xbd byte"), "a log line is cleaned to UTF-8");
+	logtail_died(err, sizeof err, "xvfb", "exited with status 1", path);
+	CHECK(!strcmp(err, "xvfb_died: the session's xvfb exited with status 1; its log says: "
+	                   "bad \xef\xbf\xbd byte"),
+	      "logtail_died with words");
+	unlink(path);
+	logtail_last_line(path, line, sizeof line);
+	CHECK(line[0] == '\0', "a missing log says nothing");
+	logtail_died(err, sizeof err, "qemu", "was killed by signal 9", path);
+	CHECK(!strcmp(err, "qemu_died: the session's qemu was killed by signal 9"),
+	      "logtail_died without words");
+	logtail_last_line("/tmp", line, sizeof line);
+	CHECK(line[0] == '\0', "a directory is no log");
+}
+
 int main(void)
 {
 	test_bound();
 	test_lenient_keys();
 	test_utf8();
 	test_clock();
+	test_exe();
+	test_logtail();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }
