@@ -1,6 +1,8 @@
 /*
  * desk.c - opens and closes the desktop the X services share, and its X
- * worker (desk.h).
+ * worker (desk.h). While an actions job pauses (wait, hold), the worker
+ * serves reads of the screen (SVC_READONLY: screenshot, observation)
+ * from inside the pause, so they do not wait for it; other actions do.
  */
 #include "agent/desk.h"
 
@@ -11,6 +13,35 @@
 #include "agent/capture.h"
 #include "agent/input.h"
 #include "agent/runner.h"
+#include "agent/svc.h"
+
+/* Around reads run inside a pause: the input's own errors arrive before,
+ * the reads' own are marked foreign after (see xconn_foreign_begin). */
+static void reads_before(void *cls)
+{
+	struct desk *d = cls;
+
+	XSync(d->x.dpy, False);
+	xconn_foreign_begin(&d->x);
+}
+
+static void reads_after(void *cls)
+{
+	struct desk *d = cls;
+
+	XSync(d->x.dpy, False);
+	xconn_foreign_end(&d->x);
+}
+
+/* input's pause hook: serve reads of the screen (SVC_READONLY jobs) for
+ * up to ms, on this same thread, so that a screenshot or an observation
+ * asked for during a "wait 60000" is answered at once. */
+static void desk_idle(void *cls, int ms)
+{
+	struct desk *d = cls;
+
+	runner_serve(d->worker, SVC_READONLY, ms, reads_before, reads_after, d);
+}
 
 int desk_open(struct desk *d, const char *display, char *err, size_t errlen)
 {
@@ -28,6 +59,7 @@ int desk_open(struct desk *d, const char *display, char *err, size_t errlen)
 		snprintf(err, errlen, "internal: out of memory");
 		goto out_free_cap;
 	}
+	input_set_idle(d->in, desk_idle, d);
 	desk_publish(d);
 	/* from here on, only the worker's jobs touch the X state */
 	rc = runner_new(&d->worker, "x", 1, DESK_MAX_QUEUED);

@@ -12,7 +12,9 @@
  *	desk_close(&d);     (after the HTTP server is stopped)
  *
  * Threads: everything below "X worker's" is touched only by jobs on
- * d->worker, one at a time (a runner with one thread), and by the thread
+ * d->worker, one at a time (a runner with one thread; a read that runs
+ * inside an actions job's pause runs on that same thread, between two of
+ * its X calls, never during one), and by the thread
  * that calls desk_open / desk_close before the worker runs jobs and after
  * it is joined. Thread creation and pthread_join order those accesses.
  * width and height are atomics, written by the worker (desk_publish) and

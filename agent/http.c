@@ -23,7 +23,8 @@
  *     (MHD_resume_connection); libmicrohttpd then calls on_request once
  *     more, on the HTTP thread, which turns the reply into the response.
  * So the HTTP thread never waits for a service, and /v1/health answers
- * while the X worker runs a "wait 60000".
+ * while the X worker runs a "wait 60000" (which, in turn, lets routes
+ * flagged SVC_READONLY run inside its pause: desk.c).
  *
  * Ownership of a parked job: the request (struct req, libmicrohttpd's
  * con_cls) owns it and frees it in on_completed. From the moment it is
@@ -330,6 +331,7 @@ static enum MHD_Result park(struct MHD_Connection *c, struct req *rq, const char
 
 	if (!j)
 		return MHD_NO;
+	j->rj.flags = rq->route->flags; /* SVC_READONLY: may pass a paused job */
 	j->rj.run = job_run;
 	j->rj.drop = job_drop;
 	j->conn = c;

@@ -57,6 +57,8 @@ struct input {
 	unsigned long tick;
 	unsigned long settled; /* ticks up to this one were delivered long enough ago */
 	atomic_int cancel;     /* set from another thread: cut waits short */
+	void (*idle)(void *cls, int ms); /* see input_set_idle */
+	void *idle_cls;
 };
 
 /* What one performed action leaves for its receipt. */
@@ -177,13 +179,25 @@ static int keymap_find(struct input *in, KeySym ks, KeyCode *kc, int *shift)
 	return -ENOENT;
 }
 
-/* wait/hold: sleeps in slices so input_cancel() ends them promptly */
+/* wait/hold: pauses in slices so input_cancel() ends them promptly; the
+ * idle hook may use the slices (to serve reads of the screen) */
 static void pause_ms(struct input *in, int ms)
 {
 	double end = clk_mono_msf() + ms, left;
 
-	while (!atomic_load(&in->cancel) && (left = end - clk_mono_msf()) > 0)
-		clk_sleep_ms(left > 50 ? 50 : (unsigned)left + 1);
+	while (!atomic_load(&in->cancel) && (left = end - clk_mono_msf()) > 0) {
+		int slice = left > 50 ? 50 : (int)left + 1;
+		if (in->idle)
+			in->idle(in->idle_cls, slice);
+		else
+			clk_sleep_ms((unsigned)slice);
+	}
+}
+
+void input_set_idle(struct input *in, void (*fn)(void *cls, int ms), void *cls)
+{
+	in->idle = fn;
+	in->idle_cls = cls;
 }
 
 void input_cancel(struct input *in)

@@ -31,7 +31,10 @@
  *              resumed by the worker once answered.
  *   X worker   one runner thread (runner.c, desk.h) that owns the X
  *              connection, the capture cache, the input state and the
- *              receipts: jobs run one at a time, in arrival order.
+ *              receipts: jobs run one at a time, in arrival order, except
+ *              that while an actions job pauses (wait, hold) the worker
+ *              runs the reads queued meanwhile (screenshot, observation)
+ *              from inside the pause; other actions wait their turn.
  *   encoder    png.c's band workers, driven by the X worker only.
  * Locks: the runner's queue lock (runner.c); nothing else is shared but
  * atomics (the PNG reference counts, the health snapshot, input_cancel's

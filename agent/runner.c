@@ -2,7 +2,8 @@
  * runner.c - a job queue (FIFO) and the threads that run it.
  *
  * Each thread takes the oldest job, runs it without the lock, and goes
- * back for the next; stopping takes the whole queue away at once (its
+ * back for the next (a job may also run others from inside itself:
+ * runner_serve); stopping takes the whole queue away at once (its
  * jobs are dropped), wakes the idle threads and joins them all once their
  * current job is over. Threads are named "deskfs-NAME" (see top -H).
  *
@@ -73,6 +74,7 @@ static void *worker(void *p)
 int runner_new(struct runner **out, const char *name, int threads, int max_queued)
 {
 	struct runner *r;
+	pthread_condattr_t ca;
 	char tname[16];
 	int rc = 0;
 
@@ -83,7 +85,10 @@ int runner_new(struct runner **out, const char *name, int threads, int max_queue
 		return -ENOMEM;
 	snprintf(r->name, sizeof r->name, "%s", name);
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->wake, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* runner_serve's timed waits */
+	pthread_cond_init(&r->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	r->max_queued = max_queued;
 	r->threads = calloc((size_t)threads, sizeof *r->threads);
 	r->started = calloc((size_t)threads, sizeof *r->started);
@@ -139,7 +144,8 @@ int runner_submit(struct runner *r, struct runner_job *j)
 			r->head = j;
 		r->tail = j;
 		r->queued++;
-		pthread_cond_signal(&r->wake);
+		/* all: an idle worker, and a job waiting in runner_serve for this kind */
+		pthread_cond_broadcast(&r->wake);
 	}
 	pthread_mutex_unlock(&r->lock);
 	if (why)
@@ -180,6 +186,64 @@ void runner_free(struct runner *r)
 	free(r->threads);
 	free(r->started);
 	free(r);
+}
+
+/* Unlinks and returns the first queued job matching mask, or NULL. Locked. */
+static struct runner_job *take_matching(struct runner *r, unsigned mask)
+{
+	struct runner_job **pp, *prev = NULL;
+
+	for (pp = &r->head; *pp; prev = *pp, pp = &(*pp)->next) {
+		struct runner_job *j = *pp;
+		if (!(j->flags & mask))
+			continue;
+		*pp = j->next;
+		if (r->tail == j)
+			r->tail = prev;
+		r->queued--;
+		j->next = NULL;
+		return j;
+	}
+	return NULL;
+}
+
+int runner_serve(struct runner *r, unsigned mask, int ms, void (*before)(void *),
+                 void (*after)(void *), void *cls)
+{
+	struct timespec until, now;
+	struct runner_job *j;
+	int n = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&r->lock);
+	while (!r->stopping) {
+		clock_gettime(CLOCK_MONOTONIC, &now); /* a stream of jobs must not stretch ms */
+		if (now.tv_sec > until.tv_sec ||
+		    (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))
+			break;
+		j = take_matching(r, mask);
+		if (!j) {
+			if (pthread_cond_timedwait(&r->wake, &r->lock, &until) == ETIMEDOUT)
+				break;
+			continue;
+		}
+		pthread_mutex_unlock(&r->lock);
+		if (n++ == 0 && before)
+			before(cls);
+		j->run(j); /* may free j */
+		pthread_mutex_lock(&r->lock);
+		r->done++;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (n && after)
+		after(cls);
+	return n;
 }
 
 void runner_load(struct runner *r, struct runner_load *out)

@@ -17,6 +17,11 @@
  * it is queued, and calls exactly one of run or drop, once, after which it
  * never touches the job again. run and drop may free it.
  *
+ * A job that pauses (input's "wait 60000") may let others run meanwhile,
+ * on its own thread: runner_serve() runs the queued jobs whose flags
+ * match, as they arrive, for up to a given time (desk.c lets reads of the
+ * screen pass a wait this way).
+ *
  * Each service that may block gets a runner of its own (X work has one
  * thread, since one Display serves it; an exec or file service would have
  * its own threads), so a slow job of one never holds up another.
@@ -28,6 +33,7 @@
 #define DESKFS_RUNNER_H
 
 struct runner_job {
+	unsigned flags; /* the submitter's; runner_serve() picks jobs by them */
 	void (*run)(struct runner_job *j);
 	/* why: -ESHUTDOWN (the runner is stopping) or -EBUSY (max_queued jobs wait) */
 	void (*drop)(struct runner_job *j, int why);
@@ -44,6 +50,13 @@ int runner_submit(struct runner *r, struct runner_job *j);
  * (-ESHUTDOWN); returns once the running ones have finished and the threads
  * are joined. Idempotent. */
 void runner_stop(struct runner *r);
+/* From inside a job's run, on a runner thread: runs the queued jobs with
+ * (flags & mask) != 0, in order, as they come, until ms milliseconds have
+ * passed or the runner stops; other jobs stay queued in their order.
+ * before() is called (if not NULL) before the first job it runs, after()
+ * after the last. Returns how many it ran. */
+int runner_serve(struct runner *r, unsigned mask, int ms, void (*before)(void *),
+                 void (*after)(void *), void *cls);
 /* Stops it if needed, then frees it. */
 void runner_free(struct runner *r);
 

@@ -37,8 +37,10 @@
 #include <cjson/cJSON.h>
 
 enum svc_flags {
-	SVC_BODY = 1,   /* the handler reads the request body (else it is read and dropped) */
-	SVC_LEGACY = 2, /* also served without the /v1 prefix */
+	SVC_BODY = 1,     /* the handler reads the request body (else it is read and dropped) */
+	SVC_LEGACY = 2,   /* also served without the /v1 prefix */
+	SVC_READONLY = 4, /* it only looks: it may run while a job of its runner pauses
+	                   * (a screenshot during an actions "wait"; see desk.c) */
 };
 
 struct svc_hdr {

@@ -87,7 +87,7 @@ static void get_screenshot(void *ctx, const struct svc_req *rq, struct svc_reply
 }
 
 static const struct svc_route routes[] = {
-    {"GET", "/screenshot.png", get_screenshot, SVC_LEGACY},
+    {"GET", "/screenshot.png", get_screenshot, SVC_LEGACY | SVC_READONLY},
 };
 
 const struct svc_def svc_capture = {"capture", routes, sizeof routes / sizeof routes[0]};

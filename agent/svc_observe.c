@@ -23,7 +23,7 @@ static void get_observation(void *ctx, const struct svc_req *rq, struct svc_repl
 }
 
 static const struct svc_route routes[] = {
-    {"GET", "/observation", get_observation, SVC_LEGACY},
+    {"GET", "/observation", get_observation, SVC_LEGACY | SVC_READONLY},
 };
 
 const struct svc_def svc_observe = {"observe", routes, sizeof routes / sizeof routes[0]};

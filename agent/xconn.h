@@ -43,6 +43,7 @@ struct xconn {
 struct xconn_error {
 	unsigned long serial;
 	int error_code, request_code, minor_code;
+	int foreign; /* caused inside an xconn_foreign_begin/end bracket */
 	char text[160];
 };
 
@@ -66,5 +67,12 @@ unsigned long xconn_error_mark(struct xconn *x);
 int xconn_error_since(unsigned long mark, struct xconn_error *out);
 /* While quiet, X errors are still logged for xconn_error_since but not printed. */
 void xconn_set_quiet(int quiet);
+/* Bracket requests made on behalf of someone else in the middle of a batch
+ * that charges errors by serial (input.c, while it pauses and reads of the
+ * screen run): at the end (after an XSync) the errors of the bracket are
+ * marked foreign, and xconn_error_since() skips them from then on. Inside
+ * the bracket they are still seen, by their own callers. Not nested. */
+void xconn_foreign_begin(struct xconn *x);
+void xconn_foreign_end(struct xconn *x);
 
 #endif

@@ -4,7 +4,8 @@
 # long wait (issue 8, defect 11); shutdown and hung-up clients during a
 # wait; --listen fd:N and --token-fd N; and a remote session given
 # "wait 15000" stays ready (its health probes are answered meanwhile, and
-# its bound comes from the actions parsed).
+# its bound comes from the actions parsed). Reads of the screen pass a wait;
+# actions wait their turn.
 . "$(dirname "$0")/../lib.sh"
 need_fuse
 need_xvfb
@@ -65,6 +66,55 @@ check "and health says the X worker is busy" bash -c \
 	"curl -s --unix-socket '$SOCK' -H 'Authorization: Bearer $TOK' http://x/v1/health | grep -q '\"running\":1'"
 wait "$WPID"
 check "the wait itself completed with its receipt" grep -q '"action":"wait","ms":3000,"ok":true' "$TMP/wait.out"
+
+# reads of the screen pass a wait; other actions wait their turn
+c --data-binary $'move 10 10\nwait 2000\nmove 20 20' http://x/v1/actions >"$TMP/wait2.out" &
+WPID=$!
+sleep 0.3
+check "a screenshot during the wait is answered at once" bash -c \
+	"[ \"\$(curl -s --unix-socket '$SOCK' -H 'Authorization: Bearer $TOK' -o '$TMP/during.png' -w '%{http_code} %{time_total}' http://x/v1/screenshot.png | awk '{print (\$1 == 200 && \$2 < 0.5)}')\" = 1 ]"
+check_eq "an observation during the wait sees the move before it" "10 10" \
+	"$(c http://x/v1/observation | python3 -c 'import json,sys; c=json.load(sys.stdin)["cursor"]; print(c["x"], c["y"])')"
+c --data-binary 'move 30 30' -o /dev/null -w '%{http_code} %{time_total}' http://x/v1/actions >"$TMP/after.out"
+wait "$WPID"
+check "an actions write during the wait runs after it" awk '$1 == 200 && $2 > 1.0 { ok = 1 } END { exit !ok }' "$TMP/after.out"
+check_eq "  in order" "30 30" \
+	"$(c http://x/v1/observation | python3 -c 'import json,sys; c=json.load(sys.stdin)["cursor"]; print(c["x"], c["y"])')"
+check "the paused write ends well" grep -q '"action":"move","x":20,"y":20,.*"ok":true' "$TMP/wait2.out"
+
+# windows coming and going while observations run inside a wait: their
+# X errors (BadWindow) are not charged to the paused actions
+cat >"$TMP/churn.py" <<'EOF'
+import ctypes, sys, time
+x = ctypes.CDLL("libX11.so.6")
+x.XOpenDisplay.restype = ctypes.c_void_p
+x.XOpenDisplay.argtypes = [ctypes.c_char_p]
+x.XDefaultRootWindow.restype = ctypes.c_ulong
+x.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+x.XCreateSimpleWindow.restype = ctypes.c_ulong
+x.XCreateSimpleWindow.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_int,
+                                  ctypes.c_uint, ctypes.c_uint, ctypes.c_uint, ctypes.c_ulong, ctypes.c_ulong]
+for f in ("XMapWindow", "XDestroyWindow"):
+    getattr(x, f).argtypes = [ctypes.c_void_p, ctypes.c_ulong]
+x.XFlush.argtypes = [ctypes.c_void_p]
+d = x.XOpenDisplay(sys.argv[1].encode())
+root = x.XDefaultRootWindow(d)
+end = time.time() + float(sys.argv[2])
+while time.time() < end:
+    ws = [x.XCreateSimpleWindow(d, root, i, i, 10, 10, 0, 0, 0) for i in range(20)]
+    for w in ws: x.XMapWindow(d, w)
+    x.XFlush(d)
+    for w in ws: x.XDestroyWindow(d, w)
+    x.XFlush(d)
+EOF
+python3 "$TMP/churn.py" "$XDPY" 2.5 &
+CHURN=$!
+c --data-binary $'wait 1500\nmove 5 5' http://x/v1/actions >"$TMP/churn.out" &
+WPID=$!
+for i in $(seq 1 40); do c -o /dev/null http://x/v1/observation; done
+wait "$WPID" "$CHURN"
+check "observations amid window churn during a wait: the actions still succeed" \
+	grep -q '"action":"move","x":5,"y":5' "$TMP/churn.out"
 
 # a client that hangs up mid-job: the job completes, its answer is dropped
 c --max-time 0.3 --data-binary 'wait 1000' http://x/v1/actions >/dev/null
