@@ -97,7 +97,7 @@ struct req {
 	int too_large;
 	struct svc_hdr *hdr; /* copied request headers */
 	int nhdr;
-	int hdr_failed; /* out of memory while copying them */
+	int hdr_failed;  /* out of memory while copying them */
 	struct job *job; /* parked on the route's runner */
 };
 
@@ -187,8 +187,8 @@ static void classify(struct http_server *s, struct MHD_Connection *c, const char
 		if (!path_known++)
 			snprintf(rq->allow, sizeof rq->allow, "%s", r->method);
 		else /* another method on the same path */
-			snprintf(rq->allow + strlen(rq->allow), sizeof rq->allow - strlen(rq->allow),
-			         ", %s", r->method);
+			snprintf(rq->allow + strlen(rq->allow),
+			         sizeof rq->allow - strlen(rq->allow), ", %s", r->method);
 	}
 	if (path_known) {
 		rq->status = MHD_HTTP_METHOD_NOT_ALLOWED;
@@ -395,7 +395,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return send_reply(c, &rq->job->rep);
 	}
 	if (!rq->route)
-		return send_error(c, rq->status, rq->code, rq->msg, rq->allow[0] ? rq->allow : NULL);
+		return send_error(c, rq->status, rq->code, rq->msg,
+		                  rq->allow[0] ? rq->allow : NULL);
 	if (rq->too_large)
 		return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
 		                  "the request body is over 16 MiB", NULL);
@@ -434,8 +435,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- the route table ---- */
 
-static int add_route(struct http_server *s, const struct http_mount *m,
-                     const struct svc_route *sr, const char *prefix, char *err, size_t errlen)
+static int add_route(struct http_server *s, const struct http_mount *m, const struct svc_route *sr,
+                     const char *prefix, char *err, size_t errlen)
 {
 	struct route *r = &s->routes[s->nroutes];
 
@@ -445,8 +446,10 @@ static int add_route(struct http_server *s, const struct http_mount *m,
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < s->nroutes; i++)
-		if (!strcmp(s->routes[i].path, r->path) && !strcmp(s->routes[i].method, sr->method)) {
-			snprintf(err, errlen, "internal: two routes for %s %s", sr->method, r->path);
+		if (!strcmp(s->routes[i].path, r->path) &&
+		    !strcmp(s->routes[i].method, sr->method)) {
+			snprintf(err, errlen, "internal: two routes for %s %s", sr->method,
+			         r->path);
 			return -EEXIST;
 		}
 	r->method = sr->method;

@@ -55,8 +55,8 @@ struct input {
 	struct scratch scratch[MAX_SCRATCH];
 	int nscratch;
 	unsigned long tick;
-	unsigned long settled; /* ticks up to this one were delivered long enough ago */
-	atomic_int cancel;     /* set from another thread: cut waits short */
+	unsigned long settled;           /* ticks up to this one were delivered long enough ago */
+	atomic_int cancel;               /* set from another thread: cut waits short */
 	void (*idle)(void *cls, int ms); /* see input_set_idle */
 	void *idle_cls;
 };

@@ -74,16 +74,17 @@ struct opts {
 
 static void usage(void)
 {
-	fprintf(stderr,
-	        "usage: deskfs-agent [--display :N] --listen unix:PATH|tcp:HOST:PORT|fd:N\n"
-	        "                    (--token-file FILE | --token-fd N) [--ready-fd N]\n"
-	        "  --display :N         the X display to serve (default $DISPLAY)\n"
-	        "  --listen unix:PATH   create a unix socket (mode 0600) at PATH\n"
-	        "  --listen tcp:HOST:PORT  listen on TCP (PORT 0: any; --ready-fd tells which)\n"
-	        "  --listen fd:N        serve the bound, listening socket inherited as fd N\n"
-	        "  --token-file FILE    the bearer token every request must carry\n"
-	        "  --token-fd N         read the token from fd N until EOF, then close it\n"
-	        "  --ready-fd N         write \"ready PORT\" to fd N once serving, then close it\n");
+	fprintf(
+	    stderr,
+	    "usage: deskfs-agent [--display :N] --listen unix:PATH|tcp:HOST:PORT|fd:N\n"
+	    "                    (--token-file FILE | --token-fd N) [--ready-fd N]\n"
+	    "  --display :N         the X display to serve (default $DISPLAY)\n"
+	    "  --listen unix:PATH   create a unix socket (mode 0600) at PATH\n"
+	    "  --listen tcp:HOST:PORT  listen on TCP (PORT 0: any; --ready-fd tells which)\n"
+	    "  --listen fd:N        serve the bound, listening socket inherited as fd N\n"
+	    "  --token-file FILE    the bearer token every request must carry\n"
+	    "  --token-fd N         read the token from fd N until EOF, then close it\n"
+	    "  --ready-fd N         write \"ready PORT\" to fd N once serving, then close it\n");
 }
 
 /* A whole non-negative decimal fd number. */

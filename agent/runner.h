@@ -61,9 +61,9 @@ int runner_serve(struct runner *r, unsigned mask, int ms, void (*before)(void *)
 void runner_free(struct runner *r);
 
 struct runner_load {
-	int queued;     /* jobs waiting */
-	int running;    /* jobs being run */
-	double busy_ms; /* how long the oldest running job has run (0 when idle) */
+	int queued;         /* jobs waiting */
+	int running;        /* jobs being run */
+	double busy_ms;     /* how long the oldest running job has run (0 when idle) */
 	unsigned long done; /* jobs run so far */
 };
 void runner_load(struct runner *r, struct runner_load *out);

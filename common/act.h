@@ -43,9 +43,9 @@ enum act_kind {
 };
 
 #define ACT_MAX_CHORD 8
-#define ACT_MAX_MS 60000 /* a wait or hold longer than a minute is an error */
-#define ACT_MAX_SCROLL 1000 /* wheel clicks per axis in one scroll */
-#define ACT_MAX_ACTIONS 10000 /* actions in one act_parse(), else -E2BIG */
+#define ACT_MAX_MS 60000          /* a wait or hold longer than a minute is an error */
+#define ACT_MAX_SCROLL 1000       /* wheel clicks per axis in one scroll */
+#define ACT_MAX_ACTIONS 10000     /* actions in one act_parse(), else -E2BIG */
 #define ACT_MAX_BYTES (16u << 20) /* bytes in one act_parse(), else -E2BIG */
 
 struct act_chord {
@@ -59,15 +59,15 @@ struct act_point {
 
 struct action {
 	enum act_kind kind;
-	int line;              /* 1-based line of the request it came from */
-	int at_cursor;         /* 1: no coordinate given, act where the pointer is */
-	int x, y;              /* screen pixels, checked against act_screen */
-	int button;            /* X button: 1 left, 2 middle, 3 right, 8 back, 9 forward */
-	int count;             /* ACT_CLICK: 1..3 */
-	int dx, dy;            /* ACT_SCROLL: wheel clicks */
-	int npath;             /* ACT_DRAG: >= 2 */
+	int line;      /* 1-based line of the request it came from */
+	int at_cursor; /* 1: no coordinate given, act where the pointer is */
+	int x, y;      /* screen pixels, checked against act_screen */
+	int button;    /* X button: 1 left, 2 middle, 3 right, 8 back, 9 forward */
+	int count;     /* ACT_CLICK: 1..3 */
+	int dx, dy;    /* ACT_SCROLL: wheel clicks */
+	int npath;     /* ACT_DRAG: >= 2 */
 	struct act_point *path;
-	char *text;            /* ACT_TYPE: valid UTF-8, NUL-terminated */
+	char *text; /* ACT_TYPE: valid UTF-8, NUL-terminated */
 	int nchords;
 	struct act_chord *chords;
 	struct act_chord mods; /* held around a click or scroll (Anthropic's "text") */
@@ -107,8 +107,8 @@ int act_parse_chord(const char *combo, act_key_fn *fn, struct act_chord *out, ch
  * out. On error returns -EINVAL (or -E2BIG for absurd sizes), fills err with
  * "line N: what is wrong", and leaves out empty.
  */
-int act_parse(const char *buf, size_t len, const struct act_screen *scr,
-	      struct act_list *out, char *err, size_t errlen);
+int act_parse(const char *buf, size_t len, const struct act_screen *scr, struct act_list *out,
+              char *err, size_t errlen);
 void act_list_free(struct act_list *l);
 const char *act_kind_name(enum act_kind k);
 

@@ -45,9 +45,8 @@ void clk_iso8601(const struct timespec *ts, char *out, size_t len)
 		ts = &now;
 	}
 	gmtime_r(&ts->tv_sec, &tm);
-	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	         ts->tv_nsec / 1000000);
+	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts->tv_nsec / 1000000);
 }
 
 void clk_iso8601_at(double t, char *out, size_t len)

@@ -36,8 +36,8 @@ void logtail_last_line(const char *path, char *out, size_t len)
 		return;
 	buf[n] = '\0';
 	end = buf + strlen(buf); /* a NUL in the log ends what we look at */
-	while (end > buf && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' ||
-	                     end[-1] == '\t'))
+	while (end > buf &&
+	       (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
 		*--end = '\0';
 	line = strrchr(buf, '\n');
 	line = line ? line + 1 : buf;
@@ -47,8 +47,7 @@ void logtail_last_line(const char *path, char *out, size_t len)
 	free(clean);
 }
 
-void logtail_died(char *err, size_t errlen, const char *role, const char *why,
-                  const char *log_path)
+void logtail_died(char *err, size_t errlen, const char *role, const char *why, const char *log_path)
 {
 	char last[LOGTAIL_BYTES * 3 + 1] = "";
 

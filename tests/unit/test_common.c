@@ -154,8 +154,7 @@ static void test_exe(void)
 	      "exe_find: beside me first");
 	CHECK(exe_find("sh", path, sizeof path) == 0 && access(path, X_OK) == 0,
 	      "exe_find: on $PATH");
-	CHECK(exe_find("no-such-program-here", path, sizeof path) == -ENOENT,
-	      "exe_find: missing");
+	CHECK(exe_find("no-such-program-here", path, sizeof path) == -ENOENT, "exe_find: missing");
 	CHECK(exe_find("/bin/sh", path, sizeof path) == 0 && !strcmp(path, "/bin/sh"),
 	      "exe_find: a path");
 	CHECK(exe_self_dir(dir, 3) == -ENAMETOOLONG, "exe_self_dir: too small");
