@@ -92,8 +92,7 @@ typedef unsigned long act_key_fn(const char *name);
 /* The resolver act_parse() uses from now on; NULL: act_key_lenient.
  * Call it once, before any thread parses. */
 void act_set_key_resolver(act_key_fn *fn);
-/* Accepts any plausible key name (1..63 bytes, no blanks or control
- * characters) as ACT_KEY_ANY. */
+/* Accepts any name a real resolver might (1..63 bytes) as ACT_KEY_ANY. */
 unsigned long act_key_lenient(const char *name);
 /* "ctrl+shift+t" -> a chord, each key through fn (NULL: the registered
  * resolver). A '+' where a key is expected is the plus key ("ctrl++").

@@ -9,7 +9,9 @@
  *   - on error the list is empty and err is a terminated "line N: ..." text;
  *   - on success every action is well-formed: coordinates on the screen,
  *     buttons and counts in range, drags with >= 2 points, typed text
- *     non-empty valid UTF-8, waits and holds within ACT_MAX_MS.
+ *     non-empty valid UTF-8, waits and holds within ACT_MAX_MS;
+ *   - act_bound_ms() (the daemon's lenient parse) is at least the sum of
+ *     the waits and holds of what the agent accepts.
  * A broken promise calls abort(), which libFuzzer reports as a crash.
  *
  * Built and run by `make fuzz` (see tests/fuzz/README).
@@ -116,9 +118,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE(memchr(err, '\0', sizeof err) != NULL);
 		REQUIRE(strncmp(err, "line ", 5) == 0);
 	} else {
+		long ms = 0;
 		REQUIRE(l.n >= 0 && l.n <= ACT_MAX_ACTIONS);
-		for (int i = 0; i < l.n; i++)
+		for (int i = 0; i < l.n; i++) {
 			check_action(&scr, &l.v[i]);
+			ms += l.v[i].ms;
+		}
+		/* the daemon's bound (a lenient parse) covers every wait and hold the
+		 * agent will perform */
+		REQUIRE(act_bound_ms((const char *)data, size) >= ms);
 	}
 	act_list_free(&l);
 
