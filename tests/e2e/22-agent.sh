@@ -54,7 +54,7 @@ check_eq "no token: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' --unix-so
 # health during a long wait: every probe answers at once
 c --data-binary 'wait 3000' http://x/v1/actions >"$TMP/wait.out" &
 WPID=$!
-sleep 0.2
+wait_long 2 bash -c "curl -s --unix-socket '$SOCK' -H 'Authorization: Bearer $TOK' http://x/v1/health | grep -q '\"running\":1'"
 : >"$TMP/probes"
 for i in $(seq 1 20); do
 	c -o /dev/null -w '%{http_code} %{time_total}\n' --max-time 2 http://x/v1/health >>"$TMP/probes"
@@ -68,9 +68,9 @@ wait "$WPID"
 check "the wait itself completed with its receipt" grep -q '"action":"wait","ms":3000,"ok":true' "$TMP/wait.out"
 
 # reads of the screen pass a wait; other actions wait their turn
-c --data-binary $'move 10 10\nwait 2000\nmove 20 20' http://x/v1/actions >"$TMP/wait2.out" &
+c --data-binary $'move 10 10\nwait 3000\nmove 20 20' http://x/v1/actions >"$TMP/wait2.out" &
 WPID=$!
-sleep 0.3
+wait_long 2 bash -c "curl -s --unix-socket '$SOCK' -H 'Authorization: Bearer $TOK' http://x/v1/health | grep -q '\"running\":1'"
 check "a screenshot during the wait is answered at once" bash -c \
 	"[ \"\$(curl -s --unix-socket '$SOCK' -H 'Authorization: Bearer $TOK' -o '$TMP/during.png' -w '%{http_code} %{time_total}' http://x/v1/screenshot.png | awk '{print (\$1 == 200 && \$2 < 0.5)}')\" = 1 ]"
 check_eq "an observation during the wait sees the move before it" "10 10" \
@@ -125,9 +125,10 @@ check "  and alive" running "$APID"
 # shutdown during wait 60000: quick, clean, and the parked request is answered
 c --data-binary 'wait 60000' http://x/v1/actions >"$TMP/w60.out" &
 WPID=$!
+wait_long 5 bash -c "curl -s --unix-socket '$SOCK' -H 'Authorization: Bearer $TOK' http://x/v1/health | grep -q '\"running\":1'"
 c http://x/v1/observation -o /dev/null -w '%{http_code}' >"$TMP/queued.out" &
 QPID=$!
-sleep 0.3
+sleep 0.2
 t0=$(date +%s%N)
 kill "$APID"
 wait "$APID"
