@@ -46,14 +46,17 @@ FLAGS_STAMP := build/.flags
 $(shell mkdir -p build; echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
 	echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $(FLAGS_STAMP))
 
+# common/ is linked into both binaries: neither FUSE nor X in it.
 COMMON_SRC := $(wildcard common/*.c)
-DAEMON_SRC := $(wildcard fs/*.c core/*.c providers/*.c) $(COMMON_SRC)
+DAEMON_SRC := $(wildcard fs/*.c core/*.c providers/*.c)
 AGENT_SRC  := $(wildcard agent/*.c)
-AGENT_LIB_SRC := agent/action.c agent/action_json.c agent/keys.c
+# What unit tests and fuzzers link of the agent: the pure parts.
+AGENT_LIB_SRC := $(COMMON_SRC) agent/keys.c
 VIEW_SRC   := $(wildcard view/*.c)
 VIEW_OBJ   := $(VIEW_SRC:%.c=build/%.o)
-DAEMON_OBJ := $(DAEMON_SRC:%.c=build/%.o)
-AGENT_OBJ  := $(AGENT_SRC:%.c=build/%.o)
+COMMON_OBJ := $(COMMON_SRC:%.c=build/%.o)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=build/%.o) $(COMMON_OBJ)
+AGENT_OBJ  := $(AGENT_SRC:%.c=build/%.o) $(COMMON_OBJ)
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
@@ -104,7 +107,7 @@ build/providers/%.o: providers/%.c | $(DEPS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS)) -c -o $@ $<
 build/common/%.o: common/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags libcjson) -c -o $@ $<
 build/agent/%.o: agent/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(AGENT_PKGS)) -c -o $@ $<
@@ -141,7 +144,7 @@ $(STRESS_BIN): tests/stress/stress.c tests/stress/watch.c tests/stress/stress.h 
 # it; build/guest links to it, which is where the daemon looks.
 GUEST_CACHE ?= $(if $(filter 0,$(shell id -u)),/var/cache/deskfs,$(HOME)/.cache/deskfs)
 GUEST_HASH  := $(shell { cat contrib/build-guest.sh contrib/guest/* $(AGENT_SRC) \
-	$(wildcard agent/*.h); echo '$(CC) $(CFLAGS) $(SANITIZE)'; } 2>/dev/null | \
+	$(wildcard agent/*.h) $(COMMON_SRC) $(wildcard common/*.h); echo '$(CC) $(CFLAGS) $(SANITIZE)'; } 2>/dev/null | \
 	sha256sum | cut -c1-16)
 GUEST_DIR   := $(GUEST_CACHE)/guest-$(GUEST_HASH)
 
@@ -187,7 +190,7 @@ FUZZ_CFLAGS  ?= -O1 -g
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_BIN     := build/fuzz/fuzz_actions build/fuzz/fuzz_ctl build/fuzz/fuzz_gctl
 FUZZ_AOBJ    := $(AGENT_LIB_SRC:%.c=build/fuzz/obj/%.o)
-FUZZ_DOBJ    := $(patsubst %.c,build/fuzz/obj/%.o,$(filter-out fs/main.c,$(DAEMON_SRC)))
+FUZZ_DOBJ    := $(patsubst %.c,build/fuzz/obj/%.o,$(filter-out fs/main.c,$(DAEMON_SRC)) $(COMMON_SRC))
 FUZZ_CC_ALL   = $(FUZZ_CC) $(WARN) -Wno-unknown-warning-option $(DEFS) -MMD -MP -I. $(FUZZ_SAN) $(FUZZ_CFLAGS)
 
 .PHONY: fuzz
@@ -257,4 +260,4 @@ deb:
 clean:
 	rm -rf build bin
 
--include $(DAEMON_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(VIEW_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d) $(STRESS_BIN:=.d)
+-include $(sort $(DAEMON_OBJ:.o=.d) $(AGENT_OBJ:.o=.d)) $(VIEW_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d) $(STRESS_BIN:=.d)

@@ -36,6 +36,7 @@
 #include <X11/extensions/XShm.h>
 
 #include "agent/png.h"
+#include "common/clock.h"
 
 #define POOL 3
 
@@ -62,21 +63,14 @@ struct cap {
 	int bands_total;
 };
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 void cap_png_ref(struct cap_png *p)
 {
-	p->refs++;
+	atomic_fetch_add(&p->refs, 1);
 }
 
 void cap_png_unref(struct cap_png *p)
 {
-	if (--p->refs > 0 || p->pooled)
+	if (atomic_fetch_sub(&p->refs, 1) > 1 || p->pooled)
 		return;
 	free(p->data);
 	free(p);
@@ -256,7 +250,7 @@ void cap_free(struct cap *c)
 		if (!p)
 			continue;
 		p->pooled = 0;
-		if (p->refs == 0) {
+		if (atomic_load(&p->refs) == 0) {
 			free(p->data);
 			free(p);
 		}
@@ -276,7 +270,7 @@ static struct cap_png *buffer_get(struct cap *c)
 				c->pool[i]->pooled = 1;
 			return c->pool[i];
 		}
-		if (c->pool[i]->refs == 0)
+		if (atomic_load(&c->pool[i]->refs) == 0)
 			return c->pool[i];
 	}
 	return calloc(1, sizeof(struct cap_png)); /* all in flight: a one-off */
@@ -336,7 +330,7 @@ int cap_screenshot(struct cap *c, struct cap_png **out, struct cap_stats *st, ch
 			return -ENOTSUP;
 		}
 		xconn_damage_reset(x);
-		t0 = now_ms();
+		t0 = clk_mono_msf();
 		f = &c->fr[c->cur ^ 1];
 		rc = read_pixels(c, f, err, errlen);
 		if (rc == 0)
@@ -347,7 +341,7 @@ int cap_screenshot(struct cap *c, struct cap_png **out, struct cap_stats *st, ch
 		if (attempt > 0 || (x->width == c->img_w && x->height == c->img_h))
 			return rc;
 	}
-	t1 = now_ms();
+	t1 = clk_mono_msf();
 	st->fresh = 1;
 	st->capture_ms = t1 - t0;
 
@@ -368,7 +362,7 @@ int cap_screenshot(struct cap *c, struct cap_png **out, struct cap_stats *st, ch
 		/* not one band differs from the pixels the cached PNG was made of */
 		cap_png_ref(c->cached);
 		*out = c->cached;
-		st->encode_ms = now_ms() - t1;
+		st->encode_ms = clk_mono_msf() - t1;
 		return 0;
 	}
 
@@ -384,12 +378,12 @@ int cap_screenshot(struct cap *c, struct cap_png **out, struct cap_stats *st, ch
 		snprintf(err, errlen, "capture_failed: PNG encoding failed (%s)", strerror(-rc));
 		return rc;
 	}
-	t2 = now_ms();
+	t2 = clk_mono_msf();
 	p->width = c->img_w;
 	p->height = c->img_h;
 	p->serial = ++c->serial;
 	snprintf(p->etag, sizeof p->etag, "\"%" PRIx64 "-%" PRIx64 "\"", c->start_ns, p->serial);
-	p->refs = 1; /* the cache */
+	atomic_store(&p->refs, 1); /* the cache */
 	if (c->cached)
 		cap_png_unref(c->cached);
 	c->cached = p;

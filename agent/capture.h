@@ -18,13 +18,19 @@
  * Ownership: a cap_png is reference counted; the cache holds one reference
  * and each caller of cap_screenshot one more, dropped with cap_png_unref
  * (e.g. from libmicrohttpd's free callback once the response is sent).
- * Buffers of the pool are reused once nobody holds them. All calls come
- * from the thread that owns the X connection; counts are not atomic.
+ * Buffers of the pool are reused once nobody holds them.
+ *
+ * Threads: every call but cap_png_unref comes from the thread that owns
+ * the X connection (the X worker). cap_png_unref may come from any thread
+ * (the HTTP thread drops the reply's reference once it is sent): the count
+ * is atomic, and the X worker reuses a pooled buffer only once it has seen
+ * the count at 0, i.e. after the last reader let go of its bytes.
  */
 #ifndef DESKFS_CAPTURE_H
 #define DESKFS_CAPTURE_H
 
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include "agent/xconn.h"
 
@@ -32,8 +38,9 @@ struct cap_png {
 	unsigned char *data;
 	size_t len, cap;
 	int width, height;
-	int refs;
-	int pooled;      /* owned by the pool: kept for reuse at refs == 0 */
+	atomic_int refs; /* dropped on any thread (the HTTP thread, once sent) */
+	int pooled;      /* owned by the pool: kept for reuse at refs == 0; set
+	                  * and cleared only while no reference is out */
 	uint64_t serial; /* bumped for every PNG produced (1, 2, ...) */
 	/* identifies these exact bytes within this agent process, quotes
 	 * included: "<start time in ns, hex>-<serial, hex>" */

@@ -1,141 +1,152 @@
 /*
- * http.c - the agent's HTTP server: libmicrohttpd with one internal
- * polling thread (so every X call is serialized there), a bearer token on
- * every request, JSON bodies, and the screenshot PNG handed to MHD by
- * reference (its free callback drops the reference).
+ * http.c - the agent's transport: libmicrohttpd, the token, the route
+ * table, request bodies, and parking. It knows no X: what a route does is
+ * its service's business (svc.h); where it runs is its mount's runner.
  *
- *	curl --unix-socket S -H "Authorization: Bearer $T" http://x/health
- *	curl ... http://x/screenshot.png > s.png
- *	curl ... -H 'If-None-Match: "ETAG"' http://x/screenshot.png   (304 if unchanged)
- *	curl ... --data-binary 'click 10 10' http://x/actions
- *	curl ... http://x/observation
+ *	curl --unix-socket S -H "Authorization: Bearer $T" http://x/v1/health
+ *	curl ... --data-binary 'click 10 10' http://x/v1/actions
  *
- * Errors are {"code":"...","message":"..."}; texts of the form
- * "code: message" from the other modules are split at the first ": ".
+ * Errors are {"code":"...","message":"..."}: 401 unauthorized, 404
+ * not_found, 405 method_not_allowed (with Allow), 413 too_large (a body
+ * over 16 MiB), 503 stopping / busy (the service's worker is shutting down,
+ * or too many requests wait for it).
  *
- * /screenshot.png carries ETag: "<agent start, ns, hex>-<serial, hex>",
- * naming those exact PNG bytes within this agent process. A request whose
- * If-None-Match lists the current PNG's tag (or is "*") is answered 304,
- * with the ETag and no body, after the capture: i.e. exactly when the
- * screen's pixels still equal that PNG's. X-Deskfs-Bands: K/N tells how
- * many of the N bands were re-encoded.
+ * Threads. libmicrohttpd runs one internal polling thread, "the HTTP
+ * thread", with MHD_ALLOW_SUSPEND_RESUME. Every callback below runs there:
+ * it checks the token, routes, reads the body, and either
+ *   - answers at once, for routes mounted with no runner (health): their
+ *     handlers must not block; or
+ *   - parks the request: it copies the request into a job, suspends the
+ *     connection (MHD_suspend_connection) and queues the job on the route's
+ *     runner. The runner's thread calls the handler, which fills the job's
+ *     reply, marks the job done and resumes the connection
+ *     (MHD_resume_connection); libmicrohttpd then calls on_request once
+ *     more, on the HTTP thread, which turns the reply into the response.
+ * So the HTTP thread never waits for a service, and /v1/health answers
+ * while the X worker runs a "wait 60000" (which, in turn, lets routes
+ * flagged SVC_READONLY run inside its pause: desk.c).
  *
- * See http.h for usage.
+ * Ownership of a parked job: the request (struct req, libmicrohttpd's
+ * con_cls) owns it and frees it in on_completed. From the moment it is
+ * queued until it resumes the connection, only the runner thread touches
+ * it; it never touches it after MHD_resume_connection, and the HTTP thread
+ * reads it only after that (a suspended connection gets no callbacks). A
+ * client that hangs up while its job runs is noticed only after the
+ * resume: the response fails to send, on_completed frees the job, and the
+ * result is dropped. A suspended connection cannot time out.
+ *
+ * Stopping: the runners are stopped first (runner_stop answers every job
+ * still queued with 503 stopping and waits for the running ones, each of
+ * which resumes its connection), then http_stop() stops libmicrohttpd,
+ * which must have no suspended connection left. A request that arrives in
+ * between is dropped by its stopped runner at once (503).
  */
 #include "agent/http.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <microhttpd.h>
 
-#include "agent/action.h"
-#include "agent/capture.h"
-#include "agent/input.h"
-#include "agent/observe.h"
-#include "agent/xconn.h"
+#include "agent/runner.h"
+#include "agent/svc.h"
 
-#ifndef DESKFS_VERSION
-#define DESKFS_VERSION "0.0.0"
-#endif
+#define MAX_BODY (16u << 20) /* bytes in one request body */
+#define V1 "/v1"
 
-#define MAX_BODY ACT_MAX_BYTES /* 16 MiB */
-
-enum route { R_NONE, R_HEALTH, R_SCREENSHOT, R_ACTIONS, R_OBSERVATION };
-
-static const struct {
-	const char *path;
+struct route {
 	const char *method;
-	enum route route;
-} routes[] = {
-    {"/health", "GET", R_HEALTH},
-    {"/screenshot.png", "GET", R_SCREENSHOT},
-    {"/actions", "POST", R_ACTIONS},
-    {"/observation", "GET", R_OBSERVATION},
+	char path[96]; /* "/v1/health", or a legacy "/health" */
+	svc_handler_fn *fn;
+	unsigned flags;
+	void *ctx;
+	struct runner *runner;
 };
 
 struct http_server {
 	struct MHD_Daemon *daemon;
-	struct http_app *app;
+	const char *token;
+	size_t token_len;
+	struct route *routes;
+	size_t nroutes;
 };
 
-/* Per request, behind MHD's con_cls; freed in on_completed. */
+/* A request parked on a runner. */
+struct job {
+	struct runner_job rj; /* first: the runner hands back &rj */
+	struct MHD_Connection *conn;
+	const struct route *route;
+	struct svc_req req;   /* read by the handler */
+	struct svc_reply rep; /* filled by the handler (or drop) */
+	atomic_int done;      /* set by the runner thread before it resumes conn */
+};
+
+/* Per request, behind libmicrohttpd's con_cls; freed in on_completed. */
 struct req {
-	enum route route; /* R_NONE: refused with status/code/msg */
+	const struct route *route; /* NULL: refused with status/code/msg */
 	unsigned status;
 	const char *code;
-	const char *allow; /* the Allow header of a 405 */
+	char allow[32]; /* the Allow header of a 405 */
 	char msg[256];
-	char *body;
+	char *body; /* SVC_BODY routes */
 	size_t len, cap;
 	int too_large;
+	struct svc_hdr *hdr; /* copied request headers */
+	int nhdr;
+	int hdr_failed;  /* out of memory while copying them */
+	struct job *job; /* parked on the route's runner */
 };
 
-static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r)
+/* ---- replies ---- */
+
+/* Sends rep (its body is handed to libmicrohttpd, or released). */
+static enum MHD_Result send_reply(struct MHD_Connection *c, struct svc_reply *rep)
 {
+	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	if (!r)
+	if (!rep->status)
+		svc_reply_error(rep, 500, "internal", "the service gave no answer");
+	if (rep->release)
+		r = MHD_create_response_from_buffer_with_free_callback_cls(
+		    rep->len, (void *)rep->data, rep->release, rep->release_cls);
+	else /* static bytes, or none */
+		r = MHD_create_response_from_buffer(rep->len, (void *)rep->data,
+		                                    MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		svc_reply_clear(rep);
 		return MHD_NO;
+	}
+	rep->release = NULL; /* the response owns the body now */
+	for (int i = 0; i < rep->nhdr; i++)
+		MHD_add_response_header(r, rep->hdr[i].name, rep->hdr[i].value);
+	if (rep->ctype)
+		MHD_add_response_header(r, "Content-Type", rep->ctype);
 	MHD_add_response_header(r, "Cache-Control", "no-store");
-	ret = MHD_queue_response(c, status, r);
+	ret = MHD_queue_response(c, rep->status, r);
 	MHD_destroy_response(r);
+	svc_reply_clear(rep);
 	return ret;
 }
 
-/* A JSON body (o is consumed); NULL on ENOMEM. */
-static struct MHD_Response *json_response(cJSON *o)
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *code,
+                                  const char *text, const char *allow)
 {
-	char *s = o ? cJSON_PrintUnformatted(o) : NULL;
-	struct MHD_Response *r;
+	struct svc_reply rep = {0};
 
-	cJSON_Delete(o);
-	if (!s)
-		return NULL;
-	r = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(s);
-		return NULL;
-	}
-	MHD_add_response_header(r, "Content-Type", "application/json");
-	return r;
+	svc_reply_error(&rep, status, code, text);
+	if (allow)
+		svc_reply_header(&rep, "Allow", "%s", allow);
+	return send_reply(c, &rep);
 }
 
-/* Sends o (consumed) as JSON. */
-static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, cJSON *o)
-{
-	struct MHD_Response *r = json_response(o);
-	return r ? queue(c, status, r) : MHD_NO;
-}
+/* ---- the request: auth, routing, headers, body ---- */
 
-/* An error object from "code: message" (or a bare code/message pair). */
-static cJSON *error_obj(const char *code, const char *text)
-{
-	cJSON *o = cJSON_CreateObject();
-	const char *sep = text ? strstr(text, ": ") : NULL;
-	char buf[64];
-
-	if (!code && sep && (size_t)(sep - text) < sizeof buf) {
-		memcpy(buf, text, (size_t)(sep - text));
-		buf[sep - text] = 0;
-		code = buf;
-		text = sep + 2;
-	}
-	cJSON_AddStringToObject(o, "code", code ? code : "internal");
-	cJSON_AddStringToObject(o, "message", text ? text : "");
-	return o;
-}
-
-static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *code,
-                                   const char *text)
-{
-	return reply_json(c, status, error_obj(code, text));
-}
-
-static int token_ok(const struct http_app *app, const char *hdr)
+static int token_ok(const struct http_server *s, const char *hdr)
 {
 	volatile unsigned char diff = 0;
 	size_t n;
@@ -144,163 +155,100 @@ static int token_ok(const struct http_app *app, const char *hdr)
 		return 0;
 	hdr += 7;
 	n = strlen(hdr);
-	diff |= n != app->token_len;
-	for (size_t i = 0; i < app->token_len; i++)
-		diff |= (unsigned char)(hdr[i < n ? i : n] ^ app->token[i]);
+	diff |= n != s->token_len;
+	for (size_t i = 0; i < s->token_len; i++)
+		diff |= (unsigned char)(hdr[i < n ? i : n] ^ s->token[i]);
 	return diff == 0;
 }
 
-static enum MHD_Result do_health(struct MHD_Connection *c, struct http_app *app)
+/* The first call: auth and routing. A refusal is answered on the last
+ * call, after the request has been read, so keep-alive survives. */
+static void classify(struct http_server *s, struct MHD_Connection *c, const char *url,
+                     const char *method, struct req *rq)
 {
-	cJSON *o = cJSON_CreateObject();
+	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	int path_known = 0;
 
-	xconn_drain(app->x);
-	cJSON_AddTrueToObject(o, "ok");
-	cJSON_AddStringToObject(o, "display", app->x->name);
-	cJSON_AddNumberToObject(o, "width", app->x->width);
-	cJSON_AddNumberToObject(o, "height", app->x->height);
-	cJSON_AddStringToObject(o, "version", DESKFS_VERSION);
-	return reply_json(c, MHD_HTTP_OK, o);
-}
-
-static void png_release(void *cls)
-{
-	cap_png_unref(cls);
-}
-
-/* Does an If-None-Match value (a list of entity tags, or "*") name etag?
- * Weak comparison: a W/ prefix is ignored. */
-static int etag_listed(const char *list, const char *etag)
-{
-	size_t n = strlen(etag);
-	const char *p = list, *q;
-
-	for (;;) {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (!*p)
-			return 0;
-		if (*p == '*')
-			return 1;
-		if (p[0] == 'W' && p[1] == '/')
-			p += 2;
-		if (*p != '"') { /* not a tag: skip to the next comma */
-			while (*p && *p != ',')
-				p++;
-			continue;
-		}
-		q = strchr(p + 1, '"');
-		if (!q)
-			return 0;
-		if ((size_t)(q + 1 - p) == n && memcmp(p, etag, n) == 0)
-			return 1;
-		p = q + 1;
+	if (!token_ok(s, auth)) {
+		rq->status = MHD_HTTP_UNAUTHORIZED;
+		rq->code = "unauthorized";
+		snprintf(rq->msg, sizeof rq->msg, "missing or wrong token");
+		return;
 	}
+	for (size_t i = 0; i < s->nroutes; i++) {
+		const struct route *r = &s->routes[i];
+		if (strcmp(url, r->path) != 0)
+			continue;
+		if (strcmp(method, r->method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0)) {
+			rq->route = r;
+			return;
+		}
+		if (!path_known++)
+			snprintf(rq->allow, sizeof rq->allow, "%s", r->method);
+		else /* another method on the same path */
+			snprintf(rq->allow + strlen(rq->allow),
+			         sizeof rq->allow - strlen(rq->allow), ", %s", r->method);
+	}
+	if (path_known) {
+		rq->status = MHD_HTTP_METHOD_NOT_ALLOWED;
+		rq->code = "method_not_allowed";
+		snprintf(rq->msg, sizeof rq->msg, "%.80s takes %s", url, rq->allow);
+		return;
+	}
+	rq->status = MHD_HTTP_NOT_FOUND;
+	rq->code = "not_found";
+	snprintf(rq->msg, sizeof rq->msg, "no such endpoint: %.200s", url);
 }
 
-static enum MHD_Result match_inm(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value)
+/* Copies one request header; a repeated name gets ", value" appended. */
+static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
 {
-	const char **etag = cls;
+	struct req *rq = cls;
+	struct svc_hdr *h;
+	char *v;
 
-	if (value && strcasecmp(key, "If-None-Match") == 0 && etag_listed(value, *etag)) {
-		*etag = NULL; /* found */
+	if (!key || !value || strcasecmp(key, "Authorization") == 0)
+		return MHD_YES;
+	for (int i = 0; i < rq->nhdr; i++) {
+		h = &rq->hdr[i];
+		if (strcasecmp(h->name, key) != 0)
+			continue;
+		if (asprintf(&v, "%s, %s", h->value, value) < 0) {
+			rq->hdr_failed = 1;
+			return MHD_NO;
+		}
+		free(h->value);
+		h->value = v;
+		return MHD_YES;
+	}
+	h = realloc(rq->hdr, (size_t)(rq->nhdr + 1) * sizeof *h);
+	if (!h) {
+		rq->hdr_failed = 1;
 		return MHD_NO;
 	}
+	rq->hdr = h;
+	h += rq->nhdr;
+	h->name = strdup(key);
+	h->value = strdup(value);
+	if (!h->name || !h->value) {
+		free(h->name);
+		free(h->value);
+		rq->hdr_failed = 1;
+		return MHD_NO;
+	}
+	rq->nhdr++;
 	return MHD_YES;
 }
 
-/* Is etag in any of the request's If-None-Match headers? */
-static int not_modified(struct MHD_Connection *c, const char *etag)
+static void headers_free(struct svc_hdr *hdr, int n)
 {
-	const char *e = etag;
-
-	MHD_get_connection_values(c, MHD_HEADER_KIND, match_inm, &e);
-	return e == NULL;
-}
-
-static enum MHD_Result do_screenshot(struct MHD_Connection *c, struct http_app *app)
-{
-	struct cap_png *png;
-	struct cap_stats st;
-	struct MHD_Response *r;
-	char err[256], num[32];
-	unsigned status = MHD_HTTP_OK;
-	int rc;
-
-	rc = cap_screenshot(app->cap, &png, &st, err, sizeof err);
-	if (rc < 0)
-		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, err);
-	if (not_modified(c, png->etag)) {
-		status = MHD_HTTP_NOT_MODIFIED;
-		r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-		if (r)
-			MHD_add_response_header(r, "ETag", png->etag);
-		cap_png_unref(png);
-	} else {
-		r = MHD_create_response_from_buffer_with_free_callback_cls(png->len, png->data,
-		                                                           png_release, png);
-		if (!r) {
-			cap_png_unref(png);
-			return MHD_NO;
-		}
-		MHD_add_response_header(r, "Content-Type", "image/png");
-		MHD_add_response_header(r, "ETag", png->etag);
+	for (int i = 0; i < n; i++) {
+		free(hdr[i].name);
+		free(hdr[i].value);
 	}
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, "X-Deskfs-Capture", st.fresh ? "fresh" : "cached");
-	snprintf(num, sizeof num, "%d/%d", st.bands_encoded, st.bands_total);
-	MHD_add_response_header(r, "X-Deskfs-Bands", num);
-	snprintf(num, sizeof num, "%.2f", st.encode_ms);
-	MHD_add_response_header(r, "X-Deskfs-Encode-Ms", num);
-	snprintf(num, sizeof num, "%.2f", st.capture_ms);
-	MHD_add_response_header(r, "X-Deskfs-Capture-Ms", num);
-	return queue(c, status, r);
-}
-
-static enum MHD_Result do_observation(struct MHD_Connection *c, struct http_app *app)
-{
-	cJSON *o = obs_snapshot(app->x, app->last_receipt);
-
-	if (!o)
-		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory");
-	return reply_json(c, MHD_HTTP_OK, o);
-}
-
-static enum MHD_Result do_actions(struct MHD_Connection *c, struct http_app *app, struct req *rq)
-{
-	struct act_screen scr;
-	struct act_list list = {0};
-	cJSON *receipts, *o;
-	char err[512];
-	int rc, n;
-
-	xconn_drain(app->x);
-	scr.width = app->x->width;
-	scr.height = app->x->height;
-	rc = act_parse(rq->body ? rq->body : "", rq->len, &scr, &list, err, sizeof err);
-	if (rc == -E2BIG)
-		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", err);
-	if (rc < 0)
-		return reply_error(c, MHD_HTTP_BAD_REQUEST, "invalid_action", err);
-
-	receipts = cJSON_CreateArray();
-	rc = input_run(app->in, &list, receipts, &app->seq, err, sizeof err);
-	act_list_free(&list);
-	n = cJSON_GetArraySize(receipts);
-	if (n > 0) {
-		cJSON_Delete(app->last_receipt);
-		app->last_receipt = cJSON_Duplicate(cJSON_GetArrayItem(receipts, n - 1), 1);
-	}
-	if (rc < 0) {
-		o = error_obj(NULL, err);
-		cJSON_AddItemToObject(o, "receipts", receipts);
-		return reply_json(c, MHD_HTTP_INTERNAL_SERVER_ERROR, o);
-	}
-	o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, "receipts", receipts);
-	return reply_json(c, MHD_HTTP_OK, o);
+	free(hdr);
 }
 
 static int body_append(struct req *rq, const char *data, size_t n)
@@ -333,94 +281,130 @@ static int body_append(struct req *rq, const char *data, size_t n)
 	return 0;
 }
 
-/* First call for a request: auth and routing. A refusal is answered on
- * the last call, after MHD has read the request, so keep-alive survives. */
-static void classify(struct MHD_Connection *c, struct http_app *app, const char *url,
-                     const char *method, struct req *rq)
-{
-	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-	size_t i;
+/* ---- parking ---- */
 
-	if (!token_ok(app, auth)) {
-		rq->status = MHD_HTTP_UNAUTHORIZED;
-		rq->code = "unauthorized";
-		snprintf(rq->msg, sizeof rq->msg, "missing or wrong token");
+static void job_free(struct job *j)
+{
+	if (!j)
 		return;
-	}
-	for (i = 0; i < sizeof routes / sizeof routes[0]; i++)
-		if (strcmp(url, routes[i].path) == 0)
-			break;
-	if (i == sizeof routes / sizeof routes[0]) {
-		rq->status = MHD_HTTP_NOT_FOUND;
-		rq->code = "not_found";
-		snprintf(rq->msg, sizeof rq->msg, "no such endpoint: %.200s", url);
-		return;
-	}
-	if (strcmp(method, routes[i].method) != 0 &&
-	    !(strcmp(method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
-		rq->status = MHD_HTTP_METHOD_NOT_ALLOWED;
-		rq->code = "method_not_allowed";
-		rq->allow = routes[i].method;
-		snprintf(rq->msg, sizeof rq->msg, "%s takes %s", routes[i].path, routes[i].method);
-		return;
-	}
-	rq->route = routes[i].route;
+	svc_reply_clear(&j->rep);
+	free((char *)j->req.body);
+	headers_free(j->req.hdr, j->req.nhdr);
+	free(j);
 }
 
-static enum MHD_Result reply_refusal(struct MHD_Connection *c, struct req *rq)
+/* On the runner's thread; j is not touched after the resume. */
+static void job_finish(struct job *j)
 {
-	struct MHD_Response *r = json_response(error_obj(rq->code, rq->msg));
-	if (!r)
+	struct MHD_Connection *c = j->conn;
+
+	atomic_store(&j->done, 1);
+	MHD_resume_connection(c);
+}
+
+static void job_run(struct runner_job *rj)
+{
+	struct job *j = (struct job *)rj;
+
+	j->route->fn(j->route->ctx, &j->req, &j->rep);
+	job_finish(j);
+}
+
+static void job_drop(struct runner_job *rj, int why)
+{
+	struct job *j = (struct job *)rj;
+
+	if (why == -EBUSY)
+		svc_reply_error(&j->rep, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+		                "too many requests wait for this service; try again");
+	else
+		svc_reply_error(&j->rep, MHD_HTTP_SERVICE_UNAVAILABLE, "stopping",
+		                "the agent is shutting down");
+	job_finish(j);
+}
+
+/* Moves the request into a job, suspends the connection, queues the job. */
+static enum MHD_Result park(struct MHD_Connection *c, struct req *rq, const char *method,
+                            const char *url)
+{
+	struct job *j = calloc(1, sizeof *j);
+
+	if (!j)
 		return MHD_NO;
-	if (rq->allow)
-		MHD_add_response_header(r, "Allow", rq->allow);
-	return queue(c, rq->status, r);
+	j->rj.flags = rq->route->flags; /* SVC_READONLY: may pass a paused job */
+	j->rj.run = job_run;
+	j->rj.drop = job_drop;
+	j->conn = c;
+	j->route = rq->route;
+	j->req.method = method; /* libmicrohttpd keeps these while the request lives */
+	j->req.path = url;
+	j->req.body = rq->body ? rq->body : strdup("");
+	j->req.len = rq->len;
+	j->req.hdr = rq->hdr;
+	j->req.nhdr = rq->nhdr;
+	rq->body = NULL;
+	rq->hdr = NULL;
+	rq->nhdr = 0;
+	rq->job = j;
+	if (!j->req.body)
+		return MHD_NO; /* on_completed frees j */
+	MHD_suspend_connection(c);
+	runner_submit(rq->route->runner, &j->rj); /* or dropped: 503, resumed */
+	return MHD_YES;
 }
+
+/* ---- libmicrohttpd's callbacks ---- */
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
 	struct http_server *s = cls;
-	struct http_app *app = s->app;
 	struct req *rq = *con_cls;
 	const char *clen;
+	struct svc_req sr;
+	struct svc_reply rep = {0};
 
 	if (!rq) {
 		rq = calloc(1, sizeof *rq);
 		if (!rq)
 			return MHD_NO;
 		*con_cls = rq;
-		classify(c, app, url, method, rq);
+		classify(s, c, url, method, rq);
 		clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		if (clen && strtoull(clen, NULL, 10) > MAX_BODY) /* not worth reading: close */
-			return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
-			                   "the request body is over 16 MiB");
+			return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+			                  "the request body is over 16 MiB", NULL);
+		if (rq->route) {
+			MHD_get_connection_values(c, MHD_HEADER_KIND, copy_header, rq);
+			if (rq->hdr_failed)
+				return MHD_NO;
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (rq->route == R_ACTIONS && body_append(rq, upload_data, *upload_data_size) < 0)
+		if (rq->route && (rq->route->flags & SVC_BODY) &&
+		    body_append(rq, upload_data, *upload_data_size) < 0)
 			return MHD_NO;
 		*upload_data_size = 0; /* anything else: read and dropped */
 		return MHD_YES;
 	}
-	if (rq->route == R_NONE)
-		return reply_refusal(c, rq);
-	switch (rq->route) {
-	case R_HEALTH:
-		return do_health(c, app);
-	case R_SCREENSHOT:
-		return do_screenshot(c, app);
-	case R_OBSERVATION:
-		return do_observation(c, app);
-	case R_ACTIONS:
-		if (rq->too_large)
-			return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
-			                   "the request body is over 16 MiB");
-		return do_actions(c, app, rq);
-	default:
-		return MHD_NO;
+	if (rq->job) { /* resumed: the runner is done with it */
+		if (!atomic_load(&rq->job->done))
+			return MHD_NO; /* cannot happen: only job_finish resumes */
+		return send_reply(c, &rq->job->rep);
 	}
+	if (!rq->route)
+		return send_error(c, rq->status, rq->code, rq->msg,
+		                  rq->allow[0] ? rq->allow : NULL);
+	if (rq->too_large)
+		return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+		                  "the request body is over 16 MiB", NULL);
+	if (rq->route->runner)
+		return park(c, rq, method, url);
+	sr = (struct svc_req){method, url, rq->body ? rq->body : "", rq->len, rq->nhdr, rq->hdr};
+	rq->route->fn(rq->route->ctx, &sr, &rep);
+	return send_reply(c, &rep);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -430,7 +414,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 	if (!rq)
 		return;
+	job_free(rq->job);
 	free(rq->body);
+	headers_free(rq->hdr, rq->nhdr);
 	free(rq);
 	*con_cls = NULL;
 }
@@ -447,26 +433,87 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	fprintf(stderr, "deskfs-agent: http: %s\n", line);
 }
 
-int http_start(struct http_server **out, int listen_fd, struct http_app *app, char *err,
-               size_t errlen)
+/* ---- the route table ---- */
+
+static int add_route(struct http_server *s, const struct http_mount *m, const struct svc_route *sr,
+                     const char *prefix, char *err, size_t errlen)
+{
+	struct route *r = &s->routes[s->nroutes];
+
+	if ((size_t)snprintf(r->path, sizeof r->path, "%s%s", prefix, sr->path) >= sizeof r->path ||
+	    sr->path[0] != '/') {
+		snprintf(err, errlen, "internal: bad route path %s", sr->path);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < s->nroutes; i++)
+		if (!strcmp(s->routes[i].path, r->path) &&
+		    !strcmp(s->routes[i].method, sr->method)) {
+			snprintf(err, errlen, "internal: two routes for %s %s", sr->method,
+			         r->path);
+			return -EEXIST;
+		}
+	r->method = sr->method;
+	r->fn = sr->fn;
+	r->flags = sr->flags;
+	r->ctx = m->ctx;
+	r->runner = m->runner;
+	s->nroutes++;
+	return 0;
+}
+
+static int build_routes(struct http_server *s, const struct http_mount *mounts, size_t nmounts,
+                        char *err, size_t errlen)
+{
+	size_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < nmounts; i++)
+		for (size_t k = 0; k < mounts[i].def->nroutes; k++)
+			n += mounts[i].def->routes[k].flags & SVC_LEGACY ? 2 : 1;
+	s->routes = calloc(n ? n : 1, sizeof *s->routes);
+	if (!s->routes)
+		return -ENOMEM;
+	for (size_t i = 0; i < nmounts; i++)
+		for (size_t k = 0; k < mounts[i].def->nroutes; k++) {
+			const struct svc_route *sr = &mounts[i].def->routes[k];
+			if ((rc = add_route(s, &mounts[i], sr, V1, err, errlen)) < 0 ||
+			    ((sr->flags & SVC_LEGACY) &&
+			     (rc = add_route(s, &mounts[i], sr, "", err, errlen)) < 0))
+				return rc;
+		}
+	return 0;
+}
+
+int http_start(struct http_server **out, int listen_fd, const char *token, size_t token_len,
+               const struct http_mount *mounts, size_t nmounts, char *err, size_t errlen)
 {
 	struct http_server *s = calloc(1, sizeof *s);
+	int rc;
 
 	if (!s)
 		return -ENOMEM;
-	s->app = app;
-	s->daemon = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
-	                             NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-	                             NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
-	                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-	                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_END);
+	s->token = token;
+	s->token_len = token_len;
+	rc = build_routes(s, mounts, nmounts, err, errlen);
+	if (rc < 0)
+		goto out_free;
+	s->daemon = MHD_start_daemon(
+	    MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
+	    NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_END);
 	if (!s->daemon) {
 		snprintf(err, errlen, "listen_failed: libmicrohttpd would not start");
-		free(s);
-		return -EIO;
+		rc = -EIO;
+		goto out_free;
 	}
 	*out = s;
 	return 0;
+
+out_free:
+	free(s->routes);
+	free(s);
+	return rc;
 }
 
 void http_stop(struct http_server *s)
@@ -474,7 +521,6 @@ void http_stop(struct http_server *s)
 	if (!s)
 		return;
 	MHD_stop_daemon(s->daemon);
-	cJSON_Delete(s->app->last_receipt);
-	s->app->last_receipt = NULL;
+	free(s->routes);
 	free(s);
 }

@@ -1,41 +1,42 @@
 /*
- * http.h - the agent's HTTP API on libmicrohttpd: bearer-token auth and
- * the routes /health, /screenshot.png, /actions and /observation.
+ * http.h - the agent's transport: libmicrohttpd on one internal polling
+ * thread, a bearer token on every request, and one route table built from
+ * the services mounted (svc.h): /v1/... for every route, plus the bare
+ * paths of SVC_LEGACY routes.
  *
- *	struct http_app app = { .x = &x, .cap = cap, .in = in, .token = tok };
+ *	const struct http_mount mounts[] = {
+ *		{&svc_health, &desk, NULL},          (on the HTTP thread: must not block)
+ *		{&svc_capture, &desk, xrunner},      (parked; runs on the X worker)
+ *	};
  *	struct http_server *s;
- *	if (http_start(&s, listen_fd, &app, err, sizeof err) < 0) ...
- *	... (requests are served on MHD's single internal thread) ...
- *	http_stop(s);            (joins that thread; closes listen_fd)
+ *	if (http_start(&s, listen_fd, tok, toklen, mounts, 2, err, sizeof err) < 0) ...
+ *	...
+ *	runner_stop(xrunner);   (first: every parked request is answered)
+ *	http_stop(s);           (joins the HTTP thread; closes listen_fd)
  *
- * Threads: every handler runs on the one MHD polling thread, so the X
- * connection, the capture cache and app->last_receipt are only touched
- * there while the server runs, and by the caller before start / after stop.
+ * The token and the mounts' contexts must outlive the server. http_stop()
+ * must not be called while a runner may still take a parked request's job:
+ * stop the runners first (libmicrohttpd cannot stop with suspended
+ * connections). See http.c for the threads.
  */
 #ifndef DESKFS_HTTP_H
 #define DESKFS_HTTP_H
 
 #include <stddef.h>
-#include <cjson/cJSON.h>
 
-struct xconn;
-struct cap;
-struct input;
+struct svc_def;
+struct runner;
 
-struct http_app {
-	struct xconn *x;
-	struct cap *cap;
-	struct input *in;
-	const char *token;
-	size_t token_len;
-	unsigned long seq;   /* receipts so far (the MHD thread) */
-	cJSON *last_receipt; /* owned; freed by http_stop */
+struct http_mount {
+	const struct svc_def *def;
+	void *ctx;             /* handed to each of def's handlers */
+	struct runner *runner; /* where they run; NULL: on the HTTP thread */
 };
 
 struct http_server;
 
-int http_start(struct http_server **out, int listen_fd, struct http_app *app, char *err,
-               size_t errlen);
+int http_start(struct http_server **out, int listen_fd, const char *token, size_t token_len,
+               const struct http_mount *mounts, size_t nmounts, char *err, size_t errlen);
 void http_stop(struct http_server *s);
 
 #endif

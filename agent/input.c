@@ -29,13 +29,15 @@
 
 #include "agent/keys.h"
 #include "agent/observe.h"
+#include "common/clock.h"
+#include "common/utf8.h"
 
 #define MAX_SCRATCH 32
 /* A client looks a key event up in the keymap it re-reads when it gets to
  * that event; a scratch keycode rebound before then types the new keysym.
  * So a binding used in the last SCRATCH_SETTLE_MS is only replaced after
  * an XSync and that long a pause (once per pool's worth of rebinds). */
-#define SCRATCH_SETTLE_MS 50
+#define SCRATCH_SETTLE_MS ACT_REBIND_PAUSE_MS /* act_bound_ms() counts these pauses */
 
 struct scratch {
 	KeyCode kc;
@@ -53,8 +55,10 @@ struct input {
 	struct scratch scratch[MAX_SCRATCH];
 	int nscratch;
 	unsigned long tick;
-	unsigned long settled; /* ticks up to this one were delivered long enough ago */
-	atomic_int cancel;     /* set from another thread: cut waits short */
+	unsigned long settled;           /* ticks up to this one were delivered long enough ago */
+	atomic_int cancel;               /* set from another thread: cut waits short */
+	void (*idle)(void *cls, int ms); /* see input_set_idle */
+	void *idle_cls;
 };
 
 /* What one performed action leaves for its receipt. */
@@ -175,27 +179,25 @@ static int keymap_find(struct input *in, KeySym ks, KeyCode *kc, int *shift)
 	return -ENOENT;
 }
 
-static double mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-/* wait/hold: sleeps in slices so input_cancel() ends them promptly */
+/* wait/hold: pauses in slices so input_cancel() ends them promptly; the
+ * idle hook may use the slices (to serve reads of the screen) */
 static void pause_ms(struct input *in, int ms)
 {
-	double end = mono_ms() + ms, left;
+	double end = clk_mono_msf() + ms, left;
 
-	while (!atomic_load(&in->cancel) && (left = end - mono_ms()) > 0)
-		sleep_ms(left > 50 ? 50 : (int)left + 1);
+	while (!atomic_load(&in->cancel) && (left = end - clk_mono_msf()) > 0) {
+		int slice = left > 50 ? 50 : (int)left + 1;
+		if (in->idle)
+			in->idle(in->idle_cls, slice);
+		else
+			clk_sleep_ms((unsigned)slice);
+	}
+}
+
+void input_set_idle(struct input *in, void (*fn)(void *cls, int ms), void *cls)
+{
+	in->idle = fn;
+	in->idle_cls = cls;
 }
 
 void input_cancel(struct input *in)
@@ -215,9 +217,9 @@ static int scratch_bind(struct input *in, KeySym ks, KeyCode *kc)
 	if (!s)
 		return -ENOSPC;
 	if (s->sym != NoSymbol && s->used > in->settled &&
-	    mono_ms() - s->used_ms < SCRATCH_SETTLE_MS) {
+	    clk_mono_msf() - s->used_ms < SCRATCH_SETTLE_MS) {
 		XSync(in->x->dpy, False);
-		sleep_ms(SCRATCH_SETTLE_MS);
+		clk_sleep_ms(SCRATCH_SETTLE_MS);
 		in->settled = in->tick;
 	}
 	for (int i = 0; i < per; i++)
@@ -227,7 +229,7 @@ static int scratch_bind(struct input *in, KeySym ks, KeyCode *kc)
 		map_row(in, s->kc)[i] = i < per ? ks : NoSymbol;
 	s->sym = ks;
 	s->used = ++in->tick;
-	s->used_ms = mono_ms();
+	s->used_ms = clk_mono_msf();
 	*kc = s->kc;
 	return 0;
 }
@@ -238,7 +240,7 @@ static int sym_to_key(struct input *in, KeySym ks, KeyCode *kc, int *shift)
 		for (int i = 0; i < in->nscratch; i++)
 			if (in->scratch[i].kc == *kc) {
 				in->scratch[i].used = ++in->tick;
-				in->scratch[i].used_ms = mono_ms();
+				in->scratch[i].used_ms = clk_mono_msf();
 			}
 		return 0;
 	}
@@ -283,43 +285,18 @@ static int chord_event(struct input *in, const struct act_chord *c, int press)
 	return 0;
 }
 
-static unsigned utf8_next(const unsigned char **p)
-{
-	const unsigned char *s = *p;
-	unsigned cp;
-	int n;
-
-	if (s[0] < 0x80) {
-		cp = s[0];
-		n = 1;
-	} else if ((s[0] & 0xe0) == 0xc0 && s[1]) {
-		cp = (s[0] & 0x1fu) << 6 | (s[1] & 0x3fu);
-		n = 2;
-	} else if ((s[0] & 0xf0) == 0xe0 && s[1] && s[2]) {
-		cp = (s[0] & 0x0fu) << 12 | (s[1] & 0x3fu) << 6 | (s[2] & 0x3fu);
-		n = 3;
-	} else if ((s[0] & 0xf8) == 0xf0 && s[1] && s[2] && s[3]) {
-		cp = (s[0] & 0x07u) << 18 | (s[1] & 0x3fu) << 12 | (s[2] & 0x3fu) << 6 |
-		     (s[3] & 0x3fu);
-		n = 4;
-	} else {
-		cp = 0xfffd;
-		n = 1;
-	}
-	*p = s + n;
-	return cp;
-}
-
 static int type_text(struct input *in, const char *text, int *chars)
 {
-	const unsigned char *p = (const unsigned char *)text;
+	const char *p = text, *end = text + strlen(text);
 	KeyCode kc;
-	int shift, rc;
+	int shift, rc, n;
 
 	*chars = 0;
-	while (*p) {
-		unsigned cp = utf8_next(&p);
+	while (p < end) {
+		unsigned cp;
 		KeySym ks;
+		n = utf8_decode(p, (size_t)(end - p), &cp); /* the parser checked it: never -1 */
+		p += n > 0 ? n : 1;
 		(*chars)++;
 		if (cp == '\n')
 			ks = XK_Return;
@@ -519,14 +496,9 @@ static cJSON *receipt_new(const struct action *a, const struct done *d, unsigned
 		cJSON_AddNumberToObject(r, "ms", a->ms);
 	cJSON_AddTrueToObject(r, "ok");
 	cJSON_AddNumberToObject(r, "elapsed_ms", round3(d->elapsed_ms));
-	obs_iso_time(ts, sizeof ts, &d->ts);
+	clk_iso8601(&d->ts, ts, sizeof ts);
 	cJSON_AddStringToObject(r, "ts", ts);
 	return r;
-}
-
-static double ms_between(const struct timespec *a, const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
 }
 
 int input_run(struct input *in, const struct act_list *l, cJSON *receipts, unsigned long *seq,
@@ -569,7 +541,7 @@ int input_run(struct input *in, const struct act_list *l, cJSON *receipts, unsig
 		if (a->at_cursor || a->kind == ACT_CURSOR)
 			obs_pointer(x, &d->px, &d->py);
 		clock_gettime(CLOCK_MONOTONIC, &d->ts);
-		d->elapsed_ms = ms_between(&t0, &d->ts);
+		d->elapsed_ms = clk_ms_between(&t0, &d->ts);
 		clock_gettime(CLOCK_REALTIME, &d->ts);
 		ndone++;
 	}

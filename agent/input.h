@@ -1,5 +1,5 @@
 /*
- * input.h - performs parsed actions (action.h) with XTest and writes their
+ * input.h - performs parsed actions (common/act.h) with XTest and writes their
  * receipts.
  *
  *	struct input *in;
@@ -19,7 +19,7 @@
 
 #include <stddef.h>
 #include <cjson/cJSON.h>
-#include "agent/action.h"
+#include "common/act.h"
 #include "agent/xconn.h"
 
 struct input;
@@ -28,6 +28,11 @@ int input_new(struct xconn *x, struct input **out);
 void input_free(struct input *in);
 /* From any thread: end a running wait/hold early (used at shutdown). */
 void input_cancel(struct input *in);
+/* While a wait or hold pauses, call fn(cls, ms) instead of sleeping: it
+ * must return within about ms milliseconds, and may make X requests of its
+ * own (bracketed with xconn_foreign_begin/end, so that input does not take
+ * their errors for its own). desk.c serves reads of the screen there. */
+void input_set_idle(struct input *in, void (*fn)(void *cls, int ms), void *cls);
 
 /*
  * Perform l->v[0..n) in order, then XSync once. Appends a receipt object

@@ -6,6 +6,7 @@
  *	key_lookup("kp_enter")      -> XK_KP_Enter    (X name, any case)
  *	key_lookup("A")             -> XK_a           (one character: that key, unshifted)
  *	key_parse_chord("ctrl++", &c, err, sizeof err)   -> Control_L, plus
+ *	act_set_key_resolver(key_lookup);   (main.c: the action parser uses it)
  *
  * A name is tried, in order, as: one UTF-8 character; an alias (table
  * below); an exact X keysym name (XStringToKeysym, which also takes
@@ -18,9 +19,8 @@
  * so every entry point builds the table (which triggers that load) under
  * pthread_once before it calls into libX11. After that, the calls only read.
  *
- * Chords join keys with '+' only. A '+' where a key name is expected is the
- * plus key, so "+" and "ctrl++" work; "ctrl-c" is not a chord (it is an
- * unknown key, and the error says to use '+'), because '-' is itself a key.
+ * Chords are split by common/act_keys.c (act_parse_chord), which asks
+ * key_lookup for each key.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -33,7 +33,8 @@
 #include <X11/XF86keysym.h>
 #include <X11/keysym.h>
 
-#include "keys.h"
+#include "agent/keys.h"
+#include "common/utf8.h"
 
 #define KEY_NAME_MAX 64 /* longer than any X keysym name */
 
@@ -236,35 +237,11 @@ static unsigned long table_find(const char *lname)
 /* The code point of s if s is exactly one well-formed UTF-8 character, else -1. */
 static long one_codepoint(const char *s)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	unsigned long cp;
-	int n, i;
+	size_t n = strlen(s);
+	unsigned cp;
+	int k = utf8_decode(s, n, &cp);
 
-	if (u[0] < 0x80)
-		return u[0] && !u[1] ? (long)u[0] : -1;
-	if (u[0] >= 0xc2 && u[0] <= 0xdf) {
-		n = 1;
-		cp = u[0] & 0x1f;
-	} else if (u[0] >= 0xe0 && u[0] <= 0xef) {
-		n = 2;
-		cp = u[0] & 0x0f;
-	} else if (u[0] >= 0xf0 && u[0] <= 0xf4) {
-		n = 3;
-		cp = u[0] & 0x07;
-	} else {
-		return -1;
-	}
-	for (i = 1; i <= n; i++) {
-		if ((u[i] & 0xc0) != 0x80)
-			return -1;
-		cp = cp << 6 | (u[i] & 0x3f);
-	}
-	if (u[n + 1])
-		return -1;
-	if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	return (long)cp;
+	return k > 0 && (size_t)k == n ? (long)cp : -1;
 }
 
 unsigned long key_from_codepoint(unsigned cp)
@@ -315,56 +292,7 @@ unsigned long key_lookup(const char *name)
 	return table_find(lname);
 }
 
-/* "ctrl-c" reads like a chord; say how to write one. */
-static int unknown_key(const char *name, size_t len, char *err, size_t errlen)
-{
-	int dash = len > 1 && memchr(name, '-', len);
-
-	if (err && errlen)
-		snprintf(err, errlen, "unknown key '%.*s'%s", (int)(len > 40 ? 40 : len), name,
-		         dash ? " (join the keys of a chord with '+', e.g. ctrl+c)" : "");
-	return -EINVAL;
-}
-
 int key_parse_chord(const char *combo, struct act_chord *out, char *err, size_t errlen)
 {
-	const char *p = combo;
-	struct act_chord c = {0};
-
-	if (!combo || !*combo) {
-		if (err && errlen)
-			snprintf(err, errlen, "empty key combination");
-		return -EINVAL;
-	}
-	for (;;) {
-		char name[KEY_NAME_MAX];
-		size_t len = *p == '+' ? 1 : strcspn(p, "+");
-		unsigned long ks = NoSymbol;
-
-		if (len == 0) { /* "ctrl+" */
-			if (err && errlen)
-				snprintf(err, errlen, "missing key after '+' in '%.40s'", combo);
-			return -EINVAL;
-		}
-		if (len < sizeof name) {
-			memcpy(name, p, len);
-			name[len] = '\0';
-			ks = key_lookup(name);
-		}
-		if (ks == NoSymbol)
-			return unknown_key(p, len, err, errlen);
-		if (c.n == ACT_MAX_CHORD) {
-			if (err && errlen)
-				snprintf(err, errlen, "too many keys in chord '%.40s' (at most %d)",
-				         combo, ACT_MAX_CHORD);
-			return -EINVAL;
-		}
-		c.sym[c.n++] = ks;
-		p += len;
-		if (!*p)
-			break;
-		p++; /* the '+' between keys */
-	}
-	*out = c;
-	return 0;
+	return act_parse_chord(combo, key_lookup, out, err, errlen);
 }

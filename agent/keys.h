@@ -7,13 +7,14 @@
  *	struct act_chord c;
  *	if (key_parse_chord("ctrl+shift+t", &c, err, sizeof err) < 0) ...
  *
- * No display is needed; the tables come from libX11.
+ * No display is needed; the tables come from libX11. key_lookup is the
+ * resolver the agent registers for common/act.h's parser.
  */
 #ifndef DESKFS_KEYS_H
 #define DESKFS_KEYS_H
 
 #include <stddef.h>
-#include "action.h"
+#include "common/act.h"
 
 /* 0 (NoSymbol) when the name is unknown. A single character is its own keysym. */
 unsigned long key_lookup(const char *name);

@@ -18,6 +18,9 @@
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
 
+#include "common/clock.h"
+#include "common/utf8.h"
+
 enum { A_NET_WM_NAME, A_UTF8_STRING, A_NET_WM_PID, A_WM_STATE, A_NET_ACTIVE_WINDOW, A_COUNT };
 
 static const char *atom_names[A_COUNT] = {"_NET_WM_NAME", "UTF8_STRING", "_NET_WM_PID", "WM_STATE",
@@ -28,20 +31,6 @@ struct win {
 	Window client; /* window carrying the properties */
 	int x, y, width, height;
 };
-
-void obs_iso_time(char *buf, size_t len, const struct timespec *ts)
-{
-	struct timespec now;
-	struct tm tm;
-
-	if (!ts) {
-		clock_gettime(CLOCK_REALTIME, &now);
-		ts = &now;
-	}
-	gmtime_r(&ts->tv_sec, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts->tv_nsec / 1000000);
-}
 
 int obs_pointer(struct xconn *x, int *px, int *py)
 {
@@ -54,44 +43,10 @@ int obs_pointer(struct xconn *x, int *px, int *py)
 	return 0;
 }
 
-/* Copy s (len bytes) as valid UTF-8, each bad byte becoming U+FFFD. malloc'd. */
+/* s[0..len) as valid UTF-8 (bad bytes become U+FFFD); malloc'd. */
 static char *utf8_clean(const unsigned char *s, size_t len)
 {
-	char *out = malloc(len * 3 + 1), *o = out;
-	size_t i = 0;
-
-	if (!out)
-		return NULL;
-	while (i < len && s[i]) {
-		unsigned c = s[i];
-		size_t n = c < 0x80             ? 1
-		           : (c & 0xe0) == 0xc0 ? 2
-		           : (c & 0xf0) == 0xe0 ? 3
-		           : (c & 0xf8) == 0xf0 ? 4
-		                                : 0;
-		int ok = n > 0 && i + n <= len && !(n == 2 && c < 0xc2) && !(c > 0xf4);
-		for (size_t k = 1; ok && k < n; k++)
-			ok = (s[i + k] & 0xc0) == 0x80;
-		if (ok && n == 3) {
-			unsigned cp = (c & 0x0fu) << 12 | (s[i + 1] & 0x3fu) << 6;
-			ok = cp >= 0x800 && !(cp >= 0xd800 && cp < 0xe000);
-		}
-		if (ok && n == 4) {
-			unsigned cp = (c & 0x07u) << 18 | (s[i + 1] & 0x3fu) << 12;
-			ok = cp >= 0x10000 && cp <= 0x10ffff;
-		}
-		if (ok) {
-			memcpy(o, s + i, n);
-			o += n;
-			i += n;
-		} else {
-			memcpy(o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i++;
-		}
-	}
-	*o = 0;
-	return out;
+	return utf8_sanitize((const char *)s, len);
 }
 
 static int get_property(Display *dpy, Window w, Atom prop, Atom type, unsigned char **data,
@@ -278,7 +233,7 @@ cJSON *obs_snapshot(struct xconn *x, const cJSON *last_receipt)
 	xconn_set_quiet(1);
 	XInternAtoms(dpy, (char **)atom_names, A_COUNT, False, atoms);
 	clock_gettime(CLOCK_REALTIME, &now);
-	obs_iso_time(ts, sizeof ts, &now);
+	clk_iso8601(&now, ts, sizeof ts);
 	cJSON_AddStringToObject(o, "timestamp", ts);
 	cJSON_AddNumberToObject(o, "ts_ms", (double)now.tv_sec * 1000 + now.tv_nsec / 1000000);
 	scr = cJSON_AddObjectToObject(o, "screen");

@@ -1,11 +1,9 @@
 /*
  * observe.h - the observation: screen size, pointer, focused window and the
  * viewable top-level windows (client windows under a reparenting window
- * manager, with their frame's geometry), plus the time formats shared by
- * receipts.
+ * manager, with their frame's geometry). Time stamps are common/clock.h's.
  *
  *	cJSON *o = obs_snapshot(&x, last_receipt);   (caller frees with cJSON_Delete)
- *	char ts[32]; obs_iso_time(ts, sizeof ts, NULL);   "2026-11-23T01:02:03.123Z"
  */
 #ifndef DESKFS_OBSERVE_H
 #define DESKFS_OBSERVE_H
@@ -17,8 +15,6 @@
 
 /* NULL on allocation failure. last_receipt (may be NULL) is copied. */
 cJSON *obs_snapshot(struct xconn *x, const cJSON *last_receipt);
-/* ISO-8601 UTC with milliseconds of ts (NULL: now). */
-void obs_iso_time(char *buf, size_t len, const struct timespec *ts);
 /* Pointer position in root coordinates; 0 or -EIO. */
 int obs_pointer(struct xconn *x, int *px, int *py);
 

@@ -21,6 +21,7 @@
 static struct xconn_error error_ring[ERROR_RING];
 static unsigned error_count; /* total errors seen; ring index = count % ERROR_RING */
 static int error_quiet;
+static unsigned long foreign_from; /* serial opening the current foreign bracket */
 static char lost_msg[256] = "deskfs-agent: display_lost: connection to X display broken\n";
 static char lost_unlink[256]; /* a path to remove before exiting on display loss */
 
@@ -34,6 +35,7 @@ static int on_x_error(Display *dpy, XErrorEvent *ev)
 	e->error_code = ev->error_code;
 	e->request_code = ev->request_code;
 	e->minor_code = ev->minor_code;
+	e->foreign = 0;
 	snprintf(e->text, sizeof e->text, "%s (request %d.%d, resource 0x%lx)", what,
 	         ev->request_code, ev->minor_code, ev->resourceid);
 	error_count++;
@@ -80,7 +82,7 @@ int xconn_error_since(unsigned long mark, struct xconn_error *out)
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct xconn_error *e = &error_ring[(error_count - 1 - i) % ERROR_RING];
-		if (e->serial < mark)
+		if (e->serial < mark || e->foreign)
 			continue;
 		if (!found || e->serial <= out->serial) {
 			*out = *e;
@@ -88,6 +90,23 @@ int xconn_error_since(unsigned long mark, struct xconn_error *out)
 		}
 	}
 	return found;
+}
+
+void xconn_foreign_begin(struct xconn *x)
+{
+	foreign_from = NextRequest(x->dpy);
+}
+
+void xconn_foreign_end(struct xconn *x)
+{
+	unsigned long to = NextRequest(x->dpy);
+	unsigned n = error_count < ERROR_RING ? error_count : ERROR_RING;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct xconn_error *e = &error_ring[i];
+		if (e->serial >= foreign_from && e->serial < to)
+			e->foreign = 1;
+	}
 }
 
 int xconn_open(struct xconn *x, const char *name, char *err, size_t errlen)

@@ -10,10 +10,12 @@
  *	if (xconn_error_since(mark, &e)) ... e.serial, e.text ...
  *	xconn_close(&x);
  *
- * Threads: the Display is used by one thread at a time (the HTTP thread
- * while serving, the main thread before start and after stop), so no
- * XLockDisplay anywhere. The error log is process-global and touched only
- * from the thread that owns the Display.
+ * Threads: the Display is used by one thread at a time (the X worker of
+ * desk.h while serving, the main thread before it starts and after it is
+ * joined), so no XLockDisplay anywhere. The error log is process-global
+ * and touched only from the thread that owns the Display (the main
+ * thread's second, idle "watch" Display only ever reads events: an error
+ * there cannot happen, and an IO error ends the process either way).
  */
 #ifndef DESKFS_XCONN_H
 #define DESKFS_XCONN_H
@@ -41,6 +43,7 @@ struct xconn {
 struct xconn_error {
 	unsigned long serial;
 	int error_code, request_code, minor_code;
+	int foreign; /* caused inside an xconn_foreign_begin/end bracket */
 	char text[160];
 };
 
@@ -64,5 +67,12 @@ unsigned long xconn_error_mark(struct xconn *x);
 int xconn_error_since(unsigned long mark, struct xconn_error *out);
 /* While quiet, X errors are still logged for xconn_error_since but not printed. */
 void xconn_set_quiet(int quiet);
+/* Bracket requests made on behalf of someone else in the middle of a batch
+ * that charges errors by serial (input.c, while it pauses and reads of the
+ * screen run): at the end (after an XSync) the errors of the bracket are
+ * marked foreign, and xconn_error_since() skips them from then on. Inside
+ * the bracket they are still seen, by their own callers. Not nested. */
+void xconn_foreign_begin(struct xconn *x);
+void xconn_foreign_end(struct xconn *x);
 
 #endif

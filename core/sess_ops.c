@@ -4,6 +4,7 @@
 #include "core/sess_ops.h"
 #include "core/sess_int.h"
 #include "core/agentc.h"
+#include "common/act.h"
 #include "providers/prov.h"
 
 #include <cjson/cJSON.h>
@@ -118,21 +119,15 @@ void sess_record_json(struct sess *s, struct buf *out)
 }
 
 /*
- * The bound of one request: agent_timeout, plus for actions the time their
- * own waits and holds may take (each at most ACT_MAX_MS, a minute). A hung
- * agent costs this bound and an ETIMEDOUT, never a stuck thread.
+ * The bound of one request: agent_timeout, plus for actions the time the
+ * actions parsed from the body may take (their waits and holds: see
+ * common/act.h's act_bound_ms). A hung agent costs this bound and an
+ * ETIMEDOUT, never a stuck thread.
  */
 static long request_bound_ms(struct sess *s, const char *body, size_t len)
 {
 	long ms = s->conf.agent_timeout_ms > 0 ? s->conf.agent_timeout_ms : 10000;
-	static const char *const slow[] = {"wait", "hold", "duration"};
-	for (size_t k = 0; body && k < sizeof slow / sizeof *slow; k++)
-		for (const char *p = body; (p = memmem(p, len - (size_t)(p - body), slow[k],
-						       strlen(slow[k]))) != NULL;
-		     p++)
-			if (ms < 600000)
-				ms += 60000;
-	return ms;
+	return body && len ? ms + act_bound_ms(body, len) : ms;
 }
 
 /*

@@ -1,6 +1,6 @@
 /*
- * fuzz_actions.c - libFuzzer target for act_parse() (agent/action.c,
- * agent/action_json.c, agent/keys.c): the text form and every JSON dialect.
+ * fuzz_actions.c - libFuzzer target for act_parse() (common/act*.c,
+ * agent/keys.c): the text form and every JSON dialect.
  *
  * The input is the body of one write to `actions`, as the agent receives
  * it. Besides "no crash, no leak, no UB" (ASan + UBSan), it checks what
@@ -9,7 +9,9 @@
  *   - on error the list is empty and err is a terminated "line N: ..." text;
  *   - on success every action is well-formed: coordinates on the screen,
  *     buttons and counts in range, drags with >= 2 points, typed text
- *     non-empty valid UTF-8, waits and holds within ACT_MAX_MS.
+ *     non-empty valid UTF-8, waits and holds within ACT_MAX_MS;
+ *   - act_bound_ms() (the daemon's lenient parse) is at least the sum of
+ *     the waits and holds of what the agent accepts.
  * A broken promise calls abort(), which libFuzzer reports as a crash.
  *
  * Built and run by `make fuzz` (see tests/fuzz/README).
@@ -20,7 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/action.h"
+#include "agent/keys.h"
+#include "common/act.h"
 
 #define FUZZ_NAME "fuzz_actions"
 #include "tests/fuzz/oracle.h"
@@ -106,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct act_list l = {0};
 	char err[256];
 
+	act_set_key_resolver(key_lookup); /* as the agent does */
 	memset(err, 'x', sizeof err);
 	int r = act_parse((const char *)data, size, &scr, &l, err, sizeof err);
 	REQUIRE(r == 0 || r == -EINVAL || r == -E2BIG);
@@ -114,9 +118,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE(memchr(err, '\0', sizeof err) != NULL);
 		REQUIRE(strncmp(err, "line ", 5) == 0);
 	} else {
+		long ms = 0;
 		REQUIRE(l.n >= 0 && l.n <= ACT_MAX_ACTIONS);
-		for (int i = 0; i < l.n; i++)
+		for (int i = 0; i < l.n; i++) {
 			check_action(&scr, &l.v[i]);
+			ms += l.v[i].ms;
+		}
+		/* the daemon's bound (a lenient parse) covers every wait and hold the
+		 * agent will perform */
+		REQUIRE(act_bound_ms((const char *)data, size) >= ms);
 	}
 	act_list_free(&l);
 

@@ -14,8 +14,8 @@
 
 #include <X11/keysym.h>
 
-#include "agent/action.h"
 #include "agent/keys.h"
+#include "common/act.h"
 
 static int passed, failed;
 
@@ -577,6 +577,7 @@ static void test_json_shapes(void)
 
 int main(void)
 {
+	act_set_key_resolver(key_lookup); /* as the agent does */
 	test_click();
 	test_move_drag();
 	test_down_up();

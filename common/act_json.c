@@ -1,5 +1,5 @@
 /*
- * action_json.c - JSON action lines for act_parse(): the shapes that
+ * act_json.c - JSON action lines for act_parse(): the shapes that
  * computer-use models and SDKs already emit, told apart by their fields.
  *
  *	{"action": "left_click", "coordinate": [640, 400]}       Anthropic computer tool input
@@ -21,8 +21,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "action_impl.h"
-#include "keys.h"
+#include "common/act_impl.h"
 
 #define WRAP_DEPTH 4 /* tool_use -> input -> ... */
 
@@ -172,7 +171,7 @@ static int get_chord(const struct jctx *c, const char *name, int idx, struct act
 	int rc, i;
 
 	if (cJSON_IsString(v) && v->valuestring) {
-		rc = key_parse_chord(v->valuestring, out, kerr, sizeof kerr);
+		rc = act_parse_chord(v->valuestring, c->p->key, out, kerr, sizeof kerr);
 		return rc ? act_fail(c->p, rc, "%s", kerr) : 0;
 	}
 	if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v))
@@ -182,7 +181,7 @@ static int get_chord(const struct jctx *c, const char *name, int idx, struct act
 	{
 		if (!cJSON_IsString(k) || !k->valuestring)
 			return need(c, name, shape);
-		rc = key_parse_chord(k->valuestring, &one, kerr, sizeof kerr);
+		rc = act_parse_chord(k->valuestring, c->p->key, &one, kerr, sizeof kerr);
 		if (rc)
 			return act_fail(c->p, rc, "%s", kerr);
 		if (out->n + one.n > ACT_MAX_CHORD)

@@ -1,7 +1,8 @@
 /*
- * action.c - act_parse(): the actions file, one action per line, into a
+ * act.c - act_parse(): the actions file, one action per line, into a
  * list of struct action. This file splits the lines, parses the text form
- * and owns the helpers both forms share; JSON lines go to action_json.c.
+ * and owns the helpers both forms share; JSON lines go to act_json.c, key
+ * chords to act_keys.c.
  *
  *	click 640 400 right       type Hello, wörld       key ctrl+a Delete
  *	{"action": "left_click", "coordinate": [640, 400]}
@@ -21,13 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "action_impl.h"
-#include "keys.h"
+#include "common/act_impl.h"
+#include "common/utf8.h"
 
 #define ACT_MAX_CHORDS 1000  /* chords in one key action */
 #define ACT_MAX_POINTS 10000 /* points in one drag */
 
-/* ---- helpers shared with action_json.c ---- */
+/* ---- helpers shared with act_json.c ---- */
 
 int act_fail(struct act_parser *p, int rc, const char *fmt, ...)
 {
@@ -146,7 +147,7 @@ int act_set_text(struct act_parser *p, struct action *a, const char *s, size_t n
 {
 	if (!n)
 		return act_fail(p, -EINVAL, "nothing to type");
-	if (memchr(s, '\0', n) || !act_utf8_valid(s, n))
+	if (memchr(s, '\0', n) || !utf8_valid(s, n))
 		return act_fail(p, -EINVAL, "text to type is not valid UTF-8");
 	free(a->text);
 	a->text = malloc(n + 1);
@@ -160,7 +161,7 @@ int act_set_text(struct act_parser *p, struct action *a, const char *s, size_t n
 static int parse_chord(struct act_parser *p, const char *combo, struct act_chord *c)
 {
 	char kerr[160];
-	int rc = key_parse_chord(combo, c, kerr, sizeof kerr);
+	int rc = act_parse_chord(combo, p->key, c, kerr, sizeof kerr);
 
 	return rc ? act_fail(p, rc, "%s", kerr) : 0;
 }
@@ -214,43 +215,6 @@ int act_add_key_seq(struct act_parser *p, struct action *a, const char *seq)
 int act_set_mods(struct act_parser *p, struct action *a, const char *combo)
 {
 	return parse_chord(p, combo, &a->mods);
-}
-
-int act_utf8_valid(const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s, *end = u + n;
-
-	while (u < end) {
-		unsigned c = *u++;
-		int more;
-		unsigned long cp;
-
-		if (c < 0x80)
-			continue;
-		if (c >= 0xc2 && c <= 0xdf) {
-			more = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			more = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			more = 3;
-			cp = c & 0x07;
-		} else {
-			return 0;
-		}
-		if (end - u < more)
-			return 0;
-		while (more--) {
-			if ((*u & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (*u++ & 0x3f);
-		}
-		if ((c >= 0xe0 && c <= 0xef && cp < 0x800) || (cp >= 0xd800 && cp <= 0xdfff) ||
-		    (c >= 0xf0 && (cp < 0x10000 || cp > 0x10ffff)))
-			return 0;
-	}
-	return 1;
 }
 
 int act_word_eq(const char *a, const char *b)
@@ -648,7 +612,13 @@ static int line_of(const char *buf, size_t off)
 int act_parse(const char *buf, size_t len, const struct act_screen *scr, struct act_list *out,
               char *err, size_t errlen)
 {
-	struct act_parser p = {scr, out, 0, 0, err, errlen};
+	return act_parse_with(buf, len, scr, NULL, out, err, errlen);
+}
+
+int act_parse_with(const char *buf, size_t len, const struct act_screen *scr, act_key_fn *key,
+                   struct act_list *out, char *err, size_t errlen)
+{
+	struct act_parser p = {scr, key, out, 0, 0, err, errlen};
 	char *copy, *s, *end;
 	int rc = 0;
 
@@ -685,7 +655,7 @@ int act_parse(const char *buf, size_t len, const struct act_screen *scr, struct 
 		if (e > s && e[-1] == '\r')
 			e--;
 		*e = '\0';
-		if (!act_utf8_valid(s, (size_t)(e - s))) {
+		if (!utf8_valid(s, (size_t)(e - s))) {
 			rc = act_fail(&p, -EINVAL, "not valid UTF-8");
 			break;
 		}

@@ -1,8 +1,9 @@
 /*
- * action_impl.h - private to the action parser (action.c, action_json.c).
+ * act_impl.h - private to the action parser (act.c, act_json.c,
+ * act_keys.c, act_bound.c).
  *
  * act_parse() walks the lines; each line goes to the text parser in
- * action.c or to act_parse_json() in action_json.c. Both build one
+ * act.c or to act_parse_json() in act_json.c. Both build one
  * struct action at a time on the stack:
  *
  *	struct action a;
@@ -10,13 +11,14 @@
  *	... fill a; on error: act_clear(&a); return act_fail(p, -EINVAL, "...");
  *	return act_append(p, &a);          (takes a's allocations, even on error)
  */
-#ifndef DESKFS_ACTION_IMPL_H
-#define DESKFS_ACTION_IMPL_H
+#ifndef DESKFS_ACT_IMPL_H
+#define DESKFS_ACT_IMPL_H
 
-#include "action.h"
+#include "common/act.h"
 
 struct act_parser {
 	const struct act_screen *scr;
+	act_key_fn *key; /* key names to KeySyms */
 	struct act_list *out;
 	int line; /* 1-based line being parsed */
 	int item; /* 1-based element of a JSON array on that line, 0 if none */
@@ -52,9 +54,6 @@ int act_add_key_seq(struct act_parser *p, struct action *a, const char *seq);
 /* Sets a->mods from the chord "shift" / "ctrl+shift". */
 int act_set_mods(struct act_parser *p, struct action *a, const char *combo);
 
-/* 1 if s[0..n) is well-formed UTF-8 (no overlongs, surrogates, > U+10FFFF). */
-int act_utf8_valid(const char *s, size_t n);
-
 /* Case-insensitive (ASCII) word equality. */
 int act_word_eq(const char *a, const char *b);
 /* "left" 1, "middle"/"wheel" 2, "right" 3, "back" 8, "forward" 9; else 0. */
@@ -64,5 +63,8 @@ int act_scroll_dir(struct action *a, const char *word, int n);
 
 /* Parses one JSON line (NUL-terminated) into p->out. */
 int act_parse_json(struct act_parser *p, const char *line);
+/* act_parse() with the key resolver given (NULL: the registered one). */
+int act_parse_with(const char *buf, size_t len, const struct act_screen *scr, act_key_fn *key,
+                   struct act_list *out, char *err, size_t errlen);
 
 #endif

@@ -1,0 +1,133 @@
+/*
+ * act.h - input actions: the parsed form, the parser for every dialect the
+ * actions file accepts (text lines, Anthropic's computer tool, OpenAI
+ * computer-use, E2B method calls), and the time a list may take.
+ *
+ *	struct act_screen scr = { 1280, 800 };
+ *	struct act_list l = { 0 };
+ *	char err[256];
+ *	if (act_parse(body, len, &scr, &l, err, sizeof err) < 0)
+ *		reply 400 with err;          (nothing is performed)
+ *	... perform l.v[0 .. l.n-1] ...
+ *	act_list_free(&l);
+ *
+ *	long extra = act_bound_ms(body, len);   (the daemon: how long may this take?)
+ *
+ * The parser is pure: no X, no display, no FUSE; both binaries link it.
+ * Key names become KeySyms through a resolver: the agent registers the
+ * real one (agent/keys.c, on libX11's keysym tables) with
+ * act_set_key_resolver(key_lookup) at start; with none registered (the
+ * daemon), any plausible key name is accepted as ACT_KEY_ANY.
+ * act_list_free() frees everything act_parse() allocated.
+ */
+#ifndef DESKFS_ACT_H
+#define DESKFS_ACT_H
+
+#include <stddef.h>
+
+enum act_kind {
+	ACT_CLICK,      /* x,y (or at_cursor), button, count 1..3, mods */
+	ACT_MOVE,       /* x,y */
+	ACT_DRAG,       /* path[0..npath-1], button (default 1) */
+	ACT_DOWN,       /* button, at x,y or at_cursor */
+	ACT_UP,         /* button, at x,y or at_cursor */
+	ACT_SCROLL,     /* dx,dy wheel clicks (+ = right/down) at x,y or at_cursor */
+	ACT_TYPE,       /* text (UTF-8) */
+	ACT_KEY,        /* chords[0..nchords-1], each pressed then released */
+	ACT_KEYDOWN,    /* chords[0] pressed */
+	ACT_KEYUP,      /* chords[0] released */
+	ACT_HOLD,       /* chords[0] held for ms */
+	ACT_WAIT,       /* ms */
+	ACT_SCREENSHOT, /* no input; accepted so model transcripts replay */
+	ACT_CURSOR,     /* no input; receipt carries the cursor position */
+};
+
+#define ACT_MAX_CHORD 8
+#define ACT_MAX_MS 60000          /* a wait or hold longer than a minute is an error */
+#define ACT_MAX_SCROLL 1000       /* wheel clicks per axis in one scroll */
+#define ACT_MAX_ACTIONS 10000     /* actions in one act_parse(), else -E2BIG */
+#define ACT_MAX_BYTES (16u << 20) /* bytes in one act_parse(), else -E2BIG */
+
+struct act_chord {
+	int n;
+	unsigned long sym[ACT_MAX_CHORD]; /* KeySyms: pressed in order, released in reverse */
+};
+
+struct act_point {
+	int x, y;
+};
+
+struct action {
+	enum act_kind kind;
+	int line;      /* 1-based line of the request it came from */
+	int at_cursor; /* 1: no coordinate given, act where the pointer is */
+	int x, y;      /* screen pixels, checked against act_screen */
+	int button;    /* X button: 1 left, 2 middle, 3 right, 8 back, 9 forward */
+	int count;     /* ACT_CLICK: 1..3 */
+	int dx, dy;    /* ACT_SCROLL: wheel clicks */
+	int npath;     /* ACT_DRAG: >= 2 */
+	struct act_point *path;
+	char *text; /* ACT_TYPE: valid UTF-8, NUL-terminated */
+	int nchords;
+	struct act_chord *chords;
+	struct act_chord mods; /* held around a click or scroll (Anthropic's "text") */
+	int ms;                /* ACT_WAIT, ACT_HOLD */
+};
+
+struct act_list {
+	int n, cap;
+	struct action *v;
+};
+
+struct act_screen {
+	int width, height;
+};
+
+/* A key name (no '+') to a KeySym; 0 (NoSymbol) when unknown. */
+typedef unsigned long act_key_fn(const char *name);
+
+/* The KeySym the lenient resolver gives every key name it accepts. */
+#define ACT_KEY_ANY 0xffffffUL
+
+/* The resolver act_parse() uses from now on; NULL: act_key_lenient.
+ * Call it once, before any thread parses. */
+void act_set_key_resolver(act_key_fn *fn);
+/* Accepts any name a real resolver might (1..63 bytes) as ACT_KEY_ANY. */
+unsigned long act_key_lenient(const char *name);
+/* "ctrl+shift+t" -> a chord, each key through fn (NULL: the registered
+ * resolver). A '+' where a key is expected is the plus key ("ctrl++").
+ * -EINVAL with err on an unknown key, an empty part or too many keys. */
+int act_parse_chord(const char *combo, act_key_fn *fn, struct act_chord *out, char *err,
+                    size_t errlen);
+
+/*
+ * Parse buf[0..len) - one action per line; blank lines are skipped; a line
+ * starting with '{' or '[' is JSON (an array holds several actions) - into
+ * out. On error returns -EINVAL (or -E2BIG for absurd sizes), fills err with
+ * "line N: what is wrong", and leaves out empty.
+ */
+int act_parse(const char *buf, size_t len, const struct act_screen *scr, struct act_list *out,
+              char *err, size_t errlen);
+void act_list_free(struct act_list *l);
+const char *act_kind_name(enum act_kind k);
+
+/* Deliberate pauses of the performer (agent/input.c) that bounds count:
+ * a spare keycode rebound within ACT_REBIND_PAUSE_MS of its last use
+ * costs one such pause, at most once per pool of spare keycodes, which is
+ * assumed to hold at least ACT_REBIND_POOL_MIN. */
+#define ACT_REBIND_PAUSE_MS 50
+#define ACT_REBIND_POOL_MIN 8
+
+/* The time, in milliseconds, that performing a may legitimately take on
+ * top of the round trips: its wait or hold, and the performer's pauses. */
+long act_cost_ms(const struct action *a);
+/*
+ * The time, in milliseconds, that performing the actions in
+ * text[0..len) may legitimately take beyond one request's round trips:
+ * the sum of act_cost_ms() over the list. The text is parsed leniently
+ * (any key name, any coordinate); 0 when it does not parse at all (the
+ * agent refuses it at once). "type waiting" is 0, "wait 15000" 15000.
+ */
+long act_bound_ms(const char *text, size_t len);
+
+#endif

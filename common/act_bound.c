@@ -1,0 +1,73 @@
+/*
+ * act_bound.c - how long a list of actions may take: what the daemon adds
+ * to its agent_timeout for one actions request, from the actions parsed,
+ * not from what the text happens to contain ("type waiting" waits for
+ * nothing).
+ *
+ *	long bound = agent_timeout_ms + act_bound_ms(body, len);
+ *
+ * The parse is lenient (any key name, any coordinate: the daemon knows
+ * neither keysyms nor the screen), so a list the agent will accept is
+ * never bounded short. act_cost_ms() must grow with every deliberate delay
+ * the performer (agent/input.c) adds.
+ */
+#include <limits.h>
+
+#include "common/act_impl.h"
+
+/* Characters of s that may need a spare keycode: beyond ASCII. */
+static long text_rebinds(const char *s)
+{
+	long n = 0;
+
+	for (; *s; s++)
+		n += (unsigned char)*s >= 0xc0; /* a lead byte: one code point past U+007F */
+	return n;
+}
+
+/* Keys of a's chords: any may be missing from the keymap (the lenient
+ * parse cannot tell). */
+static long key_rebinds(const struct action *a)
+{
+	long n = 0;
+
+	for (int i = 0; i < a->nchords; i++)
+		n += a->chords[i].n;
+	return n + a->mods.n;
+}
+
+/* One pause per ACT_REBIND_POOL_MIN rebinds, rounded up. */
+static long rebind_ms(long n)
+{
+	return (n + ACT_REBIND_POOL_MIN - 1) / ACT_REBIND_POOL_MIN * ACT_REBIND_PAUSE_MS;
+}
+
+long act_cost_ms(const struct action *a)
+{
+	switch (a->kind) {
+	case ACT_WAIT:
+		return a->ms;
+	case ACT_HOLD:
+		return a->ms + rebind_ms(key_rebinds(a));
+	case ACT_TYPE:
+		return rebind_ms(text_rebinds(a->text));
+	default:
+		return rebind_ms(key_rebinds(a));
+	}
+}
+
+long act_bound_ms(const char *text, size_t len)
+{
+	static const struct act_screen anywhere = {INT_MAX, INT_MAX};
+	struct act_list l;
+	long ms = 0;
+
+	if (!text || !len)
+		return 0;
+	if (act_parse_with(text, len, &anywhere, act_key_lenient, &l, NULL, 0) < 0)
+		return 0;
+	for (int i = 0; i < l.n; i++)
+		ms += act_cost_ms(&l.v[i]);
+	act_list_free(&l);
+	return ms;
+}
