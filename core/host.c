@@ -3,6 +3,7 @@
  * takes the session's lock for what it touches and lets go before it
  * returns: nothing here blocks.
  */
+#include "common/logtail.h"
 #include "core/host.h"
 #include "core/sess.h"
 #include "core/sess_int.h"
@@ -118,18 +119,7 @@ void host_log_tail(struct sess *s, const char *role, char *out, size_t len)
 {
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/%s.log", s->artdir, role);
-	char *tail = util_file_tail(path, 300);
-	if (!tail) {
-		snprintf(out, len, "%s", "");
-		return;
-	}
-	/* keep the last non-empty line */
-	char *end = tail + strlen(tail);
-	while (end > tail && (end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\r'))
-		*--end = '\0';
-	char *nl = strrchr(tail, '\n');
-	snprintf(out, len, "%s", nl ? nl + 1 : tail);
-	free(tail);
+	logtail_last_line(path, out, len);
 }
 
 void host_set_data(struct sess *s, void *data)

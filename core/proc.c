@@ -260,33 +260,3 @@ void proc_describe(const struct proc *p, char *out, size_t len)
 		snprintf(out, len, "is gone");
 }
 
-int proc_find_exe(const char *name, char *out, size_t len)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(out, len, "%s/%s", self, name);
-			if (access(out, X_OK) == 0)
-				return 0;
-		}
-	}
-	const char *path = getenv("PATH");
-	if (!path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	char *dup = strdup(path), *save = NULL;
-	if (!dup)
-		return -ENOMEM;
-	for (char *d = strtok_r(dup, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		snprintf(out, len, "%s/%s", d, name);
-		if (access(out, X_OK) == 0) {
-			free(dup);
-			return 0;
-		}
-	}
-	free(dup);
-	return -ENOENT;
-}

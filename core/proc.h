@@ -57,7 +57,5 @@ void proc_stop(struct proc *p, unsigned grace_ms);
 /* "exited with status 1" / "killed by signal 9" */
 void proc_describe(const struct proc *p, char *out, size_t len);
 unsigned long long proc_starttime(pid_t pid);
-/* Find an executable: next to the daemon's own binary first, then $PATH. */
-int proc_find_exe(const char *name, char *out, size_t len);
 
 #endif

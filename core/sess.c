@@ -316,7 +316,7 @@ static int attach_agent(struct sess *s, struct derr *e)
 	uint64_t end = util_mono_ms() + 10000;
 	do {
 		struct agentc_call call = {1000, NULL, NULL};
-		r = agentc_request(c, "GET", "/health", NULL, 0, &call, &out, e);
+		r = agentc_request(c, "GET", "/v1/health", NULL, 0, &call, &out, e);
 		if (r == 0 || r == -EACCES || sess_should_stop(s))
 			break;
 		util_sleep_ms(20);
@@ -379,7 +379,7 @@ static int probe_agent(struct sess *s, struct derr *e)
 	pthread_mutex_unlock(&s->lock);
 	struct buf out = BUF_INIT;
 	struct agentc_call call = {bound, NULL, NULL};
-	int r = agentc_request(c, "GET", "/health", NULL, 0, &call, &out, e);
+	int r = agentc_request(c, "GET", "/v1/health", NULL, 0, &call, &out, e);
 	agentc_unref(c);
 	buf_free(&out);
 	if (r != -ETIMEDOUT)

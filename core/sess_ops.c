@@ -214,7 +214,7 @@ int sess_capture(struct sess *s, struct blob **out, sess_intr_fn intr, void *arg
 	struct blob *held = blob_ref(s->last_png);
 	pthread_mutex_unlock(&s->lock);
 	cond.if_none_match = held && held->tag[0] ? held->tag : NULL;
-	r = agent_call_cond(s, "GET", "/screenshot.png", NULL, 0, &png, &cond, intr, arg);
+	r = agent_call_cond(s, "GET", "/v1/screenshot.png", NULL, 0, &png, &cond, intr, arg);
 	if (r == 0 && cond.not_modified && held) {
 		*out = held;
 		held = NULL;
@@ -241,7 +241,7 @@ out:
 
 int sess_observe(struct sess *s, struct buf *out, sess_intr_fn intr, void *arg)
 {
-	return agent_call(s, "GET", "/observation", NULL, 0, out, intr, arg);
+	return agent_call(s, "GET", "/v1/observation", NULL, 0, out, intr, arg);
 }
 
 static void log_receipts(struct sess *s, const struct buf *resp)
@@ -292,7 +292,7 @@ static void log_receipts(struct sess *s, const struct buf *resp)
 int sess_actions(struct sess *s, const char *text, size_t len, sess_intr_fn intr, void *arg)
 {
 	struct buf resp = BUF_INIT;
-	int r = agent_call(s, "POST", "/actions", text, len, &resp, intr, arg);
+	int r = agent_call(s, "POST", "/v1/actions", text, len, &resp, intr, arg);
 	if (r == 0 || r == -EIO)
 		log_receipts(s, &resp); /* on EIO the agent lists what it did perform */
 	buf_free(&resp);

@@ -5,6 +5,7 @@
  *	$ mkdir /mnt/desk/s1 && cat /mnt/desk/s1/screenshot.png > now.png
  *	$ fusermount3 -u /mnt/desk        (or SIGTERM: every session is destroyed)
  */
+#include "common/exe.h"
 #include "fs/fs.h"
 #include "fs/cli.h"
 #include "fs/log.h"
@@ -151,7 +152,7 @@ static int build_opts(const struct cli *c, const char *mnt, struct sess_opts *o)
 		default_statedir(mnt, o->statedir, sizeof o->statedir);
 	if (c->agent)
 		snprintf(o->agent_path, sizeof o->agent_path, "%s", c->agent);
-	else if (proc_find_exe("deskfs-agent", o->agent_path, sizeof o->agent_path) < 0)
+	else if (exe_find("deskfs-agent", o->agent_path, sizeof o->agent_path) < 0)
 		snprintf(o->agent_path, sizeof o->agent_path, "deskfs-agent");
 	return 0;
 }

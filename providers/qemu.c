@@ -34,6 +34,7 @@
  * threads. Both reach struct vm through host_data_get with a reference
  * (vm_get/vm_put), so stop can never free it under a screendump.
  */
+#include "common/logtail.h"
 #include "providers/prov.h"
 #include "providers/qemu.h"
 #include "providers/qmp.h"
@@ -234,15 +235,10 @@ static int qemu_death(struct sess *s, const char *when, struct derr *e)
 		util_sleep_ms(10);
 	proc_describe(p, why, sizeof why);
 	snprintf(path, sizeof path, "%s/qemu.log", host_artdir(s));
-	char *tail = util_file_tail(path, 200);
-	char *nl;
-	while (tail && (nl = strrchr(tail, '\n')) && nl[1] == '\0')
-		*nl = '\0';
-	nl = tail ? strrchr(tail, '\n') : NULL;
-	const char *last = nl ? nl + 1 : tail ? tail : "";
-	derr_set(e, 0, "qemu_died", "the session's qemu %s %s%s%s", why, when,
+	char last[300];
+	logtail_last_line(path, last, sizeof last);
+	derr_set(e, EIO, "qemu_died", "the session's qemu %s %s%s%s", why, when,
 	         *last ? "; its log says: " : "", last);
-	free(tail);
 	return -EIO;
 }
 

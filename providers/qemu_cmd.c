@@ -30,6 +30,7 @@
  * and tests (deskfs.agent=0: a guest whose agent never starts;
  * deskfs.xev=1: an X client that prints its input events on the console).
  */
+#include "common/exe.h"
 #include "providers/prov.h"
 #include "providers/qemu.h"
 #include "core/sess.h"
@@ -71,12 +72,8 @@ static int find_guest(struct prov_qemu_assets *a)
 	const char *env = getenv("DESKFS_GUEST");
 	if (env && *env)
 		return guest_complete(env, a);
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
+	if (exe_self_dir(self, sizeof self) == 0) {
+		{
 			snprintf(dir, sizeof dir, "%s/../build/guest", self);
 			if (guest_complete(dir, a))
 				return 1;
@@ -92,7 +89,7 @@ static int find_guest(struct prov_qemu_assets *a)
 int prov_qemu_find_assets(struct prov_qemu_assets *a, char *why, size_t len)
 {
 	memset(a, 0, sizeof *a);
-	if (proc_find_exe("qemu-system-x86_64", a->qemu, sizeof a->qemu) < 0) {
+	if (exe_find("qemu-system-x86_64", a->qemu, sizeof a->qemu) < 0) {
 		snprintf(why, len,
 		         "qemu-system-x86_64 not found in PATH "
 		         "(apt-get install qemu-system-x86)");

@@ -15,6 +15,7 @@
  * XAUTHORITY=MOUNT/NAME/xauthority DISPLAY=... xterm runs a client in your
  * own session.
  */
+#include "common/exe.h"
 #include "providers/prov.h"
 #include "core/host.h"
 #include "core/util.h"
@@ -73,12 +74,12 @@ static int make_cookie(struct sess *s, unsigned char cookie[16], char *path, siz
 static int xvfb_check(char *why, size_t len)
 {
 	char exe[PATH_MAX], agent[PATH_MAX];
-	if (proc_find_exe("Xvfb", exe, sizeof exe) < 0) {
+	if (exe_find("Xvfb", exe, sizeof exe) < 0) {
 		snprintf(why, len, "Xvfb not found in PATH (apt-get install xvfb)");
 		return 0;
 	}
 	if (access(host_agent_path(), X_OK) < 0 &&
-	    proc_find_exe("deskfs-agent", agent, sizeof agent) < 0) {
+	    exe_find("deskfs-agent", agent, sizeof agent) < 0) {
 		snprintf(why, len, "deskfs-agent not found next to deskfs or in PATH");
 		return 0;
 	}
@@ -94,7 +95,7 @@ static int xvfb_start(struct sess *s, struct derr *e)
 	int fds[2], r;
 
 	struct sess_conf conf;
-	if (proc_find_exe("Xvfb", exe, sizeof exe) < 0)
+	if (exe_find("Xvfb", exe, sizeof exe) < 0)
 		return derr_set(e, ENOENT, "xvfb_missing", "Xvfb not found in PATH (apt-get install xvfb)");
 	host_conf(s, &conf);
 	snprintf(screen, sizeof screen, "%dx%dx24", conf.width, conf.height);
