@@ -7,7 +7,7 @@
 #include "core/agentc.h"
 #include "core/statedir.h"
 #include "common/derr.h"
-#include "providers/prov.h"
+#include "core/prov_ops.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -680,7 +680,7 @@ static struct sess *sess_alloc(const char *name, const struct sess_conf *conf)
 	util_uuid4(s->id);
 	s->created_at = util_now();
 	s->conf = *conf;
-	s->prov = prov_find(conf->provider);
+	s->prov = prov_lookup(conf->provider);
 	s->refs = 1; /* the registry's */
 	s->status = SESS_STOPPED; /* sess_start moves it to starting */
 	pthread_mutex_init(&s->lock, NULL);
@@ -795,7 +795,7 @@ int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid
 			 name);
 		return -EINVAL;
 	}
-	if (!prov_find(conf->provider)) {
+	if (!prov_lookup(conf->provider)) {
 		derr_set(e, 0, "invalid_provider", "unknown provider '%s'", conf->provider);
 		return -EINVAL;
 	}
@@ -873,7 +873,7 @@ struct sess *sess_adopt(const char *name, const struct sess_conf *conf, const ch
 			double created_at)
 {
 	struct reg_node *node = calloc(1, sizeof *node);
-	struct sess *s = node && prov_find(conf->provider) ? sess_alloc(name, conf) : NULL;
+	struct sess *s = node && prov_lookup(conf->provider) ? sess_alloc(name, conf) : NULL;
 	if (!s) {
 		free(node);
 		return NULL;

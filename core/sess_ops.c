@@ -5,7 +5,7 @@
 #include "core/sess_int.h"
 #include "core/agentc.h"
 #include "common/act.h"
-#include "providers/prov.h"
+#include "core/prov_ops.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -577,7 +577,7 @@ void sess_providers_json(struct buf *out)
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "default", sess_options()->defaults.provider);
 	cJSON *arr = cJSON_AddArrayToObject(j, "providers");
-	for (const struct prov_ops *const *p = prov_list(); *p; p++) {
+	for (const struct prov_ops *const *p = prov_registered(); *p; p++) {
 		char why[512];
 		int ok = (*p)->check(why, sizeof why);
 		cJSON *o = cJSON_CreateObject();

@@ -18,7 +18,7 @@
 #include "core/sess.h"
 #include "core/sess_int.h"
 #include "core/statedir.h"
-#include "providers/prov.h"
+#include "core/prov_ops.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -113,7 +113,7 @@ int sess_spawn(struct sess *s, int slot, const char *role, const char *const arg
 			derr_set(e, -r, "state_dir",
 				 "the state directory %s could not record the session's %s (%s), so "
 				 "it was never started",
-				 host_statedir(), role, strerror(-r));
+				 sess_options()->statedir, role, strerror(-r));
 		else
 			derr_set(e, -r, code, "cannot start %s: %s", argv[0], strerror(-r));
 		pthread_mutex_lock(&s->lock);

@@ -3,7 +3,7 @@
  */
 #include "core/settings.h"
 #include "core/util.h"
-#include "providers/prov.h"
+#include "core/prov_ops.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -14,7 +14,7 @@
 
 static int check_provider(const char *val, char *err, size_t errlen)
 {
-	if (prov_find(val))
+	if (prov_lookup(val))
 		return 0;
 	snprintf(err, errlen, "unknown provider '%.40s' (see .providers.json)", val);
 	return -EINVAL;

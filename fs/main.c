@@ -182,6 +182,7 @@ int main(int argc, char *argv[])
 	int ret = 1;
 
 	fs_log_init(); /* "<3>" prefixes for the journal, libfuse's lines too */
+	prov_register(prov_list()); /* the core drives providers through its port */
 	set_defaults(&cli.defaults);
 	if (fuse_opt_parse(&args, &cli, cli_spec(), cli_proc) < 0 || fs_cli_finish(&args) < 0) {
 		ret = 2;

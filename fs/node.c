@@ -10,6 +10,7 @@
 #include "fs/fs.h"
 #include "core/sess_ops.h"
 
+#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -20,6 +21,32 @@
 #include <unistd.h>
 
 int fs_shared;
+
+int fs_may(fuse_req_t req, const struct sess *s)
+{
+	return sess_may_access(s, fuse_req_ctx(req)->uid);
+}
+
+void fs_global_error(const char *op, const char *name, const struct derr *e, uid_t uid)
+{
+	int err = derr_errno(e, EIO);
+	cJSON *j = cJSON_CreateObject();
+	char ts[40];
+	util_iso8601(util_now(), ts, sizeof ts);
+	cJSON_AddStringToObject(j, "type", "error");
+	cJSON_AddStringToObject(j, "op", op);
+	if (name)
+		cJSON_AddStringToObject(j, "session", name);
+	cJSON_AddStringToObject(j, "errno", strerrorname_np(err) ? strerrorname_np(err) : "EIO");
+	cJSON_AddStringToObject(j, "code", e->code[0] ? e->code : "error");
+	cJSON_AddStringToObject(j, "message", e->msg);
+	cJSON_AddStringToObject(j, "ts", ts);
+	char *line = cJSON_PrintUnformatted(j);
+	if (line)
+		evq_publish_as(sess_global_events(), line, uid);
+	free(line);
+	cJSON_Delete(j);
+}
 
 static int req_intr(void *arg)
 {

@@ -20,10 +20,6 @@
 #define ATTR_TIMEOUT 0.0
 #define FS_UNKNOWN_INO 0xffffffffu /* readdir: a name the kernel has not looked up yet */
 
-int fs_may(fuse_req_t req, const struct sess *s)
-{
-	return sess_may_access(s, fuse_req_ctx(req)->uid);
-}
 
 /* Reply with in's entry; the kernel now holds one more lookup of it. */
 static void reply_entry(fuse_req_t req, struct fs_inode *in)
@@ -322,26 +318,6 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	fuse_reply_err(req, EPERM);
 }
 
-void fs_global_error(const char *op, const char *name, const struct derr *e, uid_t uid)
-{
-	int err = derr_errno(e, EIO);
-	cJSON *j = cJSON_CreateObject();
-	char ts[40];
-	util_iso8601(util_now(), ts, sizeof ts);
-	cJSON_AddStringToObject(j, "type", "error");
-	cJSON_AddStringToObject(j, "op", op);
-	if (name)
-		cJSON_AddStringToObject(j, "session", name);
-	cJSON_AddStringToObject(j, "errno", strerrorname_np(err) ? strerrorname_np(err) : "EIO");
-	cJSON_AddStringToObject(j, "code", e->code[0] ? e->code : "error");
-	cJSON_AddStringToObject(j, "message", e->msg);
-	cJSON_AddStringToObject(j, "ts", ts);
-	char *line = cJSON_PrintUnformatted(j);
-	if (line)
-		evq_publish_as(sess_global_events(), line, uid);
-	free(line);
-	cJSON_Delete(j);
-}
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {

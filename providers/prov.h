@@ -23,41 +23,20 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "common/derr.h"
-#include "core/settings.h"
+#include "core/prov_ops.h"
 
 struct sess;
 struct buf;
 struct cJSON;
 
-struct prov_ops {
-	const char *name;
-	const char *summary;
-	/* 1 if usable here, 0 if not; why says which in words. */
-	int (*check)(char *why, size_t len);
-	int (*start)(struct sess *s, struct derr *e);
-	/* 0 while healthy; -errno with e naming the part that died. */
-	int (*health)(struct sess *s, struct derr *e);
-	/* Optional: adopt the recorded processes of an earlier daemon (s->procs, endpoint
-	 * set from the record) up to bridge_listening; -errno if they cannot serve. */
-	int (*reattach)(struct sess *s, struct derr *e);
-	void (*stop)(struct sess *s);
-	/* Optional: a screenshot before the agent is up (qemu: QMP screendump), PNG
-	 * into out; -EAGAIN when there is nothing to capture yet. Any thread. */
-	int (*capture)(struct sess *s, struct buf *out, struct derr *e);
-	/* Optional: add the provider's own fields to session.json. Runs with the
-	 * session's lock held: touch only conf, data (host_data's) and record. */
-	void (*describe)(struct sess *s, const struct sess_conf *conf, void *data,
-			 struct cJSON *record);
-};
 
 extern const struct prov_ops prov_xvfb;
 extern const struct prov_ops prov_display;
 extern const struct prov_ops prov_qemu;
 extern const struct prov_ops prov_remote;
 
-const struct prov_ops *prov_find(const char *name);
-/* NULL-terminated list of every provider, for .providers.json */
+/* NULL-terminated list of every provider: fs/main.c hands it to the core
+ * (prov_register), which looks providers up by name from then on. */
 const struct prov_ops *const *prov_list(void);
 
 /* Shared by the local providers (prov_local.c). */

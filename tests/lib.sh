@@ -58,6 +58,16 @@ need_xvfb() { command -v Xvfb >/dev/null || skip_all "no Xvfb (apt-get install x
 need_cmd() { command -v "$1" >/dev/null || skip_all "no $1${2:+ ($2)}"; }
 
 # Run "$@" until its output contains WANT, for up to 10 s.
+# Run CMD... until it succeeds, for up to SECONDS.
+wait_long() { # wait_long SECONDS CMD...
+	local i
+	for i in $(seq 1 $(($1 * 20))); do
+		"${@:2}" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 wait_for() {
 	local want=$1 i
 	shift

@@ -10,14 +10,6 @@ need_cmd xsetroot "apt-get install x11-xserver-utils"
 
 jget() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null; }
 status_is() { [ "$(cat "$MNT/$1/status" 2>/dev/null)" = "$2" ]; }
-wait_long() { # wait_long SECONDS CMD...
-	local i
-	for i in $(seq 1 $(($1 * 20))); do
-		"${@:2}" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 start_xvfb 640x480
 DISPLAY=$XDPY xsetroot -solid '#336699'

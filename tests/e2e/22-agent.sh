@@ -11,14 +11,6 @@ need_fuse
 need_xvfb
 need_cmd curl "apt-get install curl"
 
-wait_long() { # wait_long SECONDS CMD...
-	local i
-	for i in $(seq 1 $(($1 * 20))); do
-		"${@:2}" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 jget() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null; }
 status_is() { [ "$(cat "$MNT/$1/status" 2>/dev/null)" = "$2" ]; }
 

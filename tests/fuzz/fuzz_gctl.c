@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/sess_ops.h"
+#include "providers/prov.h"
 
 #define FUZZ_NAME "fuzz_gctl"
 #include "tests/fuzz/oracle.h"
@@ -92,6 +93,9 @@ static void check_accepted(const char *text, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[600];
+	static int registered;
+	if (!registered++)
+		prov_register(prov_list()); /* as fs/main.c does */
 	memset(err, 'x', sizeof err);
 	int r = sess_global_ctl_check((const char *)data, size, err, sizeof err);
 	REQUIRE(r == 0 || r == -EINVAL || r == -E2BIG);

@@ -7,6 +7,7 @@
  *
  *	build/tests/test_evq
  */
+#include "tests/unit/check.h"
 #include "core/evq.h"
 
 #include <errno.h>
@@ -16,18 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int passed, failed;
-
-#define CHECK(desc, cond)                                                                          \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-			printf("ok - %s\n", desc);                                                 \
-		} else {                                                                           \
-			failed++;                                                                  \
-			printf("not ok - %s (line %d)\n", desc, __LINE__);                         \
-		}                                                                                  \
-	} while (0)
 
 static atomic_int wakes;
 static void count_wake(void *arg)
@@ -277,6 +266,5 @@ int main(void)
 	test_close();
 	test_viewers();
 	test_race();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return check_done();
 }

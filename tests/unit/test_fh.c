@@ -7,6 +7,7 @@
  *
  *	build/tests/test_fh
  */
+#include "tests/unit/check.h"
 #include "fs/fh.h"
 
 #include <pthread.h>
@@ -15,18 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int passed, failed;
-
-#define CHECK(desc, cond)                                                                          \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-			printf("ok - %s\n", desc);                                                 \
-		} else {                                                                           \
-			failed++;                                                                  \
-			printf("not ok - %s (line %d)\n", desc, __LINE__);                         \
-		}                                                                                  \
-	} while (0)
 
 #define ALIVE 0x600dcafeu
 #define DEAD 0xdeadbeefu
@@ -206,6 +195,5 @@ int main(void)
 	test_last_reference();
 	test_reuse();
 	test_threads();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return check_done();
 }

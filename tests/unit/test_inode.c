@@ -5,22 +5,12 @@
  * at zero lookups and no references, the root is pinned, and the table
  * grows past its first size.
  */
+#include "tests/unit/check.h"
 #include "fs/inode.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static int pass, fail;
-#define CHECK(what, cond)                                                                  \
-	do {                                                                               \
-		if (cond) {                                                                \
-			pass++;                                                            \
-			printf("ok - %s\n", what);                                         \
-		} else {                                                                   \
-			fail++;                                                            \
-			printf("not ok - %s (line %d)\n", what, __LINE__);                 \
-		}                                                                          \
-	} while (0)
 
 /* Rows are opaque to the table: any distinct addresses do. */
 static const int row_a, row_b;
@@ -100,6 +90,5 @@ int main(void)
 		fs_inode_forget(first + (fuse_ino_t)i, 1);
 	CHECK("and all go when forgotten", fs_inode_find(FUSE_ROOT_ID, "n42") == NULL);
 	fs_inode_put(root);
-	printf("%d passed, %d failed\n", pass, fail);
-	return fail != 0;
+	return check_done();
 }

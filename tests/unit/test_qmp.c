@@ -5,6 +5,7 @@
  *
  *	build/tests/test_qmp
  */
+#include "tests/unit/check.h"
 #include "providers/qmp.h"
 #include "core/util.h"
 
@@ -18,18 +19,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static int passed, failed;
-
-#define CHECK(desc, cond)                                                                          \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-			printf("ok - %s\n", desc);                                                 \
-		} else {                                                                           \
-			failed++;                                                                  \
-			printf("not ok - %s (line %d)\n", desc, __LINE__);                         \
-		}                                                                                  \
-	} while (0)
 
 struct fake {
 	char path[108];
@@ -167,6 +156,5 @@ out:
 	CHECK("a socket path too long is refused",
 	      qmp_listen(longpath, &err) == -ENAMETOOLONG);
 
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return check_done();
 }

@@ -3,15 +3,17 @@
  * machine (starting -> ready -> failed/stopped, readiness only forward,
  * restart with a fresh token), the settings table and the record, the
  * waiter bounds, the per-user session limit, the state directory's lock
- * and marker, and destroy. The fake provider is this file's prov_find():
- * the test links core/ and common/ but not providers/prov.c. Its "agent"
+ * and marker, and destroy. The fake provider is registered with the core's
+ * port (prov_register): the test links core/ and common/, no providers/. Its "agent"
  * is a thread answering 200 {} to anything on a unix socket.
  */
+#include "tests/unit/check.h"
 #include "core/sess.h"
 #include "core/sess_ops.h"
 #include "core/statedir.h"
 #include "core/agentc.h"
-#include "providers/prov.h"
+#include "core/prov_ops.h"
+#include "core/host.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -24,17 +26,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static int pass, fail;
-#define CHECK(what, cond)                                                                  \
-	do {                                                                               \
-		if (cond) {                                                                \
-			pass++;                                                            \
-			printf("ok - %s\n", what);                                         \
-		} else {                                                                   \
-			fail++;                                                            \
-			printf("not ok - %s (line %d)\n", what, __LINE__);                 \
-		}                                                                          \
-	} while (0)
 
 /* ---- a fake agent: 200 {} to every request ---- */
 
@@ -82,7 +73,7 @@ static void start_fake_agent(const char *dir)
 
 /* ---- the fake provider ---- */
 
-static int fail_start, fail_health, backwards, failed_seen_in_stop, stops;
+static int fail_start, fail_health, backwards, failed_seen_in_stop, stops; /* the fake's knobs */
 
 static int fake_check(char *why, size_t len)
 {
@@ -124,16 +115,6 @@ static const struct prov_ops fake = {
 
 static const struct prov_ops *const list[] = {&fake, NULL};
 
-const struct prov_ops *prov_find(const char *name)
-{
-	return strcmp(name, "fake") == 0 ? &fake : NULL;
-}
-
-const struct prov_ops *const *prov_list(void)
-{
-	return list;
-}
-
 /* ---- helpers ---- */
 
 static char *text_of(struct sess *s, void (*fn)(struct sess *, struct buf *))
@@ -172,6 +153,7 @@ int main(void)
 		return 1;
 	start_fake_agent(dir);
 	agentc_global_init();
+	prov_register(list);
 
 	struct sess_opts o = {0};
 	snprintf(o.statedir, sizeof o.statedir, "%s/state", dir);
@@ -290,9 +272,8 @@ int main(void)
 	CHECK("  removes its directory", access(path, F_OK) < 0);
 	sess_shutdown();
 	CHECK("shutdown destroys the rest", !sess_get("b") && !sess_get("c"));
-	printf("%d passed, %d failed\n", pass, fail);
 	snprintf(path, sizeof path, "rm -rf '%s'", dir);
 	if (system(path) != 0)
 		(void)0;
-	return fail != 0;
+	return check_done();
 }
