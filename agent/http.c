@@ -49,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <microhttpd.h>
 
@@ -69,6 +70,7 @@ struct route {
 
 struct http_server {
 	struct MHD_Daemon *daemon;
+	atomic_int inflight; /* requests begun and not yet completed (answered or dropped) */
 	const char *token;
 	size_t token_len;
 	struct route *routes;
@@ -370,6 +372,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!rq)
 			return MHD_NO;
 		*con_cls = rq;
+		atomic_fetch_add(&s->inflight, 1);
 		classify(s, c, url, method, rq);
 		clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		if (clen && strtoull(clen, NULL, 10) > MAX_BODY) /* not worth reading: close */
@@ -411,9 +414,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
 	struct req *rq = *con_cls;
+	struct http_server *s = cls;
 
 	if (!rq)
 		return;
+	atomic_fetch_sub(&s->inflight, 1);
 	job_free(rq->job);
 	free(rq->body);
 	headers_free(rq->hdr, rq->nhdr);
@@ -520,7 +525,15 @@ void http_stop(struct http_server *s)
 {
 	if (!s)
 		return;
+	/* Answers the runners queued (a cut-short wait, 503 stopping) are still
+	 * on their way out: let them go, a bounded while, before the stop
+	 * closes every connection. No new connection is taken meanwhile. */
+	MHD_socket lfd = MHD_quiesce_daemon(s->daemon); /* now ours to close */
+	for (int i = 0; i < 200 && atomic_load(&s->inflight) > 0; i++)
+		usleep(5000);
 	MHD_stop_daemon(s->daemon);
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
 	free(s->routes);
 	free(s);
 }
