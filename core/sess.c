@@ -319,6 +319,12 @@ static int attach_agent(struct sess *s, struct derr *e)
 		r = agentc_request(c, "GET", "/v1/health", NULL, 0, &call, &out, e);
 		if (r == 0 || r == -EACCES || sess_should_stop(s))
 			break;
+		/* a part that died meanwhile is reaped and reported now, not in 10 s */
+		int h = s->prov->health(s, e);
+		if (h < 0) {
+			r = h;
+			break;
+		}
 		util_sleep_ms(20);
 	} while (util_mono_ms() < end);
 	if (r < 0)
