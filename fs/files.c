@@ -153,6 +153,7 @@ static void handle_free(struct fs_handle *h)
 {
 	sess_async_cancel(h->async); /* nobody waits for it any more */
 	sess_async_put(h->async);
+	fs_remote_free(h);
 	free(h->arg);
 	if (h->sub)
 		evq_unsubscribe(h->sub); /* after this no wake can arrive */
@@ -166,6 +167,7 @@ static void handle_free(struct fs_handle *h)
 	sess_put(h->s);
 	fs_inode_put(h->in);
 	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->ra_cond);
 	pthread_mutex_destroy(&h->wlock);
 	free(h);
 }
@@ -194,6 +196,7 @@ static int open_inode(fuse_req_t req, struct fs_inode *in, struct fuse_file_info
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->ra_cond, NULL);
 	pthread_mutex_init(&h->wlock, NULL);
 	h->in = in;
 	h->row = row;

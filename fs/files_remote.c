@@ -15,7 +15,11 @@
  *            and the rest of this open's offsets follow it.
  *   K_FILE   (files/...) reads and writes at offsets, through the page cache
  *            (mmap works), dropped at every open (keep_cache 0) and whenever
- *            the file's size or time changes (auto_inval_data).
+ *            the file's size or time changes (auto_inval_data). The kernel
+ *            reads ahead 256 KiB at a time; an open for reading asks the
+ *            agent for whole MiB blocks, two at a time, and serves the reads
+ *            from them (a VM's network pays per request), within
+ *            FILES_RA_TOTAL for all opens together.
  *
  * Interrupts know the handle by id (see files.c's stream_interrupt): a
  * release may be freeing it at that moment.
@@ -33,6 +37,10 @@
 #include <string.h>
 
 #define RESULT_WAIT_MS 25000 /* each long poll for an exit; asked again until it comes */
+#define FILES_RA (1u << 20)         /* read ahead per open for reading */
+#define FILES_RA_TOTAL (64u << 20)  /* ... for all of them together */
+
+static size_t ra_held; /* atomic: bytes read ahead, all opens */
 
 /* ---- results ---- */
 
@@ -274,11 +282,88 @@ static void rlog_read(fuse_req_t req, struct fs_handle *h, size_t size, off_t of
 
 /* ---- files/ ---- */
 
+static void ra_drop_locked(struct fs_handle *h)
+{
+	for (int i = 0; i < 2; i++) {
+		__atomic_sub_fetch(&ra_held, h->ra[i].data.cap, __ATOMIC_ACQ_REL);
+		buf_free(&h->ra[i].data);
+		h->ra[i].off = -1;
+	}
+}
+
+/*
+ * A read of [off, off+size) from the blocks read ahead: 1 served, 0 not
+ * (the caller asks the agent for exactly that). The kernel reads ahead in
+ * pieces of 256 KiB, two at once, out of order: each piece's MiB-aligned
+ * block is asked for once; a piece of a block being asked for waits for it
+ * (bounded by that request's own bound), and the next block goes in
+ * parallel. Caller holds h->lock.
+ */
+static int ra_read_locked(struct fs_handle *h, fuse_req_t req, const char *path, size_t size,
+			  off_t off)
+{
+	long long blk = off & ~(long long)(FILES_RA - 1);
+	if (off + (long long)size > blk + FILES_RA)
+		return 0; /* across two blocks: rare, read it plainly */
+	for (;;) {
+		struct fs_ra *hit = NULL, *victim = NULL;
+		for (int i = 0; i < 2; i++) {
+			struct fs_ra *b = &h->ra[i];
+			if (b->off == blk)
+				hit = b;
+			else if (!b->fetching && (!victim || b->used < victim->used))
+				victim = b;
+		}
+		if (hit && hit->fetching) {
+			pthread_cond_wait(&h->ra_cond, &h->lock);
+			continue;
+		}
+		if (hit) {
+			hit->used = ++h->ra_clock;
+			long long end = blk + (long long)hit->data.len;
+			size_t n = off < end ? (size_t)(end - off) : 0;
+			fuse_reply_buf(req, n ? hit->data.data + (off - blk) : NULL, n < size ? n : size);
+			return 1;
+		}
+		if (!victim ||
+		    __atomic_load_n(&ra_held, __ATOMIC_ACQUIRE) + FILES_RA > FILES_RA_TOTAL)
+			return 0;
+		/* ask for the block, without the lock; others wait for it or go on */
+		__atomic_sub_fetch(&ra_held, victim->data.cap, __ATOMIC_ACQ_REL);
+		buf_free(&victim->data);
+		victim->off = blk;
+		victim->fetching = 1;
+		pthread_mutex_unlock(&h->lock);
+		struct buf out = BUF_INIT;
+		int r = h->row->pread(h->s, path, blk, FILES_RA, &out, req);
+		pthread_mutex_lock(&h->lock);
+		victim->fetching = 0;
+		pthread_cond_broadcast(&h->ra_cond);
+		if (r < 0) {
+			victim->off = -1;
+			buf_free(&out);
+			fuse_reply_err(req, -r);
+			return 1;
+		}
+		victim->data = out;
+		__atomic_add_fetch(&ra_held, out.cap, __ATOMIC_ACQ_REL);
+	}
+}
+
 static void file_read(fuse_req_t req, struct fs_handle *h, size_t size, off_t off)
 {
 	char *path = malloc(FS_ARG_MAX);
 	struct buf out = BUF_INIT;
 	int r = path ? fs_inode_arg(h->in, path, FS_ARG_MAX) : -ENOMEM; /* renamed: followed */
+	if (r == 0 && (h->flags & O_ACCMODE) == O_RDONLY && size < FILES_RA) {
+		pthread_mutex_lock(&h->lock);
+		int done = ra_read_locked(h, req, path, size, off);
+		pthread_mutex_unlock(&h->lock);
+		if (done) {
+			free(path);
+			return;
+		}
+	}
 	if (r == 0)
 		r = h->row->pread(h->s, path, off, size, &out, req);
 	if (r < 0)
@@ -312,6 +397,7 @@ int fs_remote_open(struct fs_handle *h, fuse_req_t req, struct fuse_file_info *f
 	case K_FILE:
 		fi->direct_io = 0; /* the page cache: mmap, exec, and reads ahead */
 		fi->keep_cache = 0;
+		h->ra[0].off = h->ra[1].off = -1;
 		if (fi->flags & O_TRUNC) { /* atomic O_TRUNC: the open cuts it */
 			struct stat st = {.st_size = 0};
 			return h->row->setattr(h->s, h->arg, &st, FUSE_SET_ATTR_SIZE, req);
@@ -349,8 +435,18 @@ void fs_remote_write(fuse_req_t req, struct fs_handle *h, const char *buf, size_
 		file_write(req, h, buf, size, off);
 }
 
+void fs_remote_free(struct fs_handle *h)
+{
+	ra_drop_locked(h); /* the last reference: nobody else holds the lock */
+}
+
 void fs_remote_release(struct fs_handle *h)
 {
+	if (h->kind == K_FILE) {
+		pthread_mutex_lock(&h->lock);
+		ra_drop_locked(h);
+		pthread_mutex_unlock(&h->lock);
+	}
 	if (h->kind != K_RESULT && h->kind != K_RAW)
 		return;
 	pthread_mutex_lock(&h->lock);

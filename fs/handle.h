@@ -44,6 +44,14 @@ struct fs_handle {
 	unsigned answers;             /* K_RESULT: how many answers came (see result_ask_locked) */
 	long long mark_at, mark_len, delta; /* K_RLOG: where the drop notice is, and after it */
 	char mark[160];
+	struct fs_ra {                /* K_FILE read-only: MiB blocks read ahead (lock) */
+		struct buf data;
+		long long off; /* the block's offset, -1 when empty */
+		int fetching;  /* a thread is asking the agent for it */
+		unsigned used; /* for reuse: the least recently used goes */
+	} ra[2];
+	unsigned ra_clock;            /* lock */
+	pthread_cond_t ra_cond;       /* a fetch ended (with lock) */
 };
 
 /* files_remote.c: the kinds whose bytes live with an agent. */
@@ -55,5 +63,7 @@ void fs_remote_write(fuse_req_t req, struct fs_handle *h, const char *buf, size_
 unsigned fs_remote_poll(struct fs_handle *h, struct fuse_pollhandle *ph);
 /* release: what is parked or in flight ends */
 void fs_remote_release(struct fs_handle *h);
+/* the handle goes: what it read ahead too */
+void fs_remote_free(struct fs_handle *h);
 
 #endif

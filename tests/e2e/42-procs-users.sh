@@ -33,7 +33,7 @@ H=$(jfield "$T/session.json" home)
 check_eq "its home is the uid's own, 0700" "65534 700" "$(stat -c '%u %a' "$H")"
 check_eq "  in a base only the daemon writes (root, 0711)" "0 711" "$(stat -c '%u %a' "$(dirname "$H")")"
 check_eq "its files/ is that home, the uid's" "65534 700" "$(as_other stat -c '%u %a' "$T/files")"
-check_eq "the uid writes there" ok "$(op_other write "$T/files/own.txt" mine)"
+check_eq "the uid writes there" ok "$(op_other put "$T/files/own.txt" mine)"
 check_eq "  and the file is the uid's" 65534 "$(stat -c %u "$H/own.txt")"
 
 # nobody else's
@@ -42,7 +42,7 @@ for p in procs procs/ctl procs/t/stdout procs/t/status procs/t/exit files files/
 	check_eq "root's session: another uid gets EACCES on $p" EACCES "$(op_other $mode "$M/$p")"
 done
 check_eq "  nor can it start a program there" EACCES "$(op_other write "$M/procs/ctl" "start x -- true")"
-check_eq "  nor write its files" EACCES "$(op_other write "$M/files/x" x)"
+check_eq "  nor write its files" EACCES "$(op_other put "$M/files/x" x)"
 check_eq "(root may use its own: start)" ok "$(op write "$M/procs/ctl" "start r -- id -u")"
 check_eq "(and root's program runs as root)" 0 "$(cat "$M/procs/r/exit" >/dev/null; cat "$M/procs/r/stdout")"
 
