@@ -21,17 +21,14 @@
 
 static struct {
 	char base[PATH_MAX]; /* immutable after home_init; "" when there is none */
-	int made_base;       /* we made base: home_fini may remove it when empty */
 } H;
 
 /* Made 0711/0700 if missing; an existing one must be a real directory, ours,
  * writable by nobody else (and, for a base others reach, traversable). */
-static int make_checked(const char *path, mode_t mode, int *made, char *err, size_t errlen)
+static int make_checked(const char *path, mode_t mode, char *err, size_t errlen)
 {
 	struct stat st;
 	if (mkdir(path, mode) == 0) {
-		if (made)
-			*made = 1;
 		if (chmod(path, mode) < 0) { /* umask */
 			snprintf(err, errlen, "homes: cannot chmod %s: %s", path, strerror(errno));
 			return -errno;
@@ -72,16 +69,16 @@ int home_init(const char *statedir, char *err, size_t errlen)
 		uint32_t h = 2166136261u; /* FNV-1a of the state directory: one base per mount */
 		for (const unsigned char *p = (const unsigned char *)statedir; *p; p++)
 			h = (h ^ *p) * 16777619u;
-		if ((r = make_checked(HOMES_ROOT, 0711, NULL, err, errlen)) < 0)
+		if ((r = make_checked(HOMES_ROOT, 0711, err, errlen)) < 0)
 			return r;
 		snprintf(base, sizeof base, "%s/%08x", HOMES_ROOT, (unsigned)h);
-		r = make_checked(base, 0711, &H.made_base, err, errlen);
+		r = make_checked(base, 0711, err, errlen);
 	} else {
 		if (snprintf(base, sizeof base, "%s.homes", statedir) >= (int)sizeof base) {
 			snprintf(err, errlen, "homes: the state directory's path is too long");
 			return -ENAMETOOLONG;
 		}
-		r = make_checked(base, 0700, &H.made_base, err, errlen);
+		r = make_checked(base, 0700, err, errlen);
 	}
 	if (r == 0)
 		snprintf(H.base, sizeof H.base, "%s", base);
@@ -90,8 +87,10 @@ int home_init(const char *statedir, char *err, size_t errlen)
 
 void home_fini(void)
 {
-	if (H.base[0] && H.made_base)
-		rmdir(H.base); /* only if empty: every session's home went with it */
+	/* ours (this state directory's, which we hold locked); gone only if empty:
+	 * with -o keep, or a home that could not be removed, it stays */
+	if (H.base[0])
+		rmdir(H.base);
 }
 
 int home_ready(void)
