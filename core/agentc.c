@@ -494,6 +494,8 @@ static int start_one(struct agentc_job *j)
 		return -ENOMEM;
 	setup(j->c, j->h, &j->rq, j->url, j->extra, j->timeout_ms, &j->out, &j->resp);
 	curl_easy_setopt(j->h, CURLOPT_PRIVATE, j);
+	/* long polls are few and far between: no connection of a gone agent is kept */
+	curl_easy_setopt(j->h, CURLOPT_FORBID_REUSE, 1L);
 	if (curl_multi_add_handle(loop.multi, j->h) != CURLM_OK) {
 		curl_easy_cleanup(j->h);
 		j->h = NULL;

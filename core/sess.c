@@ -324,6 +324,14 @@ static int attach_agent(struct sess *s, struct derr *e)
 		r = agentc_request(c, "GET", "/v1/health", NULL, 0, &call, &out, e);
 		if (r == 0 || r == -EACCES || sess_should_stop(s))
 			break;
+		/* an agent (or desktop) that died meanwhile is not waited for: the
+		 * provider's health says so now, and reaps it */
+		struct derr he = DERR_INIT;
+		if (s->prov->health(s, &he) < 0) {
+			*e = he;
+			r = -derr_errno(&he, EIO);
+			break;
+		}
 		util_sleep_ms(20);
 	} while (util_mono_ms() < end);
 	if (r < 0)

@@ -108,6 +108,7 @@ struct sess {
 	struct blob *last_png;        /* protected by lock: the agent's last PNG, with its ETag */
 	struct cJSON *caps;           /* protected by lock: the agent's capabilities (health) */
 	int parked;                   /* atomic: asynchronous agent requests in flight */
+	size_t parked_bytes;          /* atomic: bytes of stdin writes they hold */
 
 	struct proc procs[SESS_MAX_PROCS]; /* owned by the lifecycle (op_lock / thread) */
 	void *prov_data;                   /* provider's own, freed by its stop */

@@ -574,6 +574,7 @@ struct sess_async {
 	char tag[65];
 	char path[160];
 	long wait_ms, bound;
+	size_t bytes; /* counted in s->parked_bytes until done */
 	sess_async_fn fn;
 	void *arg;
 };
@@ -642,6 +643,7 @@ static void async_done(struct agentc_job *j, void *arg, int r, struct buf *body,
 		sess_fail(s, 0, e);
 	}
 	a->fn(a->arg, r, r == 0 ? body : NULL);
+	__atomic_sub_fetch(&s->parked_bytes, a->bytes, __ATOMIC_ACQ_REL);
 	__atomic_sub_fetch(&s->parked, 1, __ATOMIC_ACQ_REL);
 	sess_async_put(a); /* the in-flight reference */
 }
@@ -664,21 +666,28 @@ static struct sess_async *submit(struct sess *s, enum async_kind kind, const cha
 	sess_waiter_leave(s);
 	if (*r < 0)
 		return NULL;
-	if (__atomic_add_fetch(&s->parked, 1, __ATOMIC_ACQ_REL) > SESS_MAX_PARKED) {
+	/* bounded: what waits on programs holds no thread, but memory and connections */
+	int over = __atomic_add_fetch(&s->parked, 1, __ATOMIC_ACQ_REL) > SESS_MAX_PARKED;
+	over |= __atomic_add_fetch(&s->parked_bytes, len, __ATOMIC_ACQ_REL) > SESS_MAX_PARKED_BYTES;
+	if (over) {
+		size_t held = __atomic_sub_fetch(&s->parked_bytes, len, __ATOMIC_ACQ_REL);
 		__atomic_sub_fetch(&s->parked, 1, __ATOMIC_ACQ_REL);
 		sess_error(s, 0, EAGAIN, "busy",
-			   "%d requests already wait on programs of session '%s' (limit %d)",
-			   SESS_MAX_PARKED, s->name, SESS_MAX_PARKED);
+			   "requests waiting on programs of session '%s' are at their bounds (%d "
+			   "requests, %u bytes of input; %zu held now); retry when some have ended",
+			   s->name, SESS_MAX_PARKED, SESS_MAX_PARKED_BYTES, held);
 		*r = -EAGAIN;
 		return NULL;
 	}
 	struct sess_async *a = calloc(1, sizeof *a);
 	if (!a || !(a->c = sess_agent(s))) {
 		free(a);
+		__atomic_sub_fetch(&s->parked_bytes, len, __ATOMIC_ACQ_REL);
 		__atomic_sub_fetch(&s->parked, 1, __ATOMIC_ACQ_REL);
 		*r = a ? -EAGAIN : -ENOMEM;
 		return NULL;
 	}
+	a->bytes = len;
 	a->refs = 2; /* the caller's, the one in flight */
 	pthread_mutex_init(&a->lock, NULL);
 	a->s = s;
@@ -694,6 +703,7 @@ static struct sess_async *submit(struct sess *s, enum async_kind kind, const cha
 	*r = async_send_locked(a, data, len);
 	pthread_mutex_unlock(&a->lock);
 	if (*r < 0) { /* never in flight: both references go */
+		__atomic_sub_fetch(&s->parked_bytes, len, __ATOMIC_ACQ_REL);
 		__atomic_sub_fetch(&s->parked, 1, __ATOMIC_ACQ_REL);
 		sess_async_put(a);
 		sess_async_put(a);

@@ -22,6 +22,7 @@
 struct sess_async;
 
 #define SESS_MAX_PARKED 256 /* asynchronous requests (exit reads, stdin writes) per session */
+#define SESS_MAX_PARKED_BYTES (8u << 20) /* bytes those stdin writes hold, per session */
 
 /* procs/ctl: "start TAG [cwd=DIR] [env.K=V ...] [pty=RxC] -- PROG ARG..." or JSON lines.
  * Every line is checked before any runs. */

@@ -1,4 +1,4 @@
-# procs.sh - shared by the procs/ and files/ tests (tests/e2e/4x-*.sh), after lib.sh:
+# procs.sh - shared by the procs/ and files/ tests (tests/e2e/40, 41, 44-46), after lib.sh:
 # the same checks run against an xvfb session and a VM (busybox) session.
 #
 #	. "$(dirname "$0")/../lib.sh"; . "$TOP/tests/procs.sh"

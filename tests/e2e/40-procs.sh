@@ -3,7 +3,7 @@
 # apart, exit codes and signals, ENOENT/EINVAL/EEXIST with words in error,
 # stdin and eof, a pty (tty, stty size, resize), tail -f while it runs,
 # 100 MB of output with the daemon's memory bounded (tests/procs.sh's
-# procs_suite, which 44-procs-qemu runs in a VM too); and what is local:
+# procs_suite, which 46-procs-qemu runs in a VM too); and what is local:
 # programs run as the session's owner in its home (HOME, cwd, files/), with
 # its DISPLAY and XAUTHORITY, in a process group of their own, and end with
 # the session. session.json says what the session can do.

@@ -3,7 +3,7 @@
 # errnos of where the files live, renames that open files and working
 # directories follow, links, a guest that changes underneath, never walked
 # by ls -lR/find/grep -r, and a 256 MB random file copied in and out whole
-# (tests/procs.sh's files_suite and files_bigcopy, which 44-procs-qemu runs
+# (tests/procs.sh's files_suite and files_bigcopy, which 46-procs-qemu runs
 # in a VM too). A screenshot taken during the copy stays quick.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/procs.sh"
