@@ -69,6 +69,12 @@ static int open_walk(const struct ident *id, char *rel, int oflags, int *out)
 		if (!slash) {
 			next = openat(cur, comp, oflags | O_NOFOLLOW | O_CLOEXEC);
 			rc = next < 0 ? -errno : 0;
+			/* O_PATH|O_NOFOLLOW opens a link itself: only if that was asked */
+			if (rc == 0 && !(oflags & O_NOFOLLOW) && fstat(next, &st) == 0 &&
+			    S_ISLNK(st.st_mode)) {
+				close(next);
+				rc = -ELOOP;
+			}
 			if (rc == 0)
 				*out = next;
 			break;
