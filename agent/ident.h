@@ -52,8 +52,9 @@ struct ident {
 	struct rlimit nofile; /* RLIMIT_NOFILE as the agent got it: programs get it back */
 };
 
-/* run_as "UID:GID" or NULL; home NULL: the user's passwd home with
- * --run-as, else $HOME, else "/". -errno with err "bad_args: ..." */
+/* run_as "UID:GID" or NULL (the agent's own uid:gid is allowed, and then
+ * changes nothing but the groups of root); home NULL: "/". -errno with err
+ * "bad_args: ..." */
 int ident_init(struct ident *id, const char *run_as, const char *home, char *err, size_t errlen);
 int ident_set_display(struct ident *id, const char *display);
 /* Copies src (read with the agent's credentials, at most 1 MiB) into

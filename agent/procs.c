@@ -328,8 +328,8 @@ static int park(struct procs *p, struct prog *g, int kind, int wait_ms, struct s
 	return 0;
 }
 
-void procs_read(struct procs *p, const char *tag, int stream, uint64_t offset, int wait_ms,
-                struct svc_reply *rep)
+void procs_read(struct procs *p, const char *tag, int stream, uint64_t offset, size_t len,
+                int wait_ms, struct svc_reply *rep)
 {
 	struct waiter *w;
 	struct prog *g;
@@ -342,10 +342,11 @@ void procs_read(struct procs *p, const char *tag, int stream, uint64_t offset, i
 		svc_reply_errno(rep, EINVAL, "bad_offset", "offset %llu is past the end (%llu)",
 		                (unsigned long long)offset, (unsigned long long)g->out[stream].size);
 	} else if (offset < g->out[stream].size || g->finished || wait_ms <= 0 || p->stopping) {
-		pio_out_reply(g, stream, offset, rep);
+		pio_out_reply(g, stream, offset, len, rep);
 	} else if (park(p, g, W_OUT, wait_ms, rep, &w) == 0) {
 		w->stream = stream;
 		w->offset = offset;
+		w->max = len;
 		w->later = svc_later(rep);
 		pio_park(p, w);
 	}

@@ -74,9 +74,9 @@ int procs_tag_ok(const char *tag);
 void procs_start(struct procs *p, const struct procs_start_args *a, struct svc_reply *rep);
 void procs_list(struct procs *p, struct svc_reply *rep);
 void procs_status(struct procs *p, const char *tag, struct svc_reply *rep);
-/* stream 0: stdout, 1: stderr. */
-void procs_read(struct procs *p, const char *tag, int stream, uint64_t offset, int wait_ms,
-                struct svc_reply *rep);
+/* stream 0: stdout, 1: stderr; at most len bytes (1..PROCS_READ_MAX). */
+void procs_read(struct procs *p, const char *tag, int stream, uint64_t offset, size_t len,
+                int wait_ms, struct svc_reply *rep);
 void procs_exit(struct procs *p, const char *tag, int wait_ms, struct svc_reply *rep);
 /* data must stay valid until the reply is sent (it is the request's body). */
 void procs_stdin(struct procs *p, const char *tag, const char *data, size_t len,

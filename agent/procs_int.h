@@ -31,6 +31,7 @@ struct waiter {
 	struct svc_later *later;
 	int kind, stream;
 	uint64_t offset;   /* W_OUT: answer once size > offset */
+	size_t max;        /* W_OUT: bytes in the answer at most */
 	uint64_t deadline; /* CLOCK_MONOTONIC ms; 0: none */
 	const char *data;  /* W_IN: the request's body (lives as long as it) */
 	size_t len, done;
@@ -106,7 +107,7 @@ void pio_complete(struct procs *p, struct waiter *w, struct waiter **done);
 void pio_answer_all(struct procs *p, struct waiter **done);
 /* Without the lock: svc_later_done each, and free them. */
 void pio_flush(struct waiter *done);
-void pio_out_reply(struct prog *g, int stream, uint64_t offset, struct svc_reply *rep);
+void pio_out_reply(struct prog *g, int stream, uint64_t offset, size_t max, struct svc_reply *rep);
 void pio_exit_reply(struct prog *g, struct svc_reply *rep);
 void pio_written_reply(struct svc_reply *rep, size_t n); /* {"written":n} */
 

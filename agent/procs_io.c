@@ -26,15 +26,15 @@
 
 /* ---- answers ---- */
 
-void pio_out_reply(struct prog *g, int stream, uint64_t offset, struct svc_reply *rep)
+void pio_out_reply(struct prog *g, int stream, uint64_t offset, size_t max, struct svc_reply *rep)
 {
 	struct ring *r = &g->out[stream];
 	uint64_t start = ring_start(r), from = offset < start ? start : offset;
 	size_t n = from < r->size ? (size_t)(r->size - from) : 0;
 	char *buf;
 
-	if (n > PROCS_READ_MAX)
-		n = PROCS_READ_MAX;
+	if (n > max)
+		n = max;
 	buf = malloc(n ? n : 1);
 	if (!buf) {
 		svc_reply_errno(rep, ENOMEM, "internal", "out of memory");
@@ -219,7 +219,7 @@ static void finish(struct procs *p, struct prog *g, struct waiter **done)
 	while (g->waiters) {
 		struct waiter *w = g->waiters;
 		if (w->kind == W_OUT)
-			pio_out_reply(g, w->stream, w->offset, svc_later_reply(w->later));
+			pio_out_reply(g, w->stream, w->offset, w->max, svc_later_reply(w->later));
 		else
 			pio_exit_reply(g, svc_later_reply(w->later));
 		pio_complete(p, w, done);
@@ -274,7 +274,7 @@ static void wake_readers(struct procs *p, struct prog *g, int s, struct waiter *
 		next = w->next;
 		if (w->kind != W_OUT || w->stream != s || g->out[s].size <= w->offset)
 			continue;
-		pio_out_reply(g, s, w->offset, svc_later_reply(w->later));
+		pio_out_reply(g, s, w->offset, w->max, svc_later_reply(w->later));
 		pio_complete(p, w, done);
 	}
 }
@@ -460,7 +460,7 @@ static int expire(struct procs *p, struct waiter **done)
 
 	while ((w = p->timed) && w->deadline <= now) {
 		if (w->kind == W_OUT)
-			pio_out_reply(w->prog, w->stream, w->offset, svc_later_reply(w->later));
+			pio_out_reply(w->prog, w->stream, w->offset, w->max, svc_later_reply(w->later));
 		else
 			pio_exit_reply(w->prog, svc_later_reply(w->later));
 		pio_complete(p, w, done);
@@ -491,7 +491,7 @@ void pio_answer_all(struct procs *p, struct waiter **done)
 		while (g->waiters) {
 			struct waiter *w = g->waiters;
 			if (w->kind == W_OUT)
-				pio_out_reply(g, w->stream, w->offset, svc_later_reply(w->later));
+				pio_out_reply(g, w->stream, w->offset, w->max, svc_later_reply(w->later));
 			else if (g->finished)
 				pio_exit_reply(g, svc_later_reply(w->later));
 			else

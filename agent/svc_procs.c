@@ -5,7 +5,7 @@
  *	                               "env":{"K":"V"},"pty":"24x80"}  -> 201 status
  *	GET    /v1/procs              {"procs":[status, ...]}
  *	GET    /v1/procs/TAG          status
- *	GET    /v1/procs/TAG/stdout?offset=N&wait_ms=M   (and /stderr): bytes from N,
+ *	GET    /v1/procs/TAG/stdout?offset=N&len=L&wait_ms=M   (and /stderr): bytes from N,
  *	                              X-Deskfs-Size, -Start, -Dropped, -Offset, -Ended
  *	GET    /v1/procs/TAG/exit?wait_ms=M   "0\n", "signal 9\n"; 202 while it runs
  *	POST   /v1/procs/TAG/stdin    raw bytes -> {"written":n}; 410 once closed
@@ -161,7 +161,7 @@ static void get_list(void *ctx, const struct svc_req *rq, struct svc_reply *rep)
 
 static void get_sub(void *ctx, const struct svc_req *rq, struct svc_reply *rep)
 {
-	unsigned long long off = 0;
+	unsigned long long off = 0, len = PROCS_READ_MAX;
 	const char *what, *s;
 	char tag[80];
 	int ms;
@@ -191,7 +191,13 @@ static void get_sub(void *ctx, const struct svc_req *rq, struct svc_reply *rep)
 		svc_reply_errno(rep, EINVAL, "bad_offset", "offset is a byte offset");
 		return;
 	}
-	procs_read(ctx, tag, !strcmp(what, "stderr"), off, ms, rep);
+	s = svc_arg(rq, "len");
+	if (s && (parse_u64(s, &len) < 0 || len == 0)) {
+		svc_reply_errno(rep, EINVAL, "bad_len", "len is a count of bytes, 1 or more");
+		return;
+	}
+	procs_read(ctx, tag, !strcmp(what, "stderr"), off, len > PROCS_READ_MAX ? PROCS_READ_MAX : len,
+	           ms, rep);
 }
 
 static void post_sub(void *ctx, const struct svc_req *rq, struct svc_reply *rep)

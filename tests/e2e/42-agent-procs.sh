@@ -131,7 +131,7 @@ check_eq "an unknown ctl line: 400" 400 "$(c -o /dev/null -w '%{http_code}' -d '
 check_eq "a bad signal: 400" 400 "$(c -o /dev/null -w '%{http_code}' -d 'signal FOO' http://x/v1/procs/t1/ctl)"
 check_eq "resize without a pty: 422 ENOTTY" 422 "$(start np '"argv":["sleep","60"]' >/dev/null; c -o /dev/null -w '%{http_code}' -d 'resize 10x10' http://x/v1/procs/np/ctl)"
 c -d 'signal KILL' http://x/v1/procs/np/ctl >/dev/null
-check_eq "an unknown tag: 404" 404 "$(code http://x/v1/procs/nope/stdout)"
+check_eq "an unknown tag: 404 ENOENT" "404 2" "$(code http://x/v1/procs/nope/stdout) $(errno_of http://x/v1/procs/nope)"
 check_eq "an offset past the end: 400" 400 "$(code 'http://x/v1/procs/t1/stdout?offset=999')"
 
 # stdin and eof
@@ -190,6 +190,8 @@ check_eq "20 MiB written: size 20971520, first kept 12582912" "20971520 12582912
 	"$(st big 'j["stdout_size"], j["stdout_start"]')"
 check_eq "a read from 0: dropped 12582912, from 12582912, 1 MiB" "12582912 12582912 1048576" \
 	"$(c -D - -o "$TMP/big.out" 'http://x/v1/procs/big/stdout?offset=0' | tr -d '\r' | awk -F': ' 'tolower($1)=="x-deskfs-dropped"{d=$2} tolower($1)=="x-deskfs-offset"{o=$2} END{print d, o}') $(stat -c %s "$TMP/big.out")"
+check_eq "len= bounds a read" "1000 12582912" \
+	"$(c -D "$TMP/len.h" -o "$TMP/len.out" 'http://x/v1/procs/big/stdout?offset=0&len=1000'; stat -c %s "$TMP/len.out") $(tr -d '\r' <"$TMP/len.h" | awk -F': ' 'tolower($1)=="x-deskfs-offset"{print $2}')"
 read -r RSS0 _ <<<"$(python3 "$H" "$SOCK" "$TOK" rss)"
 start huge '"argv":["head","-c","104857600","/dev/zero"]' >/dev/null
 ex huge >/dev/null
