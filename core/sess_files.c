@@ -40,8 +40,19 @@ static long long jll(const cJSON *j, const char *k, long long dflt)
 	return cJSON_IsNumber(v) ? (long long)v->valuedouble : dflt;
 }
 
-static void ns_to_ts(long long ns, struct timespec *ts)
+/* A time of the stat object: KEY_sec + KEY_nsec (exact), else KEY_ns (a double). */
+static void time_of(const cJSON *j, const char *key, struct timespec *ts)
 {
+	char k[32];
+	snprintf(k, sizeof k, "%s_sec", key);
+	if (cJSON_IsNumber(cJSON_GetObjectItem(j, k))) {
+		ts->tv_sec = (time_t)jll(j, k, 0);
+		snprintf(k, sizeof k, "%s_nsec", key);
+		ts->tv_nsec = (long)jll(j, k, 0);
+		return;
+	}
+	snprintf(k, sizeof k, "%s_ns", key);
+	long long ns = jll(j, k, 0);
 	ts->tv_sec = (time_t)(ns / 1000000000LL);
 	ts->tv_nsec = (long)(ns % 1000000000LL);
 }
@@ -66,9 +77,11 @@ static void stat_from_json(struct sess *s, const cJSON *j, struct stat *st)
 		st->st_gid = s->group;
 	}
 	st->st_blocks = (blkcnt_t)((st->st_size + 511) / 512);
-	ns_to_ts(jll(j, "atime_ns", 0), &st->st_atim);
-	ns_to_ts(jll(j, "mtime_ns", 0), &st->st_mtim);
-	ns_to_ts(jll(j, "ctime_ns", 0), &st->st_ctim);
+	time_of(j, "atime", &st->st_atim);
+	time_of(j, "mtime", &st->st_mtim);
+	time_of(j, "ctime", &st->st_ctim);
+	if (cJSON_IsNumber(cJSON_GetObjectItem(j, "blocks")))
+		st->st_blocks = (blkcnt_t)jll(j, "blocks", 0);
 }
 
 static int get_json(struct sess *s, const char *path, cJSON **out, sess_intr_fn intr, void *arg)
@@ -101,25 +114,32 @@ int sess_files_stat(struct sess *s, const char *path, struct stat *st, sess_intr
 int sess_files_list(struct sess *s, const char *path, sess_files_each_fn each, void *ctx,
 		    sess_intr_fn intr, void *arg)
 {
-	char url[PATH_MAX * 3 + 64];
+	char url[PATH_MAX * 3 + 96], extra[48] = "";
 	cJSON *j, *en;
 	struct stat st;
 	int r = files_ok(s);
-	if (r == 0)
-		r = files_path(url, sizeof url, "list", path, NULL);
-	if (r < 0 || (r = get_json(s, url, &j, intr, arg)) < 0)
-		return r;
-	cJSON_ArrayForEach(en, cJSON_GetObjectItem(j, "entries"))
-	{
-		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(en, "name"));
-		if (!name || !name[0] || strchr(name, '/') || strcmp(name, ".") == 0 ||
-		    strcmp(name, "..") == 0)
-			continue;
-		stat_from_json(s, en, &st);
-		each(ctx, name, &st);
+	/* the agent answers in pages ("next": where the next one starts, or null) */
+	for (int page = 0; r == 0 && page < 1000; page++) {
+		if ((r = files_path(url, sizeof url, "list", path, extra)) < 0 ||
+		    (r = get_json(s, url, &j, intr, arg)) < 0)
+			break;
+		cJSON_ArrayForEach(en, cJSON_GetObjectItem(j, "entries"))
+		{
+			const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(en, "name"));
+			if (!name || !name[0] || strchr(name, '/') || strcmp(name, ".") == 0 ||
+			    strcmp(name, "..") == 0)
+				continue;
+			stat_from_json(s, en, &st);
+			each(ctx, name, &st);
+		}
+		cJSON *next = cJSON_GetObjectItem(j, "next");
+		long long k = cJSON_IsNumber(next) ? (long long)next->valuedouble : -1;
+		cJSON_Delete(j);
+		if (k <= 0)
+			break;
+		snprintf(extra, sizeof extra, "&offset=%lld", k);
 	}
-	cJSON_Delete(j);
-	return 0;
+	return r;
 }
 
 int sess_files_read(struct sess *s, const char *path, long long off, size_t len,
@@ -221,9 +241,18 @@ int sess_files_op(struct sess *s, const struct sess_file_op *op, struct stat *st
 		cJSON_AddNumberToObject(j, "mode", op->mode & 07777);
 	if (!strcmp(op->op, "truncate"))
 		cJSON_AddNumberToObject(j, "size", (double)op->size);
-	if (!strcmp(op->op, "utimens")) {
-		cJSON_AddNumberToObject(j, "atime_ns", (double)op->atime_ns);
-		cJSON_AddNumberToObject(j, "mtime_ns", (double)op->mtime_ns);
+	if (!strcmp(op->op, "utimens")) { /* exact: seconds and nanoseconds apart */
+		static const char *const k[2][3] = {{"atime_ns", "atime_sec", "atime_nsec"},
+						    {"mtime_ns", "mtime_sec", "mtime_nsec"}};
+		long long v[2] = {op->atime_ns, op->mtime_ns};
+		for (int i = 0; i < 2; i++) {
+			if (v[i] < 0) { /* -1 now, -2 leave */
+				cJSON_AddNumberToObject(j, k[i][0], (double)v[i]);
+			} else {
+				cJSON_AddNumberToObject(j, k[i][1], (double)(v[i] / 1000000000LL));
+				cJSON_AddNumberToObject(j, k[i][2], (double)(v[i] % 1000000000LL));
+			}
+		}
 	}
 	if (!strcmp(op->op, "rename"))
 		cJSON_AddNumberToObject(j, "flags", op->flags);

@@ -528,6 +528,14 @@ int sess_proc_output(struct sess *s, const char *tag, int err, long long off, si
 		 err ? "stderr" : "stdout", off, len);
 	struct agentc_req rq = {"GET", path, NULL, 0, NULL};
 	int r = sess_agent_call(s, &rq, 0, out, &resp, SESS_CALL_QUIET, intr, arg);
+	if (r == -EINVAL) { /* past what it has written: as a file past its end, nothing */
+		buf_reset(out);
+		resp.size = off;
+		resp.start = off;
+		resp.dropped = 0;
+		resp.ended = 0;
+		r = 0;
+	}
 	if (r == 0) {
 		info->size = resp.size;
 		info->start = resp.start >= 0 ? resp.start : off;
