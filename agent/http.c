@@ -26,8 +26,27 @@
  * while the X worker runs a "wait 60000" (which, in turn, lets routes
  * flagged SVC_READONLY run inside its pause: desk.c).
  *
+ * Answering later (svc_later, svc.h): every request, parked or not, runs
+ * as a job, whose reply a handler may take away to answer from another
+ * thread. The job's later_state settles who sends it, without a lock:
+ * RUNNING while the handler runs; the handler's thread then moves it to
+ * PARKED (an HTTP-thread handler suspends the connection first), unless
+ * svc_later_done() got there first and moved it to DONE, in which case
+ * the handler's thread finishes the job itself. svc_later_done() on a
+ * PARKED job finishes it (resumes the connection). So the connection is
+ * always suspended before anyone resumes it, and resumed exactly once.
+ *
+ * Bodies in pieces (SVC_STREAM): the upload callbacks copy the body into
+ * a buffer of SVC_PIECE bytes; a full buffer is parked on the route's
+ * runner as a job of its own (the connection suspended, what libmicrohttpd
+ * handed over and did not fit left unconsumed for after the resume), and
+ * so is the rest, as the last call, once the body is complete. So a
+ * gigabyte upload holds one piece of memory, and the HTTP thread never
+ * writes a file.
+ *
  * Ownership of a parked job: the request (struct req, libmicrohttpd's
- * con_cls) owns it and frees it in on_completed. From the moment it is
+ * con_cls) owns it and frees it in on_completed; the job owns its body
+ * and reply, and borrows the request's headers and arguments. From the moment it is
  * queued until it resumes the connection, only the runner thread touches
  * it; it never touches it after MHD_resume_connection, and the HTTP thread
  * reads it only after that (a suspended connection gets no callbacks). A
@@ -37,8 +56,10 @@
  *
  * Stopping: the runners are stopped first (runner_stop answers every job
  * still queued with 503 stopping and waits for the running ones, each of
- * which resumes its connection), then http_stop() stops libmicrohttpd,
- * which must have no suspended connection left. A request that arrives in
+ * which resumes its connection), and every service that holds requests
+ * answered later answers them (and refuses to park new ones), then
+ * http_stop() stops libmicrohttpd, which must have no suspended
+ * connection left. A request that arrives in
  * between is dropped by its stopped runner at once (503).
  */
 #include "agent/http.h"
@@ -56,7 +77,7 @@
 #include "agent/runner.h"
 #include "agent/svc.h"
 
-#define MAX_BODY (16u << 20) /* bytes in one request body */
+#define MAX_BODY (16u << 20) /* bytes in one request body (SVC_STREAM: no bound) */
 #define V1 "/v1"
 
 struct route {
@@ -77,14 +98,20 @@ struct http_server {
 	size_t nroutes;
 };
 
-/* A request parked on a runner. */
+enum { LATER_RUNNING, LATER_PARKED, LATER_DONE };
+
+/* A request being handled: on the HTTP thread, parked on a runner, or
+ * answered later. */
 struct job {
 	struct runner_job rj; /* first: the runner hands back &rj */
 	struct MHD_Connection *conn;
 	const struct route *route;
-	struct svc_req req;   /* read by the handler */
-	struct svc_reply rep; /* filled by the handler (or drop) */
-	atomic_int done;      /* set by the runner thread before it resumes conn */
+	struct svc_req req;     /* read by the handler */
+	struct svc_reply rep;   /* filled by the handler (or drop) */
+	atomic_int done;        /* set before conn is resumed (or the reply sent) */
+	atomic_int later_state; /* LATER_*: who finishes a job answered later */
+	int later;              /* the handler called svc_later (its thread only) */
+	int piece;              /* an SVC_STREAM piece with more to come */
 };
 
 /* Per request, behind libmicrohttpd's con_cls; freed in on_completed. */
@@ -99,8 +126,12 @@ struct req {
 	int too_large;
 	struct svc_hdr *hdr; /* copied request headers */
 	int nhdr;
-	int hdr_failed;  /* out of memory while copying them */
-	struct job *job; /* parked on the route's runner */
+	struct svc_hdr *arg; /* copied query arguments */
+	int narg;
+	int hdr_failed;     /* out of memory while copying them */
+	struct job *job;    /* the request's job (parked, or answered later) */
+	void *stream_state; /* SVC_STREAM: the handler's */
+	struct job *failed; /* SVC_STREAM: a piece that answered early */
 };
 
 /* ---- replies ---- */
@@ -179,7 +210,9 @@ static void classify(struct http_server *s, struct MHD_Connection *c, const char
 	}
 	for (size_t i = 0; i < s->nroutes; i++) {
 		const struct route *r = &s->routes[i];
-		if (strcmp(url, r->path) != 0)
+		size_t n = strlen(r->path);
+		if ((r->flags & SVC_PREFIX) ? strncmp(url, r->path, n) != 0 || !url[n]
+		                            : strcmp(url, r->path) != 0)
 			continue;
 		if (strcmp(method, r->method) == 0 ||
 		    (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0)) {
@@ -203,20 +236,27 @@ static void classify(struct http_server *s, struct MHD_Connection *c, const char
 	snprintf(rq->msg, sizeof rq->msg, "no such endpoint: %.200s", url);
 }
 
-/* Copies one request header; a repeated name gets ", value" appended. */
-static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
+/* Copies one request header (a repeated name gets ", value" appended), or
+ * one query argument (the first of a name counts; no value reads ""). */
+static enum MHD_Result copy_value(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
 {
 	struct req *rq = cls;
-	struct svc_hdr *h;
+	int is_arg = kind == MHD_GET_ARGUMENT_KIND;
+	struct svc_hdr **list = is_arg ? &rq->arg : &rq->hdr, *h;
+	int *n = is_arg ? &rq->narg : &rq->nhdr;
 	char *v;
 
-	if (!key || !value || strcasecmp(key, "Authorization") == 0)
+	if (is_arg && key && !value)
+		value = "";
+	if (!key || !value || (!is_arg && strcasecmp(key, "Authorization") == 0))
 		return MHD_YES;
-	for (int i = 0; i < rq->nhdr; i++) {
-		h = &rq->hdr[i];
-		if (strcasecmp(h->name, key) != 0)
+	for (int i = 0; i < *n; i++) {
+		h = &(*list)[i];
+		if (is_arg ? strcmp(h->name, key) != 0 : strcasecmp(h->name, key) != 0)
 			continue;
+		if (is_arg)
+			return MHD_YES;
 		if (asprintf(&v, "%s, %s", h->value, value) < 0) {
 			rq->hdr_failed = 1;
 			return MHD_NO;
@@ -225,13 +265,13 @@ static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const cha
 		h->value = v;
 		return MHD_YES;
 	}
-	h = realloc(rq->hdr, (size_t)(rq->nhdr + 1) * sizeof *h);
+	h = realloc(*list, (size_t)(*n + 1) * sizeof *h);
 	if (!h) {
 		rq->hdr_failed = 1;
 		return MHD_NO;
 	}
-	rq->hdr = h;
-	h += rq->nhdr;
+	*list = h;
+	h += *n;
 	h->name = strdup(key);
 	h->value = strdup(value);
 	if (!h->name || !h->value) {
@@ -240,7 +280,7 @@ static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const cha
 		rq->hdr_failed = 1;
 		return MHD_NO;
 	}
-	rq->nhdr++;
+	(*n)++;
 	return MHD_YES;
 }
 
@@ -283,7 +323,7 @@ static int body_append(struct req *rq, const char *data, size_t n)
 	return 0;
 }
 
-/* ---- parking ---- */
+/* ---- jobs: parked, inline, answered later, pieces ---- */
 
 static void job_free(struct job *j)
 {
@@ -291,11 +331,38 @@ static void job_free(struct job *j)
 		return;
 	svc_reply_clear(&j->rep);
 	free((char *)j->req.body);
-	headers_free(j->req.hdr, j->req.nhdr);
 	free(j);
 }
 
-/* On the runner's thread; j is not touched after the resume. */
+/* A job for rq, taking its body (rq->body, rq->len) and borrowing its
+ * headers and arguments (rq outlives every job of it). */
+static struct job *job_new(struct MHD_Connection *c, struct req *rq, const char *method,
+                           const char *url, int more)
+{
+	struct job *j = calloc(1, sizeof *j);
+	char *body = rq->body;
+
+	if (!j)
+		return NULL;
+	if (!body && !(body = strdup(""))) {
+		free(j);
+		return NULL;
+	}
+	j->rj.flags = rq->route->flags; /* SVC_READONLY: may pass a paused job */
+	j->conn = c;
+	j->route = rq->route;
+	/* libmicrohttpd keeps method and url while the request lives */
+	j->req = (struct svc_req){method, url, body, rq->len, rq->nhdr, rq->hdr,
+	                          rq->narg, rq->arg, more, &rq->stream_state};
+	j->rep.later_ = j;
+	j->piece = more;
+	rq->body = NULL;
+	rq->len = rq->cap = 0;
+	return j;
+}
+
+/* Resumes a suspended connection whose job is answered. j is not touched
+ * after the resume (the HTTP thread owns it again). */
 static void job_finish(struct job *j)
 {
 	struct MHD_Connection *c = j->conn;
@@ -304,11 +371,15 @@ static void job_finish(struct job *j)
 	MHD_resume_connection(c);
 }
 
+/* On the runner's thread. */
 static void job_run(struct runner_job *rj)
 {
 	struct job *j = (struct job *)rj;
+	int expect = LATER_RUNNING;
 
 	j->route->fn(j->route->ctx, &j->req, &j->rep);
+	if (j->later && atomic_compare_exchange_strong(&j->later_state, &expect, LATER_PARKED))
+		return; /* svc_later_done() will finish it */
 	job_finish(j);
 }
 
@@ -325,34 +396,108 @@ static void job_drop(struct runner_job *rj, int why)
 	job_finish(j);
 }
 
-/* Moves the request into a job, suspends the connection, queues the job. */
-static enum MHD_Result park(struct MHD_Connection *c, struct req *rq, const char *method,
-                            const char *url)
+struct svc_later *svc_later(struct svc_reply *rep)
 {
-	struct job *j = calloc(1, sizeof *j);
+	struct job *j = rep->later_;
+
+	j->later = 1;
+	return (struct svc_later *)j;
+}
+
+struct svc_reply *svc_later_reply(struct svc_later *l)
+{
+	return &((struct job *)l)->rep;
+}
+
+void svc_later_done(struct svc_later *l)
+{
+	struct job *j = (struct job *)l;
+	int expect = LATER_RUNNING;
+
+	if (atomic_compare_exchange_strong(&j->later_state, &expect, LATER_DONE))
+		return; /* its handler is still running: its thread finishes it */
+	atomic_store(&j->later_state, LATER_DONE);
+	job_finish(j); /* it was PARKED: the connection is suspended */
+}
+
+/* Suspends the connection and queues a job of rq (with its body) on the
+ * route's runner; more: an SVC_STREAM piece with more to come. */
+static enum MHD_Result park(struct MHD_Connection *c, struct req *rq, const char *method,
+                            const char *url, int more)
+{
+	struct job *j = job_new(c, rq, method, url, more);
 
 	if (!j)
 		return MHD_NO;
-	j->rj.flags = rq->route->flags; /* SVC_READONLY: may pass a paused job */
 	j->rj.run = job_run;
 	j->rj.drop = job_drop;
-	j->conn = c;
-	j->route = rq->route;
-	j->req.method = method; /* libmicrohttpd keeps these while the request lives */
-	j->req.path = url;
-	j->req.body = rq->body ? rq->body : strdup("");
-	j->req.len = rq->len;
-	j->req.hdr = rq->hdr;
-	j->req.nhdr = rq->nhdr;
-	rq->body = NULL;
-	rq->hdr = NULL;
-	rq->nhdr = 0;
 	rq->job = j;
-	if (!j->req.body)
-		return MHD_NO; /* on_completed frees j */
 	MHD_suspend_connection(c);
 	runner_submit(rq->route->runner, &j->rj); /* or dropped: 503, resumed */
 	return MHD_YES;
+}
+
+/* Runs the handler here, on the HTTP thread; a reply it takes away
+ * (svc_later) is waited for with the connection suspended. */
+static enum MHD_Result run_inline(struct MHD_Connection *c, struct req *rq, const char *method,
+                                  const char *url)
+{
+	struct job *j = job_new(c, rq, method, url, 0);
+	int expect = LATER_RUNNING;
+
+	if (!j)
+		return MHD_NO;
+	rq->job = j;
+	j->route->fn(j->route->ctx, &j->req, &j->rep);
+	if (j->later && atomic_load(&j->later_state) != LATER_DONE) {
+		MHD_suspend_connection(c); /* before anyone may resume it */
+		if (atomic_compare_exchange_strong(&j->later_state, &expect, LATER_PARKED))
+			return MHD_YES;
+		job_finish(j); /* answered meanwhile: on_request sends it */
+		return MHD_YES;
+	}
+	atomic_store(&j->done, 1);
+	return send_reply(c, &j->rep);
+}
+
+/* Body bytes of an SVC_STREAM route: into the piece; a full piece is parked. */
+static enum MHD_Result stream_data(struct MHD_Connection *c, struct req *rq, const char *method,
+                                   const char *url, const char *data, size_t *size)
+{
+	size_t take;
+
+	if (rq->failed) { /* answered early: the rest is dropped */
+		*size = 0;
+		return MHD_YES;
+	}
+	if (!rq->body) {
+		rq->body = malloc(SVC_PIECE + 1);
+		if (!rq->body)
+			return MHD_NO;
+		rq->cap = SVC_PIECE + 1;
+		rq->len = 0;
+	}
+	take = *size < SVC_PIECE - rq->len ? *size : SVC_PIECE - rq->len;
+	memcpy(rq->body + rq->len, data, take);
+	rq->len += take;
+	rq->body[rq->len] = 0;
+	*size -= take; /* what did not fit comes again after the resume */
+	if (rq->len == SVC_PIECE)
+		return park(c, rq, method, url, 1);
+	return MHD_YES;
+}
+
+/* A piece's job is over (the connection was resumed): an answer ends the
+ * pieces, else it is forgotten. */
+static void piece_collect(struct req *rq)
+{
+	struct job *j = rq->job;
+
+	rq->job = NULL;
+	if (j->rep.status && !rq->failed)
+		rq->failed = j;
+	else
+		job_free(j);
 }
 
 /* ---- libmicrohttpd's callbacks ---- */
@@ -364,8 +509,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct http_server *s = cls;
 	struct req *rq = *con_cls;
 	const char *clen;
-	struct svc_req sr;
-	struct svc_reply rep = {0};
 
 	if (!rq) {
 		rq = calloc(1, sizeof *rq);
@@ -375,24 +518,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		atomic_fetch_add(&s->inflight, 1);
 		classify(s, c, url, method, rq);
 		clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-		if (clen && strtoull(clen, NULL, 10) > MAX_BODY) /* not worth reading: close */
+		if (clen && strtoull(clen, NULL, 10) > MAX_BODY && /* not worth reading: close */
+		    !(rq->route && (rq->route->flags & SVC_STREAM)))
 			return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
 			                  "the request body is over 16 MiB", NULL);
 		if (rq->route) {
-			MHD_get_connection_values(c, MHD_HEADER_KIND, copy_header, rq);
+			MHD_get_connection_values(c, MHD_HEADER_KIND, copy_value, rq);
+			MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, copy_value, rq);
 			if (rq->hdr_failed)
 				return MHD_NO;
 		}
 		return MHD_YES;
 	}
+	if (rq->job && rq->job->piece) { /* resumed after a piece */
+		if (!atomic_load(&rq->job->done))
+			return MHD_NO; /* cannot happen: only job_finish resumes */
+		piece_collect(rq);
+	}
 	if (*upload_data_size) {
+		if (rq->route && (rq->route->flags & SVC_STREAM))
+			return stream_data(c, rq, method, url, upload_data, upload_data_size);
 		if (rq->route && (rq->route->flags & SVC_BODY) &&
 		    body_append(rq, upload_data, *upload_data_size) < 0)
 			return MHD_NO;
 		*upload_data_size = 0; /* anything else: read and dropped */
 		return MHD_YES;
 	}
-	if (rq->job) { /* resumed: the runner is done with it */
+	if (rq->job) { /* resumed: its handler is done with it */
 		if (!atomic_load(&rq->job->done))
 			return MHD_NO; /* cannot happen: only job_finish resumes */
 		return send_reply(c, &rq->job->rep);
@@ -403,11 +555,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (rq->too_large)
 		return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
 		                  "the request body is over 16 MiB", NULL);
-	if (rq->route->runner)
-		return park(c, rq, method, url);
-	sr = (struct svc_req){method, url, rq->body ? rq->body : "", rq->len, rq->nhdr, rq->hdr};
-	rq->route->fn(rq->route->ctx, &sr, &rep);
-	return send_reply(c, &rep);
+	if (rq->failed)
+		return send_reply(c, &rq->failed->rep);
+	if (rq->route->runner && !(rq->route->flags & SVC_INLINE))
+		return park(c, rq, method, url, 0);
+	return run_inline(c, rq, method, url);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -419,9 +571,18 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!rq)
 		return;
 	atomic_fetch_sub(&s->inflight, 1);
+	if (rq->stream_state && rq->route) { /* ended before its last call: let it free */
+		struct svc_reply rep = {0};
+		struct svc_req sr = {.method = "", .path = "", .body = "", .more = -1,
+		                     .state = &rq->stream_state};
+		rq->route->fn(rq->route->ctx, &sr, &rep);
+		svc_reply_clear(&rep);
+	}
 	job_free(rq->job);
+	job_free(rq->failed);
 	free(rq->body);
 	headers_free(rq->hdr, rq->nhdr);
+	headers_free(rq->arg, rq->narg);
 	free(rq);
 	*con_cls = NULL;
 }
@@ -457,6 +618,11 @@ static int add_route(struct http_server *s, const struct http_mount *m, const st
 			         r->path);
 			return -EEXIST;
 		}
+	if ((sr->flags & SVC_STREAM) && !m->runner) {
+		snprintf(err, errlen, "internal: %s %s takes its body in pieces: it needs a runner",
+		         sr->method, r->path);
+		return -EINVAL;
+	}
 	r->method = sr->method;
 	r->fn = sr->fn;
 	r->flags = sr->flags;

@@ -11,7 +11,8 @@
  *	struct http_server *s;
  *	if (http_start(&s, listen_fd, tok, toklen, mounts, 2, err, sizeof err) < 0) ...
  *	...
- *	runner_stop(xrunner);   (first: every parked request is answered)
+ *	runner_stop(xrunner);   (first: every parked request is answered,
+ *	                         and every one a service answers later: svc.h)
  *	http_stop(s);           (joins the HTTP thread; closes listen_fd)
  *
  * The token and the mounts' contexts must outlive the server. http_stop()

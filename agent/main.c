@@ -2,7 +2,8 @@
  * main.c - deskfs-agent: serves one X display over HTTP (see http.c).
  *
  *	deskfs-agent [--display :N] --listen unix:PATH|tcp:HOST:PORT|fd:N \
- *		--token-file FILE|--token-fd N [--ready-fd N]
+ *		--token-file FILE|--token-fd N [--ready-fd N] \
+ *		[--run-as UID:GID] [--home DIR] [--xauthority FILE]
  *
  *	$ deskfs-agent --display :5 --listen unix:/tmp/a.sock --token-file tok --ready-fd 3 3>ready
  *	$ cat ready                         -> "ready 0" (unix) or "ready PORT" (tcp)
@@ -15,6 +16,9 @@
  * anything in) the state directory; the agent waits for that EOF before it
  * does anything else. Either way the token is what was read less trailing
  * newlines: 1..4096 bytes, no NUL.
+ *
+ * --run-as, --home and --xauthority say who the session's programs run as
+ * and whose files it serves (ident.h): procs/ and files/ of the mount.
  *
  * Exit status: 0 after SIGTERM/SIGINT, 2 for bad arguments, an unreadable
  * token or an unreachable display at start, 3 when the display goes away
@@ -36,10 +40,15 @@
  *              runs the reads queued meanwhile (screenshot, observation)
  *              from inside the pause; other actions wait their turn.
  *   encoder    png.c's band workers, driven by the X worker only.
- * Locks: the runner's queue lock (runner.c); nothing else is shared but
- * atomics (the PNG reference counts, the health snapshot, input_cancel's
- * flag). Exec and file services would mount on runners of their own,
- * beside the X worker.
+ *   procs      a runner of two threads that start programs (fork, exec),
+ *              and the procs I/O thread (procs.h) that follows them and
+ *              answers the requests parked on them (output, exit, stdin).
+ *   files      a runner of four threads with the --run-as user's
+ *              file-system credentials (svc_files.c).
+ * Locks: the runner's queue lock (runner.c), the procs lock (procs.h);
+ * nothing else is shared but atomics (the PNG reference counts, the
+ * health snapshot, input_cancel's flag). Programs and files never wait
+ * for X, and X never waits for them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,19 +59,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include <X11/Xlib.h>
 
 #include "agent/desk.h"
 #include "agent/http.h"
+#include "agent/ident.h"
 #include "agent/keys.h"
+#include "agent/procs.h"
+#include "agent/runner.h"
 #include "agent/sock.h"
 #include "agent/svc_all.h"
 
 #define LOG_PREFIX "deskfs-agent: "
 
 #define TOKEN_MAX 4096
+#define PROCS_THREADS 2   /* starting programs (fork and exec) */
+#define FILES_THREADS 4   /* file requests at once */
+#define FILES_QUEUED 1024 /* file requests waiting, past which 503 busy */
 
 struct opts {
 	const char *display;
@@ -70,6 +86,9 @@ struct opts {
 	const char *token_file;
 	int token_fd;
 	int ready_fd;
+	const char *run_as;
+	const char *home;
+	const char *xauthority;
 };
 
 static void usage(void)
@@ -84,7 +103,10 @@ static void usage(void)
 	    "  --listen fd:N        serve the bound, listening socket inherited as fd N\n"
 	    "  --token-file FILE    the bearer token every request must carry\n"
 	    "  --token-fd N         read the token from fd N until EOF, then close it\n"
-	    "  --ready-fd N         write \"ready PORT\" to fd N once serving, then close it\n");
+	    "  --ready-fd N         write \"ready PORT\" to fd N once serving, then close it\n"
+	    "  --run-as UID:GID     programs run as, and files are served as, this user\n"
+	    "  --home DIR           the files tree (files/), and the programs' HOME and cwd\n"
+	    "  --xauthority FILE    copied to HOME/.Xauthority, the programs' XAUTHORITY\n");
 }
 
 /* A whole non-negative decimal fd number. */
@@ -109,6 +131,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	    {"token-file", required_argument, NULL, 't'},
 	    {"token-fd", required_argument, NULL, 'T'},
 	    {"ready-fd", required_argument, NULL, 'r'},
+	    {"run-as", required_argument, NULL, 'u'},
+	    {"home", required_argument, NULL, 'H'},
+	    {"xauthority", required_argument, NULL, 'x'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -117,7 +142,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof *o);
 	o->ready_fd = -1;
 	o->token_fd = -1;
-	while ((c = getopt_long(argc, argv, "d:l:t:T:r:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:l:t:T:r:u:H:x:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			o->display = optarg;
@@ -135,6 +160,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'r':
 			if (parse_fd(optarg, &o->ready_fd) < 0)
 				return -EINVAL;
+			break;
+		case 'u':
+			o->run_as = optarg;
+			break;
+		case 'H':
+			o->home = optarg;
+			break;
+		case 'x':
+			o->xauthority = optarg;
 			break;
 		default:
 			return -EINVAL;
@@ -246,22 +280,56 @@ static void wait_for_end(int sfd, Display *watch)
 	}
 }
 
+/* 0, 1 and 2 open (on /dev/null if need be): programs' pipes land on them. */
+static void std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0) {
+			int n = open("/dev/null", O_RDWR);
+			if (n >= 0 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
+}
+
+/* As many descriptors as we may have: programs' pipes, parked requests.
+ * Programs get the limit back as it was (ident.h). */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max > (1 << 16) ? (1 << 16) : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
 	struct desk desk;
+	struct ident id;
+	struct procs *procs = NULL;
+	struct runner *procs_runner = NULL, *files_runner = NULL;
 	struct http_server *srv = NULL;
 	Display *watch;
 	char err[512], *token = NULL;
 	const char *sock_path = NULL;
 	size_t token_len = 0;
 	sigset_t sigs;
-	int fd, sfd, port = 0, status = 2;
+	int fd, sfd, rc, port = 0, status = 2;
 
 	if (parse_args(argc, argv, &o) < 0) {
 		usage();
 		return 2;
 	}
+	std_fds();
+	if (ident_init(&id, o.run_as, o.home, err, sizeof err) < 0) {
+		fprintf(stderr, LOG_PREFIX "%s\n", err);
+		return 2;
+	}
+	raise_nofile();
 	act_set_key_resolver(key_lookup); /* the action parser knows X's keysyms */
 	if (read_token(&o, &token, &token_len, err, sizeof err) < 0) {
 		fprintf(stderr, LOG_PREFIX "%s\n", err);
@@ -274,6 +342,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN); /* a write past RLIMIT_FSIZE fails with EFBIG instead */
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 
 	XInitThreads(); /* two Displays on two threads (libX11 >= 1.8 does it anyway) */
@@ -282,6 +351,22 @@ int main(int argc, char **argv)
 		goto out_free_token;
 	}
 	watch = XOpenDisplay(desk.x.name);
+	if (ident_set_display(&id, desk.x.name) < 0 ||
+	    (o.xauthority && ident_install_xauthority(&id, o.xauthority, err, sizeof err) < 0)) {
+		fprintf(stderr, LOG_PREFIX "%s\n", o.xauthority ? err : "internal: out of memory");
+		goto out_close_desk;
+	}
+	rc = runner_new(&procs_runner, "start", PROCS_THREADS, PROCS_MAX);
+	if (rc == 0)
+		rc = runner_new(&files_runner, "files", FILES_THREADS, FILES_QUEUED);
+	if (rc == 0)
+		rc = procs_new(&procs, &id, err, sizeof err);
+	else
+		snprintf(err, sizeof err, "internal: cannot start a runner: %s", strerror(-rc));
+	if (rc < 0) {
+		fprintf(stderr, LOG_PREFIX "%s\n", err);
+		goto out_close_desk;
+	}
 
 	fd = sock_listen(o.listen, &port, &sock_path, err, sizeof err);
 	if (fd < 0) {
@@ -296,6 +381,8 @@ int main(int argc, char **argv)
 	    {&svc_capture, &desk, desk.worker},
 	    {&svc_input, &desk, desk.worker},
 	    {&svc_observe, &desk, desk.worker},
+	    {&svc_procs, procs, procs_runner}, /* beside X: never behind it */
+	    {&svc_files, &id, files_runner},
 	};
 	if (http_start(&srv, fd, token, token_len, mounts, sizeof mounts / sizeof mounts[0], err,
 	               sizeof err) < 0) {
@@ -303,24 +390,31 @@ int main(int argc, char **argv)
 		close(fd);
 		goto out_unlink_socket;
 	}
-	fprintf(stderr, LOG_PREFIX "serving %s (%dx%d) on %s\n", desk.x.name, desk.x.width,
-	        desk.x.height, o.listen);
+	fprintf(stderr, LOG_PREFIX "serving %s (%dx%d) on %s; files %s, programs as uid %u\n",
+	        desk.x.name, desk.x.width, desk.x.height, o.listen, id.root, (unsigned)id.uid);
 	say_ready(o.ready_fd, port);
 
 	wait_for_end(sfd, watch);
 	desk_stop(&desk); /* cuts a long "wait" short; every parked request is answered */
-	http_stop(srv);   /* so libmicrohttpd has no suspended connection left */
+	runner_stop(procs_runner); /* no program starts from here on */
+	procs_stop(procs);         /* every program's group ends (TERM, 2 s, KILL) */
+	runner_stop(files_runner);
+	http_stop(srv); /* so libmicrohttpd has no suspended connection left */
 	status = 0;
 
 out_unlink_socket:
 	if (sock_path)
 		unlink(sock_path);
 out_close_desk:
+	procs_free(procs); /* (stops them first, if the server never ran) */
+	runner_free(procs_runner);
+	runner_free(files_runner);
 	if (watch)
 		XCloseDisplay(watch);
 	desk_close(&desk);
 out_free_token:
 	free(token);
+	ident_free(&id);
 	if (sfd >= 0)
 		close(sfd);
 	return status;

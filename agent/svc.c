@@ -1,11 +1,14 @@
 /*
  * svc.c - what services share: reading the copied request headers and
- * filling a reply (bytes, JSON, the error shape {"code","message"}).
+ * query arguments, and filling a reply (bytes, JSON, the error shape
+ * {"code","message"}, and errors that carry their errno).
  *
  * See svc.h for usage.
  */
 #include "agent/svc.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,11 +23,22 @@ const char *svc_header(const struct svc_req *rq, const char *name)
 	return NULL;
 }
 
+const char *svc_arg(const struct svc_req *rq, const char *name)
+{
+	for (int i = 0; i < rq->narg; i++)
+		if (strcmp(rq->arg[i].name, name) == 0)
+			return rq->arg[i].value;
+	return NULL;
+}
+
 void svc_reply_clear(struct svc_reply *rep)
 {
+	void *later = rep->later_;
+
 	if (rep->release)
 		rep->release(rep->release_cls);
 	memset(rep, 0, sizeof *rep);
+	rep->later_ = later;
 }
 
 void svc_reply_bytes(struct svc_reply *rep, unsigned status, const char *ctype, const void *data,
@@ -86,4 +100,58 @@ void svc_reply_header(struct svc_reply *rep, const char *name, const char *fmt, 
 	vsnprintf(rep->hdr[rep->nhdr].value, sizeof rep->hdr[0].value, fmt, ap);
 	va_end(ap);
 	rep->nhdr++;
+}
+
+unsigned svc_errno_status(int err)
+{
+	switch (err) {
+	case EINVAL:
+		return 400;
+	case EACCES:
+	case EPERM:
+		return 403;
+	case ENOENT:
+		return 404;
+	case EEXIST:
+	case EBUSY:
+	case ENOTEMPTY:
+		return 409;
+	case EPIPE:
+		return 410;
+	case E2BIG:
+	case EFBIG:
+		return 413;
+	case EAGAIN:
+		return 503;
+	case ENOSPC:
+	case EDQUOT:
+		return 507;
+	default:
+		return 422;
+	}
+}
+
+void svc_reply_errno(struct svc_reply *rep, int err, const char *code, const char *fmt, ...)
+{
+	const char *name = strerrorname_np(err);
+	char text[512], lower[32];
+	va_list ap;
+	cJSON *o;
+
+	if (!name)
+		name = "EIO";
+	if (!code) {
+		size_t i;
+		for (i = 0; name[i] && i < sizeof lower - 1; i++)
+			lower[i] = (char)tolower((unsigned char)name[i]);
+		lower[i] = 0;
+		code = lower;
+	}
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	o = svc_error_obj(code, text);
+	cJSON_AddStringToObject(o, "errno", name);
+	svc_reply_json(rep, svc_errno_status(err), o);
+	svc_reply_header(rep, "X-Deskfs-Errno", "%d", err);
 }

@@ -1,12 +1,15 @@
 /*
  * svc_all.h - the agent's services (see svc.h for what a service is).
- * Each is a table of routes; main.c mounts them with their context (a
- * struct desk for all of these) and the runner they work on.
+ * Each is a table of routes; main.c mounts them with their context and
+ * the runner they work on.
  *
- *	health       GET  /v1/health          (the HTTP thread, never waits)
- *	capture      GET  /v1/screenshot.png  (X)
- *	input        POST /v1/actions         (X)
- *	observe      GET  /v1/observation     (X)
+ *	health       GET  /v1/health          (struct desk; the HTTP thread, never waits)
+ *	capture      GET  /v1/screenshot.png  (struct desk; X)
+ *	input        POST /v1/actions         (struct desk; X)
+ *	observe      GET  /v1/observation     (struct desk; X)
+ *	procs        /v1/procs...             (struct procs; starts on the procs runner,
+ *	                                       the rest on the HTTP thread, parked)
+ *	files        /v1/files/...            (struct ident; the files runner)
  */
 #ifndef DESKFS_SVC_ALL_H
 #define DESKFS_SVC_ALL_H
@@ -17,5 +20,7 @@ extern const struct svc_def svc_health;
 extern const struct svc_def svc_capture;
 extern const struct svc_def svc_input;
 extern const struct svc_def svc_observe;
+extern const struct svc_def svc_procs;
+extern const struct svc_def svc_files;
 
 #endif

@@ -4,7 +4,8 @@
  * never waits for X work.
  *
  *	curl ... http://x/v1/health
- *	{"ok":true,"display":":5","width":1280,"height":800,"version":"0.1.0"}
+ *	{"ok":true,"display":":5","width":1280,"height":800,"version":"0.1.0",
+ *	 "capabilities":["screenshot","actions","observation","events","procs","files","pty"]}
  */
 #include "agent/svc_all.h"
 
@@ -19,6 +20,8 @@ static void get_health(void *ctx, const struct svc_req *rq, struct svc_reply *re
 {
 	struct desk *d = ctx;
 	struct runner_load ld;
+	static const char *const caps[] = {"screenshot", "actions", "observation", "events",
+	                                   "procs", "files", "pty"};
 	cJSON *o = cJSON_CreateObject(), *x;
 
 	cJSON_AddTrueToObject(o, "ok");
@@ -26,6 +29,8 @@ static void get_health(void *ctx, const struct svc_req *rq, struct svc_reply *re
 	cJSON_AddNumberToObject(o, "width", atomic_load(&d->width));
 	cJSON_AddNumberToObject(o, "height", atomic_load(&d->height));
 	cJSON_AddStringToObject(o, "version", DESKFS_VERSION);
+	cJSON_AddItemToObject(o, "capabilities",
+	                      cJSON_CreateStringArray(caps, sizeof caps / sizeof caps[0]));
 	if (d->worker) {
 		runner_load(d->worker, &ld);
 		x = cJSON_AddObjectToObject(o, "x");

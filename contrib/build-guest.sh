@@ -7,8 +7,10 @@
 #	vmlinux          the cloud kernel (linux-image-cloud-amd64), uncompressed from
 #	                 its bzImage's lz4 payload: QEMU boots it directly as PVH
 #	initramfs.cpio   uncompressed newc, self-contained: busybox-static as init
-#	                 (contrib/guest/init), the virtio-net and fw_cfg modules, Xvfb
-#	                 with its libraries and the xkb data, deskfs-agent with its libraries
+#	                 (contrib/guest/init) and every applet as a link (sh, cat, tty,
+#	                 stty, sha256sum, sleep, ... for the session's programs), the
+#	                 virtio-net and fw_cfg modules, Xvfb with its libraries and the
+#	                 xkb data, deskfs-agent with its libraries; root's home /root
 #	manifest.txt     what went in: package versions, file counts, sizes
 #
 # The kernel and busybox-static are fetched with `apt-get download` and
@@ -174,7 +176,9 @@ compile_keymap "$xkb" -xkb "$work/full.xkb" && compile_keymap "$root$xkb" -xkb "
 	cmp -s "$work/full.xkb" "$work/trim.xkb" ||
 	{ say "the trimmed xkb data does not compile the default keymap: taking all of it"; rm -rf "$root$xkb"; cp -a "$xkb" "$root$xkb"; }
 [ -e /usr/share/X11/XErrorDB ] && cp /usr/share/X11/XErrorDB "$root/usr/share/X11/"
-echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
+mkdir -p "$root/root"
+chmod 0700 "$root/root"
+echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 echo "root:x:0:" >"$root/etc/group"
 
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | "$root/usr/bin/busybox" cpio -o -H newc 2>/dev/null) \

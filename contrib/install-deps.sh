@@ -31,7 +31,7 @@ PACKAGING="mandoc man-db bsdextrautils systemd debhelper dpkg-dev lintian chromi
 # Xvfb. The guest's kernel and busybox-static are not installed here: the
 # recipe fetches them with apt-get download and unpacks them aside.
 VM="qemu-system-x86 qemu-system-data lz4 xkb-data x11-xkb-utils"
-BENCH="scrot imagemagick"
+BENCH="scrot imagemagick openssh-server openssh-client sshfs" # tests/bench-procs.sh: ssh and sshfs, the peers
 # make fuzz: clang, and libFuzzer (libclang_rt.fuzzer), which clang does not pull in
 FUZZ="clang libclang-rt-14-dev"
 

@@ -37,6 +37,11 @@ const char *host_artdir(const struct sess *s)
 	return s->artdir;
 }
 
+const char *host_home(const struct sess *s)
+{
+	return s->home;
+}
+
 uid_t host_owner(const struct sess *s)
 {
 	return s->owner;

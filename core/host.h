@@ -48,6 +48,8 @@ void host_readiness(struct sess *s, enum sess_readiness r);
 const char *host_name(const struct sess *s);
 const char *host_dir(const struct sess *s);    /* the session's state directory (0700, ours) */
 const char *host_artdir(const struct sess *s); /* its artifacts/ */
+/* A local session's home (its files/, programs' HOME and cwd), owned by its owner; "" if none. */
+const char *host_home(const struct sess *s);
 uid_t host_owner(const struct sess *s);
 gid_t host_group(const struct sess *s);
 void host_conf(struct sess *s, struct sess_conf *out);

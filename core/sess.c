@@ -5,6 +5,7 @@
 #include "core/sess.h"
 #include "core/sess_int.h"
 #include "core/agentc.h"
+#include "core/home.h"
 #include "core/statedir.h"
 #include "common/derr.h"
 #include "core/prov_ops.h"
@@ -68,6 +69,10 @@ int sess_init(const struct sess_opts *opts, char *err, size_t errlen)
 	if (fd < 0)
 		return fd;
 	reg.lockfd = fd;
+	/* where local sessions' homes live; without it they cannot be made (said per mkdir) */
+	char herr[600];
+	if (home_init(reg.opts.statedir, herr, sizeof herr) < 0)
+		fprintf(stderr, "deskfs: %s; local sessions cannot be created\n", herr);
 	return 0;
 }
 
@@ -319,10 +324,12 @@ static int attach_agent(struct sess *s, struct derr *e)
 		r = agentc_request(c, "GET", "/v1/health", NULL, 0, &call, &out, e);
 		if (r == 0 || r == -EACCES || sess_should_stop(s))
 			break;
-		/* a part that died meanwhile is reaped and reported now, not in 10 s */
-		int h = s->prov->health(s, e);
-		if (h < 0) {
-			r = h;
+		/* an agent (or desktop) that died meanwhile is not waited for: the
+		 * provider's health says so now, and reaps it */
+		struct derr he = DERR_INIT;
+		if (s->prov->health(s, &he) < 0) {
+			*e = he;
+			r = -derr_errno(&he, EIO);
 			break;
 		}
 		util_sleep_ms(20);
@@ -330,9 +337,19 @@ static int attach_agent(struct sess *s, struct derr *e)
 	if (r < 0)
 		goto out;
 	sess_set_readiness(s, RD_BRIDGE_ATTACHED);
+	/* what this agent can do (procs, files, pty, ...): session.json says it */
+	cJSON *health = cJSON_ParseWithLength(out.data, out.len);
+	cJSON *caps = cJSON_DetachItemFromObject(health, "capabilities");
+	cJSON_Delete(health);
+	if (caps && !cJSON_IsArray(caps)) {
+		cJSON_Delete(caps);
+		caps = NULL;
+	}
 	pthread_mutex_lock(&s->lock);
 	s->agent = c;
 	c = NULL;
+	cJSON_Delete(s->caps);
+	s->caps = caps;
 	pthread_mutex_unlock(&s->lock);
 	sess_set_readiness(s, RD_RUNTIME_READY);
 out:
@@ -592,6 +609,7 @@ int sess_wait_ready(struct sess *s, sess_intr_fn intr, void *arg)
 static void sess_free(struct sess *s)
 {
 	blob_unref(s->last_png);
+	cJSON_Delete(s->caps);
 	evq_hub_close(&s->events);
 	buf_free(&s->error);
 	pthread_mutex_destroy(&s->lock);
@@ -841,10 +859,15 @@ int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid
 		goto out_free;
 	}
 	r = sess_prepare_dir(s, e);
+	if (r == 0 && s->prov->local &&
+	    (r = home_make(name, owner, group, s->home, sizeof s->home, e)) < 0)
+		util_rm_rf(s->dir);
 	if (r == 0 && (r = sess_persist(s)) < 0) {
 		derr_set(e, 0, "state_dir", "cannot record session '%s' in %s: %s", name,
 			 reg.opts.statedir, strerror(-r));
 		util_rm_rf(s->dir);
+		if (s->home[0])
+			home_remove(name, e);
 	}
 	if (r < 0) {
 		pthread_mutex_unlock(&reg.lock);
@@ -937,6 +960,13 @@ int sess_destroy(const char *name)
 	s->destroyed = 1; /* no start from now on: no thread outlives the session */
 	stop_locked(s, SESS_STOPPED);
 	pthread_mutex_unlock(&s->op_lock);
+	/* its programs ended with its agent: now its home (the owner's files) goes */
+	struct derr he = DERR_INIT;
+	if (s->home[0] && home_remove(s->name, &he) < 0) {
+		sess_fail(s, 0, &he);
+		sess_put(s);
+		return -EBUSY;
+	}
 	int r = util_rm_rf(s->dir);
 	if (r < 0) {
 		sess_error(s, 0, -r, "state_dir",
@@ -998,4 +1028,5 @@ void sess_shutdown(void)
 	}
 	sess_names_free(names, sids, n);
 	evq_hub_close(&reg.events);
+	home_fini();
 }

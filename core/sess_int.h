@@ -64,6 +64,9 @@
 
 struct prov_ops;
 struct agentc;
+struct agentc_req;
+struct agentc_resp;
+struct cJSON;
 
 struct sess {
 	/* immutable after sess_create */
@@ -77,6 +80,7 @@ struct sess {
 	const struct prov_ops *prov;
 	uid_t owner; /* who made it: with allow_other only they (and root) may use it */
 	gid_t group;
+	char home[PATH_MAX]; /* local providers: the owner's home (files/), "" otherwise */
 
 	int refs; /* atomic */
 	int waiters; /* protected by sess.c's waiters lock */
@@ -102,6 +106,9 @@ struct sess {
 	uint64_t actions_done;        /* protected by lock */
 	char screenshot_source[32];   /* protected by lock: "agent" or "qmp" */
 	struct blob *last_png;        /* protected by lock: the agent's last PNG, with its ETag */
+	struct cJSON *caps;           /* protected by lock: the agent's capabilities (health) */
+	int parked;                   /* atomic: asynchronous agent requests in flight */
+	size_t parked_bytes;          /* atomic: bytes of stdin writes they hold */
 
 	struct proc procs[SESS_MAX_PROCS]; /* owned by the lifecycle (op_lock / thread) */
 	void *prov_data;                   /* provider's own, freed by its stop */
@@ -109,5 +116,22 @@ struct sess {
 
 	struct evq_hub events; /* this session's `events` stream */
 };
+
+/* sess_ops.c: one request to the agent, for every port method (desktop, procs, files).
+ * Waits for ready (bounded), counts as a waiter, holds no lock across the request;
+ * bound_ms 0 is agent_timeout. A failure is recorded in `error` and `events`, except
+ * as flags say. */
+enum {
+	SESS_CALL_NOWAIT = 1,        /* not ready: -EAGAIN at once, nothing recorded */
+	SESS_CALL_WAIT_STARTING = 2, /* wait only for a session that is starting; else as NOWAIT */
+	SESS_CALL_QUIET = 4,         /* do not record what the agent answered (a file's ENOENT) */
+	SESS_CALL_SILENT = 8,        /* record nothing (getattr, readdir) */
+};
+int sess_agent_call(struct sess *s, const struct agentc_req *rq, long bound_ms, struct buf *out,
+		    struct agentc_resp *resp, unsigned flags, sess_intr_fn intr, void *arg);
+/* agent_timeout of s, in ms. */
+long sess_agent_timeout(struct sess *s);
+/* Does the session's agent say it can (health's capabilities)? Unknown: yes. */
+int sess_agent_can(struct sess *s, const char *cap);
 
 #endif

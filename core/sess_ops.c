@@ -50,6 +50,43 @@ void sess_actions_log_path(struct sess *s, char *out, size_t len)
 	snprintf(out, len, "%s/actions.log", s->dir);
 }
 
+/*
+ * What the session can do: what its agent said (health's "capabilities"),
+ * and, beside each of ours, firkin's names for the same thing, so clients
+ * written against that vocabulary find theirs. Caller holds s->lock.
+ */
+static void add_capabilities(struct sess *s, cJSON *arr)
+{
+	static const char *const desktop[] = {"screenshot", "actions", "observation", "events"};
+	static const struct {
+		const char *ours;
+		const char *firkin[5];
+	} alias[] = {
+	    {"procs",
+	     {"run_process", "start_process_stream", "signal_process", "send_process_input", NULL}},
+	    {"pty", {"resize_process_pty", NULL}},
+	    {"files", {"read_file", "write_file", "list_files", "copy_in", "copy_out"}},
+	};
+	const cJSON *c;
+	if (!s->caps) /* an agent that does not say (or not attached yet): the desktop */
+		for (size_t i = 0; i < sizeof desktop / sizeof *desktop; i++)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(desktop[i]));
+	cJSON_ArrayForEach(c, s->caps)
+	{
+		if (cJSON_IsString(c))
+			cJSON_AddItemToArray(arr, cJSON_CreateString(c->valuestring));
+	}
+	for (size_t i = 0; i < sizeof alias / sizeof *alias; i++) {
+		int has = 0;
+		cJSON_ArrayForEach(c, s->caps)
+		{
+			has |= cJSON_IsString(c) && strcmp(c->valuestring, alias[i].ours) == 0;
+		}
+		for (int k = 0; has && k < 5 && alias[i].firkin[k]; k++)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(alias[i].firkin[k]));
+	}
+}
+
 void sess_record_json(struct sess *s, struct buf *out)
 {
 	char ts[40];
@@ -77,10 +114,9 @@ void sess_record_json(struct sess *s, struct buf *out)
 	cJSON_AddStringToObject(j, "readiness", sess_readiness_name(s->readiness));
 	cJSON_AddStringToObject(j, "created_at", ts);
 	cJSON_AddNumberToObject(j, "owner_uid", s->owner);
-	cJSON *caps = cJSON_AddArrayToObject(j, "capabilities");
-	static const char *const cap_names[] = {"screenshot", "actions", "observation", "events"};
-	for (size_t i = 0; i < sizeof cap_names / sizeof *cap_names; i++)
-		cJSON_AddItemToArray(caps, cJSON_CreateString(cap_names[i]));
+	add_capabilities(s, cJSON_AddArrayToObject(j, "capabilities"));
+	if (s->home[0])
+		cJSON_AddStringToObject(j, "home", s->home);
 	cJSON_AddStringToObject(j, "artifacts_dir", s->artdir);
 	cJSON_AddStringToObject(j, "state_dir", s->dir);
 	cJSON *err = s->error.len ? cJSON_ParseWithLength(s->error.data, s->error.len) : NULL;
@@ -124,31 +160,59 @@ void sess_record_json(struct sess *s, struct buf *out)
  * common/act.h's act_bound_ms). A hung agent costs this bound and an
  * ETIMEDOUT, never a stuck thread.
  */
+long sess_agent_timeout(struct sess *s)
+{
+	pthread_mutex_lock(&s->lock);
+	long ms = s->conf.agent_timeout_ms > 0 ? s->conf.agent_timeout_ms : 10000;
+	pthread_mutex_unlock(&s->lock);
+	return ms;
+}
+
 static long request_bound_ms(struct sess *s, const char *body, size_t len)
 {
-	long ms = s->conf.agent_timeout_ms > 0 ? s->conf.agent_timeout_ms : 10000;
+	long ms = sess_agent_timeout(s);
 	return body && len ? ms + act_bound_ms(body, len) : ms;
+}
+
+int sess_agent_can(struct sess *s, const char *cap)
+{
+	pthread_mutex_lock(&s->lock);
+	int can = !s->caps; /* an agent that does not say: try, its errors will tell */
+	const cJSON *c;
+	cJSON_ArrayForEach(c, s->caps)
+	{
+		if (cJSON_IsString(c) && strcmp(c->valuestring, cap) == 0)
+			can = 1;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return can;
 }
 
 /*
  * Wait for ready, then make one request to the agent (conditional when
- * cond is given: a screenshot the daemon already holds). Records failures.
+ * rq->if_none_match is given: a screenshot the daemon already holds).
+ * Records failures.
  */
-struct cond_get {
-	const char *if_none_match;
-	int not_modified;
-	char etag[80];
-};
-
-static int agent_call_cond(struct sess *s, const char *method, const char *path,
-			   const char *body, size_t len, struct buf *out, struct cond_get *cond,
-			   sess_intr_fn intr, void *arg)
+int sess_agent_call(struct sess *s, const struct agentc_req *rq, long bound_ms, struct buf *out,
+		    struct agentc_resp *resp, unsigned flags, sess_intr_fn intr, void *arg)
 {
 	struct derr e = DERR_INIT;
+	struct agentc_resp local;
+	if (!resp)
+		resp = &local;
+	resp->agent_errno = 0;
+	if (flags & (SESS_CALL_NOWAIT | SESS_CALL_WAIT_STARTING)) {
+		pthread_mutex_lock(&s->lock);
+		enum sess_status st = s->status;
+		pthread_mutex_unlock(&s->lock);
+		if (st != SESS_READY && !(st == SESS_STARTING && (flags & SESS_CALL_WAIT_STARTING)))
+			return -EAGAIN;
+	}
 	/* bounded: one session cannot hold every server thread */
 	int r = sess_waiter_enter(s, &e);
 	if (r < 0) {
-		sess_fail(s, 0, &e);
+		if (!(flags & SESS_CALL_SILENT))
+			sess_fail(s, 0, &e);
 		return r;
 	}
 	if ((r = sess_wait_ready(s, intr, arg)) < 0)
@@ -160,14 +224,11 @@ static int agent_call_cond(struct sess *s, const char *method, const char *path,
 		r = -EAGAIN;
 		goto out;
 	}
-	struct agentc_call call = {request_bound_ms(s, body, len), intr, arg};
-	if (cond)
-		r = agentc_request_cond(c, path, &call, cond->if_none_match, &cond->not_modified,
-					cond->etag, sizeof cond->etag, out, &e);
-	else
-		r = agentc_request(c, method, path, body, len, &call, out, &e);
+	struct agentc_call call = {bound_ms > 0 ? bound_ms : sess_agent_timeout(s), intr, arg};
+	r = agentc_do(c, rq, &call, out, resp, &e);
 	agentc_unref(c);
-	if (r < 0 && r != -EINTR)
+	if (r < 0 && r != -EINTR && !(flags & SESS_CALL_SILENT) &&
+	    !((flags & SESS_CALL_QUIET) && resp->agent_errno))
 		sess_fail(s, 0, &e);
 out:
 	sess_waiter_leave(s);
@@ -177,7 +238,8 @@ out:
 static int agent_call(struct sess *s, const char *method, const char *path, const char *body,
 		      size_t len, struct buf *out, sess_intr_fn intr, void *arg)
 {
-	return agent_call_cond(s, method, path, body, len, out, NULL, intr, arg);
+	struct agentc_req rq = {method, path, body, len, NULL};
+	return sess_agent_call(s, &rq, request_bound_ms(s, body, len), out, NULL, 0, intr, arg);
 }
 
 static void set_screenshot_source(struct sess *s, const char *src)
@@ -209,24 +271,25 @@ int sess_capture(struct sess *s, struct blob **out, sess_intr_fn intr, void *arg
 	buf_reset(&png);
 
 	/* Ask with the ETag of the PNG we hold: an unchanged screen costs a 304. */
-	struct cond_get cond = {0};
+	struct agentc_resp resp;
 	pthread_mutex_lock(&s->lock);
 	struct blob *held = blob_ref(s->last_png);
 	pthread_mutex_unlock(&s->lock);
-	cond.if_none_match = held && held->tag[0] ? held->tag : NULL;
-	r = agent_call_cond(s, "GET", "/v1/screenshot.png", NULL, 0, &png, &cond, intr, arg);
-	if (r == 0 && cond.not_modified && held) {
+	struct agentc_req rq = {"GET", "/v1/screenshot.png", NULL, 0,
+				held && held->tag[0] ? held->tag : NULL};
+	r = sess_agent_call(s, &rq, 0, &png, &resp, 0, intr, arg);
+	if (r == 0 && resp.not_modified && held) {
 		*out = held;
 		held = NULL;
 	} else if (r == 0) {
-		struct blob *fresh = blob_from_buf(&png, cond.etag);
+		struct blob *fresh = blob_from_buf(&png, resp.etag);
 		if (!fresh) {
 			r = -ENOMEM;
 			goto out;
 		}
 		pthread_mutex_lock(&s->lock);
 		struct blob *old = s->last_png;
-		s->last_png = cond.etag[0] ? blob_ref(fresh) : NULL;
+		s->last_png = resp.etag[0] ? blob_ref(fresh) : NULL;
 		pthread_mutex_unlock(&s->lock);
 		blob_unref(old);
 		*out = fresh;

@@ -17,6 +17,7 @@
  */
 #include "core/sess.h"
 #include "core/sess_int.h"
+#include "core/home.h"
 #include "core/statedir.h"
 #include "core/prov_ops.h"
 
@@ -170,6 +171,14 @@ static int restore_one(const char *dir, const char *name)
 	snprintf(s->xauth, sizeof s->xauth, "%s", jstr(j, "xauthority"));
 	snprintf(s->agent_sock, sizeof s->agent_sock, "%s", jstr(j, "agent_sock"));
 	snprintf(s->agent_url, sizeof s->agent_url, "%s", jstr(j, "agent_url"));
+	/* a local session's home is where it was, its owner's; made again if it went */
+	if (s->prov->local) {
+		struct derr he = DERR_INIT;
+		if (home_check(name, s->owner) == 0)
+			home_path(name, s->home, sizeof s->home);
+		else if (home_make(name, s->owner, s->group, s->home, sizeof s->home, &he) < 0)
+			s->home[0] = '\0';
+	}
 
 	/* which recorded processes are still the ones we started? */
 	char dead[256] = "";
@@ -280,6 +289,9 @@ static void restore_unreadable(const char *dir, const char *name, int why)
 		return;
 	s->restored = 0;
 	s->owner = 0; /* who owned it is unknown: root's until removed */
+	struct stat st;
+	if (home_path(name, s->home, sizeof s->home) < 0 || lstat(s->home, &st) < 0)
+		s->home[0] = '\0'; /* a home of that name goes with the session's rmdir */
 	sess_error(s, 1, EIO, "record_unreadable",
 		   "the record of session '%s' could not be read (%s); %s; rmdir removes it", name,
 		   strerror(why), n ? names : "no process of it was running");

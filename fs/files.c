@@ -1,6 +1,8 @@
 /*
- * files.c - open/read/write/flush/release/poll: the four behaviours of
- * DESIGN.md ("Files that behave like files").
+ * files.c - open/read/write/flush/release/poll: the behaviours of
+ * DESIGN.md ("Files that behave like files"). Snapshots, streams, logs and
+ * line writes are served here; raw writes, results, remote logs and the
+ * files of files/ in files_remote.c. struct fs_handle is in handle.h.
  *
  * Per-open state is a struct fs_handle, reached through fi->fh as an id of
  * fh.c's table: each operation holds a reference while it runs, so a
@@ -18,6 +20,8 @@
 #include "fs/fs.h"
 #include "core/sess_ops.h"
 #include "fs/fh.h"
+#include "fs/handle.h"
+#include "core/sess_procs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,29 +32,6 @@
 #include <unistd.h>
 
 #define MAX_PENDING_LINE (4u << 20) /* one line of a write, split over calls */
-
-struct fs_handle {
-	enum fs_kind kind;
-	const struct fs_node *row; /* what this file is and does */
-	struct fs_inode *in;       /* a reference */
-	int nonblock;
-	struct sess *s;     /* a reference; NULL on the control plane */
-	struct buf data;    /* K_SNAPSHOT / K_DESKTOP / K_CTL reads */
-	struct blob *png;   /* screenshot.png: shared with other opens, not copied */
-	int fd;             /* K_LOG and the read side of K_ACTIONS, else -1 */
-	pthread_mutex_t wlock; /* protects pending and discarding: WRITE and FLUSH race */
-	struct buf pending;    /* writes: the unfinished last line */
-	int discarding;        /* writes: inside a line that was too long; skip to its end */
-	uint64_t id;        /* its id in fh.c's table (fi->fh) */
-
-	struct evq_sub *sub;          /* K_STREAM */
-	pthread_mutex_t lock;         /* protects req, req_size, ph */
-	fuse_req_t req;               /* a parked read */
-	size_t req_size;
-	struct fuse_pollhandle *ph;   /* a poller to notify */
-};
-
-
 
 /* ---- streams ---- */
 
@@ -139,7 +120,7 @@ static void stream_read(fuse_req_t req, struct fs_handle *h, size_t size)
 static int open_log(struct fs_handle *h)
 {
 	char path[PATH_MAX + 300];
-	int r = h->row->log(h->s, h->in->arg, path, sizeof path);
+	int r = h->row->log(h->s, h->arg, path, sizeof path);
 	if (r < 0)
 		return r;
 	/* the receipts log exists once there are receipts; an empty one before */
@@ -155,7 +136,7 @@ static int build_snapshot(struct fs_handle *h, fuse_req_t req)
 		h->row->text(h->s, &h->data);
 		return 0;
 	}
-	int r = h->row->desktop(h->s, &h->data, &h->png, req);
+	int r = h->row->desktop(h->s, h->arg, &h->data, &h->png, req);
 	if (r == 0) /* getattr shows the last size; fstat on this open shows its own */
 		fs_inode_set_size_hint(h->in, h->png ? h->png->len : h->data.len);
 	return r;
@@ -170,6 +151,10 @@ static void handle_free_cb(void *h)
 
 static void handle_free(struct fs_handle *h)
 {
+	sess_async_cancel(h->async); /* nobody waits for it any more */
+	sess_async_put(h->async);
+	fs_remote_free(h);
+	free(h->arg);
 	if (h->sub)
 		evq_unsubscribe(h->sub); /* after this no wake can arrive */
 	if (h->ph)
@@ -182,41 +167,51 @@ static void handle_free(struct fs_handle *h)
 	sess_put(h->s);
 	fs_inode_put(h->in);
 	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->ra_cond);
 	pthread_mutex_destroy(&h->wlock);
 	free(h);
 }
 
-void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/*
+ * Open in (whose reference it takes) for fi: 0 with fi->fh set, or -errno
+ * (the reference then gone too). The reply is the caller's.
+ */
+static int open_inode(fuse_req_t req, struct fs_inode *in, struct fuse_file_info *fi)
 {
-	struct fs_inode *in = fs_inode_get(ino);
 	int acc = fi->flags & O_ACCMODE, r = 0;
-	if (!in || in->node->kind == K_DIR) {
-		fuse_reply_err(req, in ? EISDIR : ENOENT);
+	if (in->node->kind == K_DIR) {
 		fs_inode_put(in);
-		return;
+		return -EISDIR;
 	}
 	const struct fs_node *row = in->node;
-	int writes = row->kind == K_CTL || row->kind == K_ACTIONS;
-	if (acc != O_RDONLY && !writes) {
+	int writes = row->kind == K_CTL || row->kind == K_ACTIONS || row->kind == K_RAW ||
+		     row->kind == K_FILE;
+	if ((acc != O_RDONLY && !writes) || (acc == O_RDONLY && row->kind == K_RAW)) {
 		fs_inode_put(in);
-		fuse_reply_err(req, EACCES);
-		return;
+		return -EACCES;
 	}
 	struct fs_handle *h = calloc(1, sizeof *h);
 	if (!h) {
 		fs_inode_put(in);
-		fuse_reply_err(req, ENOMEM);
-		return;
+		return -ENOMEM;
 	}
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->ra_cond, NULL);
 	pthread_mutex_init(&h->wlock, NULL);
 	h->in = in;
 	h->row = row;
 	h->kind = row->kind;
 	h->fd = -1;
 	h->nonblock = !!(fi->flags & O_NONBLOCK);
+	h->flags = fi->flags;
 	h->s = fs_sess_of(in, &r);
 	if (r < 0)
+		goto out_free;
+	if (!(h->arg = malloc(FS_ARG_MAX))) {
+		r = -ENOMEM;
+		goto out_free;
+	}
+	if ((r = fs_inode_arg(in, h->arg, FS_ARG_MAX)) < 0)
 		goto out_free;
 	if (h->s && !fs_may(req, h->s)) {
 		r = -EACCES;
@@ -251,6 +246,13 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (acc != O_WRONLY)
 			r = build_snapshot(h, req); /* reads give the help text */
 		break;
+	case K_RAW:
+	case K_RESULT:
+	case K_RLOG:
+	case K_FILE:
+	case K_LINK:
+		r = fs_remote_open(h, req, fi);
+		break;
 	case K_DIR:
 		break;
 	}
@@ -261,18 +263,51 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		r = -ENOMEM;
 		goto out_free;
 	}
-	if (fuse_reply_open(req, fi) == -ENOENT) /* the opener was interrupted meanwhile */
-		fs_fh_close(fi->fh);
-	return;
+	return 0;
 out_free:
 	handle_free(h);
-	fuse_reply_err(req, -r);
+	return r;
 }
+
+void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_inode *in = fs_inode_get(ino);
+	int r = in ? open_inode(req, in, fi) : -ENOENT;
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else if (fuse_reply_open(req, fi) == -ENOENT) /* the opener was interrupted meanwhile */
+		fs_fh_close(fi->fh);
+}
+
+void fs_open_created(fuse_req_t req, struct fs_inode *in, const struct fuse_entry_param *e,
+		     struct fuse_file_info *fi)
+{
+	fuse_ino_t ino = in->ino;
+	fs_inode_remember(in); /* the reply is a lookup too */
+	int r = open_inode(req, in, fi);
+	if (r < 0) {
+		fs_inode_forget(ino, 1);
+		fuse_reply_err(req, -r);
+	} else if (fuse_reply_create(req, e, fi) == -ENOENT) {
+		fs_fh_close(fi->fh);
+		fs_inode_forget(ino, 1);
+	}
+}
+
+void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, 0); /* every write is where the file lives when it returns */
+}
+
 
 static void handle_read(fuse_req_t req, struct fs_handle *h, size_t size, off_t off)
 {
 	if (h->kind == K_STREAM) {
 		stream_read(req, h, size);
+		return;
+	}
+	if (h->kind == K_RESULT || h->kind == K_RLOG || h->kind == K_FILE) {
+		fs_remote_read(req, h, size, off);
 		return;
 	}
 	if (h->fd >= 0) {
@@ -303,7 +338,7 @@ static void handle_read(fuse_req_t req, struct fs_handle *h, size_t size, off_t 
 
 static int run_lines(struct fs_handle *h, fuse_req_t req, const char *text, size_t len)
 {
-	return h->row->lines(h->s, req, text, len);
+	return h->row->lines(h->s, h->arg, req, text, len);
 }
 
 /*
@@ -312,10 +347,15 @@ static int run_lines(struct fs_handle *h, fuse_req_t req, const char *text, size
  * read or changed under h->wlock. The lines to run are taken out of it under
  * the lock and run without it (running may wait on the desktop).
  */
-static void handle_write(fuse_req_t req, struct fs_handle *h, const char *buf, size_t size)
+static void handle_write(fuse_req_t req, struct fs_handle *h, const char *buf, size_t size,
+			 off_t off)
 {
 	struct buf run = BUF_INIT;
 	int r = 0;
+	if (h->kind == K_RAW || h->kind == K_FILE) {
+		fs_remote_write(req, h, buf, size, off);
+		return;
+	}
 	if (h->kind != K_CTL && h->kind != K_ACTIONS) {
 		fuse_reply_err(req, EBADF);
 		return;
@@ -391,11 +431,13 @@ void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (ref) {
 		struct fs_handle *h = fs_fh_obj(ref);
 		pthread_mutex_lock(&h->lock);
-		fuse_req_t parked = h->req;
-		h->req = NULL;
+		fuse_req_t parked = h->kind == K_STREAM ? h->req : NULL;
+		if (parked)
+			h->req = NULL;
 		pthread_mutex_unlock(&h->lock);
 		if (parked)
 			fuse_reply_buf(parked, NULL, 0);
+		fs_remote_release(h); /* a parked result or raw write ends, and its request */
 		fs_fh_drop(ref);
 	}
 	fs_fh_close(fi->fh); /* freed now, or when the last racing op ends */
@@ -404,6 +446,10 @@ void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 static void handle_poll(fuse_req_t req, struct fs_handle *h, struct fuse_pollhandle *ph)
 {
+	if (h->kind == K_RESULT) {
+		fuse_reply_poll(req, fs_remote_poll(h, ph));
+		return;
+	}
 	if (h->kind != K_STREAM) {
 		if (ph)
 			fuse_pollhandle_destroy(ph);
@@ -443,7 +489,7 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
 void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 	      struct fuse_file_info *fi)
 {
-	WITH_HANDLE(fi, handle_write(req, h, buf, size));
+	WITH_HANDLE(fi, handle_write(req, h, buf, size, off));
 }
 
 void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -4,7 +4,9 @@
  */
 #include "fs/inode.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,6 +180,17 @@ void fs_inode_put(struct fs_inode *in)
 	pthread_mutex_unlock(&tab.lock);
 }
 
+void fs_inode_unhash(fuse_ino_t parent, const char *name)
+{
+	pthread_mutex_lock(&tab.lock);
+	struct fs_inode *in = by_name_locked(parent, name);
+	if (in) {
+		unhash_name_locked(in);
+		maybe_free_locked(in);
+	}
+	pthread_mutex_unlock(&tab.lock);
+}
+
 struct fs_inode *fs_inode_find(fuse_ino_t parent, const char *name)
 {
 	pthread_mutex_lock(&tab.lock);
@@ -223,6 +236,99 @@ void fs_inode_forget(fuse_ino_t ino, uint64_t n)
 		in->nlookup = n > in->nlookup ? 0 : in->nlookup - n;
 		maybe_free_locked(in);
 	}
+	pthread_mutex_unlock(&tab.lock);
+}
+
+int fs_inode_arg(struct fs_inode *in, char *out, size_t len)
+{
+	pthread_mutex_lock(&tab.lock);
+	int n = snprintf(out, len, "%s", in->arg ? in->arg : "");
+	pthread_mutex_unlock(&tab.lock);
+	return n < (int)len ? 0 : -ENAMETOOLONG;
+}
+
+/* "from/x" -> "to/x" (the caller knows arg starts with from + "/"). NULL on ENOMEM. */
+static char *reprefix(const char *arg, size_t flen, const char *to)
+{
+	size_t tl = strlen(to), rl = strlen(arg + flen);
+	char *n = malloc(tl + rl + 1);
+	if (n) {
+		memcpy(n, to, tl);
+		memcpy(n + tl, arg + flen, rl + 1);
+	}
+	return n;
+}
+
+static int under(const char *arg, const char *dir, size_t dl)
+{
+	/* "/" holds everything; otherwise dir + "/" */
+	if (dl == 1 && dir[0] == '/')
+		return arg[0] == '/' && arg[1];
+	return strncmp(arg, dir, dl) == 0 && arg[dl] == '/';
+}
+
+/* Move the inode at (parent, name), if known, to (np, nn) with path p. */
+static void move_locked(struct fs_inode *in, fuse_ino_t np, const char *nn, const char *p)
+{
+	char *name = strdup(nn), *arg = strdup(p);
+	if (!name || !arg) { /* cannot follow it: it stays findable by number only */
+		free(name);
+		free(arg);
+		unhash_name_locked(in);
+		maybe_free_locked(in);
+		return;
+	}
+	unhash_name_locked(in);
+	free(in->name);
+	free(in->arg);
+	in->name = name;
+	in->arg = arg;
+	in->parent = np;
+	/* link_locked puts it on the number chain again: take it off first */
+	struct fs_inode **pp = &tab.by_ino[hash_ino(in->ino, tab.cap)];
+	while (*pp && *pp != in)
+		pp = &(*pp)->next_ino;
+	if (*pp)
+		*pp = in->next_ino;
+	link_locked(in);
+}
+
+void fs_inode_rename(fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		     const char *newname, uint64_t sid, const char *from, const char *to,
+		     int exchange)
+{
+	size_t fl = strlen(from), tl = strlen(to);
+	pthread_mutex_lock(&tab.lock);
+	struct fs_inode *src = by_name_locked(parent, name);
+	struct fs_inode *dst = by_name_locked(newparent, newname);
+	/* every inode below either path follows its directory */
+	for (size_t k = 0; k < tab.cap; k++) {
+		for (struct fs_inode *in = tab.by_ino[k]; in; in = in->next_ino) {
+			if (in->sid != sid || !in->arg || in->arg[0] != '/')
+				continue;
+			char *n = NULL;
+			if (under(in->arg, from, fl))
+				n = reprefix(in->arg, fl, to);
+			else if (exchange && under(in->arg, to, tl))
+				n = reprefix(in->arg, tl, from);
+			else
+				continue;
+			if (n) {
+				free(in->arg);
+				in->arg = n;
+			}
+		}
+	}
+	if (dst && dst != src) {
+		if (exchange) {
+			move_locked(dst, parent, name, from);
+		} else {
+			unhash_name_locked(dst); /* replaced: by number only, until forgotten */
+			maybe_free_locked(dst);
+		}
+	}
+	if (src)
+		move_locked(src, newparent, newname, to);
 	pthread_mutex_unlock(&tab.lock);
 }
 

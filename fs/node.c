@@ -48,34 +48,39 @@ void fs_global_error(const char *op, const char *name, const struct derr *e, uid
 	cJSON_Delete(j);
 }
 
-static int req_intr(void *arg)
+int fs_req_intr(void *arg)
 {
-	return fuse_req_interrupted((fuse_req_t)arg);
+	return arg && fuse_req_interrupted((fuse_req_t)arg);
 }
 
 /* ---- handlers: thin adapters from a row to the core ---- */
 
-static int desk_screenshot(struct sess *s, struct buf *data, struct blob **png, fuse_req_t req)
+static int desk_screenshot(struct sess *s, const char *arg, struct buf *data, struct blob **png,
+			   fuse_req_t req)
 {
-	return sess_capture(s, png, req_intr, req);
+	return sess_capture(s, png, fs_req_intr, req);
 }
 
-static int desk_observe(struct sess *s, struct buf *data, struct blob **png, fuse_req_t req)
+static int desk_observe(struct sess *s, const char *arg, struct buf *data, struct blob **png,
+			fuse_req_t req)
 {
-	return sess_observe(s, data, req_intr, req);
+	return sess_observe(s, data, fs_req_intr, req);
 }
 
-static int lines_actions(struct sess *s, fuse_req_t req, const char *text, size_t len)
+static int lines_actions(struct sess *s, const char *arg, fuse_req_t req, const char *text,
+			 size_t len)
 {
-	return sess_actions(s, text, len, req_intr, req);
+	return sess_actions(s, text, len, fs_req_intr, req);
 }
 
-static int lines_ctl(struct sess *s, fuse_req_t req, const char *text, size_t len)
+static int lines_ctl(struct sess *s, const char *arg, fuse_req_t req, const char *text,
+		     size_t len)
 {
 	return sess_ctl(s, text, len);
 }
 
-static int lines_gctl(struct sess *s, fuse_req_t req, const char *text, size_t len)
+static int lines_gctl(struct sess *s, const char *arg, fuse_req_t req, const char *text,
+		      size_t len)
 {
 	struct derr e = DERR_INIT;
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -130,18 +135,19 @@ void fs_dirlist_add(struct fs_dirlist *l, const char *name, mode_t mode)
 
 static const struct fs_node artifact_node = {NULL, K_LOG, S_IFREG | 0400, .log = log_artifact};
 
-static int artifacts_lookup(struct sess *s, const char *name, const struct fs_node **node,
-			    char *arg, size_t arglen, uint64_t *sid)
+static int artifacts_lookup(struct sess *s, const char *darg, const char *name,
+			    struct fs_entry *out, fuse_req_t req)
 {
 	char path[PATH_MAX + 300];
 	if (log_artifact(s, name, path, sizeof path) < 0)
 		return -ENOENT;
-	*node = &artifact_node;
-	snprintf(arg, arglen, "%s", name);
+	out->node = &artifact_node;
+	snprintf(out->arg, sizeof out->arg, "%s", name);
 	return 0;
 }
 
-static void artifacts_list(struct sess *s, fuse_req_t req, struct fs_dirlist *l)
+static void artifacts_list(struct sess *s, const char *darg, fuse_req_t req,
+			   struct fs_dirlist *l)
 {
 	DIR *d = opendir(sess_artdir(s));
 	struct dirent *de;
@@ -153,9 +159,14 @@ static void artifacts_list(struct sess *s, fuse_req_t req, struct fs_dirlist *l)
 	closedir(d);
 }
 
-static const struct fs_dir artifacts_dir = {artifacts_lookup, artifacts_list};
+static const struct fs_dir artifacts_dir = {.lookup = artifacts_lookup, .list = artifacts_list};
 
-/* A session is its owner's alone: with allow_other, others get EACCES (0700). */
+/*
+ * A session is its owner's alone: with allow_other, others get EACCES (0700),
+ * procs/ and files/ included. files/ is not in this table: it is found by
+ * name (session_lookup) but never listed, so ls -lR, find and grep -r never
+ * walk a guest's files (as a NetApp .snapshot directory).
+ */
 static const struct fs_node session_rows[] = {
 	{"status", K_SNAPSHOT, S_IFREG | 0400, .text = sess_status_text},
 	{"session.json", K_SNAPSHOT, S_IFREG | 0400, .text = sess_record_json},
@@ -166,6 +177,7 @@ static const struct fs_node session_rows[] = {
 	{"error", K_SNAPSHOT, S_IFREG | 0400, .text = sess_error_json},
 	{"ctl", K_CTL, S_IFREG | 0600, .text = text_ctl_help, .lines = lines_ctl},
 	{"artifacts", K_DIR, S_IFDIR | 0500, .dir = &artifacts_dir},
+	{"procs", K_DIR, S_IFDIR | 0700, .dir = &fs_procs_dir},
 	{"xauthority", K_SNAPSHOT, S_IFREG | 0400, .text = sess_xauth_bytes}, /* X cookie */
 	{NULL},
 };
@@ -187,18 +199,23 @@ static void table_list(const struct fs_node *rows, struct fs_dirlist *l)
 		fs_dirlist_add(l, r->name, r->mode);
 }
 
-static int session_lookup(struct sess *s, const char *name, const struct fs_node **node,
-			  char *arg, size_t arglen, uint64_t *sid)
+static int session_lookup(struct sess *s, const char *darg, const char *name,
+			  struct fs_entry *out, fuse_req_t req)
 {
-	return table_lookup(session_rows, name, node);
+	if (strcmp(name, "files") == 0) { /* reachable by name, never listed */
+		out->node = &fs_files_dir_node;
+		snprintf(out->arg, sizeof out->arg, "/");
+		return 0;
+	}
+	return table_lookup(session_rows, name, &out->node);
 }
 
-static void session_list(struct sess *s, fuse_req_t req, struct fs_dirlist *l)
+static void session_list(struct sess *s, const char *darg, fuse_req_t req, struct fs_dirlist *l)
 {
 	table_list(session_rows, l);
 }
 
-static const struct fs_dir session_dir = {session_lookup, session_list};
+static const struct fs_dir session_dir = {.lookup = session_lookup, .list = session_list};
 const struct fs_node fs_session_node = {NULL, K_DIR, S_IFDIR | 0700, .dir = &session_dir};
 
 /* The control plane: names starting with '.'; everything else is a session. */
@@ -210,22 +227,22 @@ static const struct fs_node control_rows[] = {
 	{NULL},
 };
 
-static int root_lookup(struct sess *none, const char *name, const struct fs_node **node,
-		       char *arg, size_t arglen, uint64_t *sid)
+static int root_lookup(struct sess *none, const char *darg, const char *name,
+		       struct fs_entry *out, fuse_req_t req)
 {
-	if (table_lookup(control_rows, name, node) == 0)
+	if (table_lookup(control_rows, name, &out->node) == 0)
 		return 0;
 	/* another user's session exists (mode 0700): the kernel answers EACCES */
 	struct sess *s = sess_get(name);
 	if (!s)
 		return -ENOENT;
-	*sid = sess_sid(s);
-	*node = &fs_session_node;
+	out->sid = sess_sid(s);
+	out->node = &fs_session_node;
 	sess_put(s);
 	return 0;
 }
 
-static void root_list(struct sess *none, fuse_req_t req, struct fs_dirlist *l)
+static void root_list(struct sess *none, const char *darg, fuse_req_t req, struct fs_dirlist *l)
 {
 	char **names;
 	uint64_t *sids;
@@ -242,7 +259,7 @@ static void root_list(struct sess *none, fuse_req_t req, struct fs_dirlist *l)
 	sess_names_free(names, sids, n);
 }
 
-static const struct fs_dir root_dir = {root_lookup, root_list};
+static const struct fs_dir root_dir = {.lookup = root_lookup, .list = root_list};
 const struct fs_node fs_root_node = {NULL, K_DIR, S_IFDIR | 0755, .dir = &root_dir};
 
 /* ---- attributes ---- */
@@ -267,11 +284,13 @@ static off_t text_size(struct sess *s, void (*fn)(struct sess *, struct buf *))
 	return n;
 }
 
-int fs_stat(struct fs_inode *in, struct stat *st)
+int fs_stat(struct fs_inode *in, struct stat *st, fuse_req_t req)
 {
 	const struct fs_node *n = in->node;
-	char path[PATH_MAX + 300];
+	char path[PATH_MAX + 300], arg[FS_ARG_MAX];
 	int r;
+	if (fs_inode_arg(in, arg, sizeof arg) < 0)
+		return -ENAMETOOLONG;
 	memset(st, 0, sizeof *st);
 	st->st_ino = in->ino;
 	st->st_nlink = n->kind == K_DIR ? 2 : 1;
@@ -290,13 +309,27 @@ int fs_stat(struct fs_inode *in, struct stat *st)
 		if (n == &fs_session_node)
 			st->st_mtime = (time_t)sess_created_at(s);
 	}
+	if (n->getattr && s) { /* files/: as they are where they live */
+		r = n->getattr(s, arg, st, req);
+		st->st_ino = in->ino;
+		if (n->kind == K_FILE)
+			st->st_blksize = 1 << 20; /* cp and friends move a MiB at a time */
+		sess_put(s);
+		return r;
+	}
 	if (n->kind == K_SNAPSHOT || (n->kind == K_CTL && !s))
 		st->st_size = text_size(s, n->text);
-	else if (n->kind == K_DESKTOP) /* the last capture's: fstat after open sees its own */
+	else if (n->kind == K_DESKTOP || n->kind == K_RESULT) /* the last one built */
 		st->st_size = (off_t)fs_inode_size_hint(in);
+	if (n->kind == K_RLOG && s) { /* a growing log elsewhere: tail -f asks its size */
+		long long size;
+		if (n->size(s, arg, &size) == 0 && size >= 0)
+			fs_inode_set_size_hint(in, (size_t)size);
+		st->st_size = (off_t)fs_inode_size_hint(in);
+	}
 	if ((n->kind == K_LOG || n->kind == K_ACTIONS) && n->log) {
 		struct stat real;
-		r = n->log(s, in->arg, path, sizeof path);
+		r = n->log(s, arg, path, sizeof path);
 		if (r == 0 && stat(path, &real) == 0) {
 			st->st_size = real.st_size;
 			st->st_mtime = real.st_mtime;

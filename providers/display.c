@@ -73,6 +73,7 @@ static int display_start(struct sess *s, struct derr *e)
 
 const struct prov_ops prov_display = {
 	.name = "display",
+	.local = 1,
 	.summary = "an agent on an existing X display (never stopped by deskfs)",
 	.check = display_check,
 	.start = display_start,

@@ -97,6 +97,12 @@ static int bind_agent_socket(const char *path, struct derr *e)
  * since it cannot read the state directory, and it reaches the display
  * only with the owner's own X credentials (their XAUTHORITY), so deskfs
  * lends nobody a display they could not open themselves.
+ *
+ * Programs and files: the agent runs programs as the owner (--run-as
+ * UID:GID, with their groups) and serves files/ with the owner's
+ * credentials, rooted at the session's home (--home), which is also
+ * programs' HOME and working directory. xauth, when given (xvfb), is the
+ * cookie the agent hands programs as HOME/.Xauthority (--xauthority).
  */
 int prov_start_local_agent(struct sess *s, const char *display, const char *xauth, int slot,
 			   int as_owner, struct derr *e)
@@ -112,10 +118,19 @@ int prov_start_local_agent(struct sess *s, const char *display, const char *xaut
 	snprintf(listen, sizeof listen, "unix:%s", sock);
 	snprintf(tokfile, sizeof tokfile, "%s/token", host_dir(s));
 	snprintf(log, sizeof log, "%s/agent.log", host_artdir(s));
+	char runas[48];
+	const char *home = host_home(s);
+	if (!home[0])
+		return derr_set(e, ENOENT, "home",
+				"session '%s' has no home directory, so its programs have nowhere "
+				"to run (see the daemon's log)",
+				host_name(s));
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return derr_set(e, errno, "agent_failed", "pipe: %s", strerror(errno));
+	snprintf(runas, sizeof runas, "%u:%u", (unsigned)host_owner(s), (unsigned)host_group(s));
 	const char *argv[] = {host_agent_path(), "--display", display, "--listen", listen,
-			      "--token-file", tokfile, "--ready-fd", "3", NULL};
+			      "--token-file", tokfile, "--ready-fd", "3", "--run-as", runas,
+			      "--home", home, xauth ? "--xauthority" : NULL, xauth, NULL};
 	const char *env[3] = {NULL, NULL, NULL};
 	struct proc_opts po = {.logpath = log, .fds = {fds[1]}, .nfds = 1};
 	if (xauth) {

@@ -155,6 +155,7 @@ static void xvfb_stop(struct sess *s)
 
 const struct prov_ops prov_xvfb = {
 	.name = "xvfb",
+	.local = 1,
 	.summary = "a private Xvfb per session, driven by a local agent",
 	.check = xvfb_check,
 	.start = xvfb_start,

@@ -38,10 +38,12 @@ thread_count() { awk '/^Threads/ {print $2}' "/proc/$DPID/status" 2>/dev/null; }
 
 mount_deskfs -o allow_other,width=320,height=200,ready_timeout=5,agent_timeout=5,max_sessions=16
 # one session made and removed first: descriptors the daemon opens once
-# (libcurl, the first session's state) are in the "before" count
+# (libcurl, the first session's state, the agent client's loop thread for
+# parked reads) are in the "before" count
 mkdir "$MNT/warmup"
 timeout 30 cat "$MNT/warmup/screenshot.png" >/dev/null
 echo 'click 1 1' >"$MNT/warmup/actions"
+echo 'start w -- true' >"$MNT/warmup/procs/ctl" && timeout 30 cat "$MNT/warmup/procs/w/exit" >/dev/null
 rmdir "$MNT/warmup"
 FD0=$(fd_count)
 TH0=$(thread_count)

@@ -16,8 +16,15 @@
  * lines split over writes, last lines without a newline (their error comes
  * at close), lines over the 4 MiB bound, NUL bytes, JSON nested without
  * end; and dup()+close() of one fd racing a writer of long unterminated
- * lines (each close is a FLUSH: issue 8, defect 2). Every result is counted
- * per operation and per errno in shared memory.
+ * lines (each close is a FLUSH: issue 8, defect 2). Programs (procs/):
+ * valid and malformed start lines on a few tags, reads of their status and
+ * output, exit read blocking (ended by the timer signal) or O_NONBLOCK,
+ * signals, eof and resize, stdin writes (a parked write ended by the timer
+ * or by the program's end), rmdir of tags running or not. files/: writes,
+ * reads and truncates at random offsets, create, mkdir, rename (over files,
+ * into directories, across sessions), unlink, rmdir, symlink, chmod, in a
+ * directory per user. Every result is counted per operation and per errno
+ * in shared memory.
  */
 #include "tests/stress/stress.h"
 
@@ -46,7 +53,8 @@
 const char *const stress_op_name[OP_N] = {
 	"mkdir", "rmdir", "read", "read O_NONBLOCK", "events O_NONBLOCK", "events blocking",
 	"poll", "actions valid", "actions invalid", "split lines", "huge line", ".ctl write",
-	"ctl write", "dup+close race", "readdir", "stat", "close",
+	"ctl write", "dup+close race", "readdir", "stat", "procs start", "procs read",
+	"procs exit", "procs ctl", "procs stdin", "procs rmdir", "files rw", "files ns", "close",
 };
 
 #define HUGE (5u << 20) /* over the 4 MiB line bound */
@@ -389,6 +397,190 @@ static void op_duprace(struct worker *w, const char *sess)
 	note(OP_DUPRACE, e ? e : ce);
 }
 
+/* ---- programs (procs/) ---- */
+
+static void tag_path(struct worker *w, char *out, size_t n, const char *s, const char *file)
+{
+	char f[96];
+	snprintf(f, sizeof f, "procs/t%u%s%s", rnd(w, 6), file ? "/" : "", file ? file : "");
+	path_of(out, n, s, f);
+}
+
+static void op_procs_start(struct worker *w, const char *sess)
+{
+	static const char *const progs[] = {
+		"true", "sleep 0.%u", "sh -c 'echo out%u; echo err >&2; exit 3'", "cat",
+		"sleep 30", "sh -c 'head -c %u000 /dev/zero'", "/no/such/prog%u",
+		"sh -c 'trap \"\" TERM; sleep 5'",
+	};
+	static const char *const bad[] = {
+		"start t1 true\n", "start ../t -- true\n", "start t2 -- 'open\n", "start\n",
+		"start t3 pty=0x0 -- true\n", "{\"start\":\"t4\",\"argv\":[]}\n", "stop t1\n",
+	};
+	char p[512], prog[96];
+	path_of(p, sizeof p, sess, "procs/ctl");
+	if (rnd(w, 5) == 0) {
+		const char *l = bad[rnd(w, sizeof bad / sizeof *bad)];
+		note(OP_PROCS_START, write_pieces(p, l, strlen(l), 4096));
+		return;
+	}
+	snprintf(prog, sizeof prog, progs[rnd(w, sizeof progs / sizeof *progs)], rnd(w, 10));
+	snprintf(w->line, sizeof w->line, "start t%u%s -- %s\n", rnd(w, 6),
+		 rnd(w, 4) == 0 ? " pty=24x80" : "", prog);
+	note(OP_PROCS_START, write_pieces(p, w->line, strlen(w->line), 4096));
+}
+
+static void op_procs_read(struct worker *w, const char *sess)
+{
+	static const char *const f[] = {"status", "stdout", "stderr", NULL};
+	char p[512];
+	const char *which = f[rnd(w, 4)];
+	if (!which) {
+		path_of(p, sizeof p, sess, "procs");
+		op_readdir(w, p, 0);
+		return;
+	}
+	tag_path(w, p, sizeof p, sess, which);
+	int fd = open(p, O_RDONLY);
+	if (fd < 0) {
+		note(OP_PROCS_READ, errno);
+		return;
+	}
+	off_t off = rnd(w, 3) == 0 ? (off_t)rnd(w, 1 << 20) : 0;
+	ssize_t r = pread(fd, w->buf, 1 + rnd(w, sizeof w->buf - 1), off);
+	int e = r < 0 ? errno : 0, ce = close_noted(fd);
+	note(OP_PROCS_READ, e ? e : ce);
+}
+
+/* exit: blocking until the timer signals (EINTR) or it ends, or O_NONBLOCK, or poll. */
+static void op_procs_exit(struct worker *w, const char *sess)
+{
+	char p[512];
+	unsigned how = rnd(w, 3);
+	tag_path(w, p, sizeof p, sess, "exit");
+	int fd = open(p, O_RDONLY | (how == 1 ? O_NONBLOCK : 0));
+	if (fd < 0) {
+		note(OP_PROCS_EXIT, errno);
+		return;
+	}
+	int e = 0;
+	if (how == 2) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		if (poll(&pf, 1, (int)rnd(w, 300)) < 0)
+			e = errno;
+	} else {
+		if (how == 0)
+			arm(w, 20 + rnd(w, 400));
+		if (read(fd, w->buf, 64) < 0)
+			e = errno;
+		arm(w, 0);
+	}
+	int ce = close_noted(fd);
+	note(OP_PROCS_EXIT, e ? e : ce);
+}
+
+static void op_procs_ctl(struct worker *w, const char *sess)
+{
+	static const char *const l[] = {"signal TERM\n", "signal KILL\n", "signal INT\n",
+					"eof\n", "resize 30x100\n", "signal 99\n", "bogus\n"};
+	char p[512];
+	const char *line = l[rnd(w, sizeof l / sizeof *l)];
+	tag_path(w, p, sizeof p, sess, "ctl");
+	note(OP_PROCS_CTL, write_pieces(p, line, strlen(line), 4096));
+}
+
+/* stdin: a write that may park (a full pipe); the timer ends what waits too long */
+static void op_procs_stdin(struct worker *w, const char *sess)
+{
+	char p[512];
+	tag_path(w, p, sizeof p, sess, "stdin");
+	int fd = open(p, O_WRONLY), e = 0;
+	if (fd < 0) {
+		note(OP_PROCS_STDIN, errno);
+		return;
+	}
+	size_t n = rnd(w, 4) == 0 ? (size_t)rnd(w, HUGE) : 1 + rnd(w, 4096);
+	arm(w, 50 + rnd(w, 500));
+	if (write(fd, big, n) < 0)
+		e = errno;
+	arm(w, 0);
+	int ce = close_noted(fd);
+	note(OP_PROCS_STDIN, e ? e : ce);
+}
+
+static void op_procs_rmdir(struct worker *w, const char *sess)
+{
+	char p[512];
+	tag_path(w, p, sizeof p, sess, NULL);
+	note(OP_PROCS_RMDIR, rmdir(p) < 0 ? errno : 0);
+}
+
+/* ---- files/: a directory per user ---- */
+
+static void file_path(struct worker *w, char *out, size_t n, const char *sess)
+{
+	char f[96];
+	static const char *const names[] = {"a", "b", "d/a", "d/b", "d", "e/x"};
+	snprintf(f, sizeof f, "files/stress%d/%s", user_idx, names[rnd(w, 6)]);
+	path_of(out, n, sess, f);
+}
+
+static void op_files_rw(struct worker *w, const char *sess)
+{
+	char p[512];
+	file_path(w, p, sizeof p, sess);
+	unsigned k = rnd(w, 4);
+	int fd = open(p, k == 0 ? O_RDONLY : O_RDWR | O_CREAT | (rnd(w, 8) ? 0 : O_TRUNC), 0644);
+	if (fd < 0) {
+		note(OP_FILES_RW, errno);
+		return;
+	}
+	off_t off = (off_t)rnd(w, 3 << 20);
+	size_t n = 1 + rnd(w, rnd(w, 4) ? 8192 : (2u << 20));
+	ssize_t r = 0;
+	if (k == 0)
+		r = pread(fd, w->buf, n < sizeof w->buf ? n : sizeof w->buf, off);
+	else if (k == 1)
+		r = pwrite(fd, big, n, off);
+	else if (k == 2)
+		r = ftruncate(fd, off);
+	else
+		r = fsync(fd);
+	int e = r < 0 ? errno : 0, ce = close_noted(fd);
+	note(OP_FILES_RW, e ? e : ce);
+}
+
+static void op_files_ns(struct worker *w, const char *sess)
+{
+	char p[512], q[512], base[128];
+	int r;
+	snprintf(base, sizeof base, "files/stress%d", user_idx);
+	path_of(p, sizeof p, sess, base);
+	if (rnd(w, 8) == 0) { /* the user's directory itself comes and goes rarely */
+		note(OP_FILES_NS, mkdir(p, 0755) < 0 ? errno : 0);
+		return;
+	}
+	file_path(w, p, sizeof p, sess);
+	file_path(w, q, sizeof q, rnd(w, 6) ? sess : pick_session(w));
+	switch (rnd(w, 7)) {
+	case 0: r = mkdir(p, 0755); break;
+	case 1: r = rmdir(p); break;
+	case 2: r = unlink(p); break;
+	case 3: r = rename(p, q); break;
+	case 4: r = symlink("a", p); break;
+	case 5: r = chmod(p, 0600 | rnd(w, 0100)); break;
+	default: {
+		DIR *d = opendir(p);
+		r = d ? 0 : -1;
+		while (d && readdir(d))
+			;
+		if (d)
+			closedir(d);
+	}
+	}
+	note(OP_FILES_NS, r < 0 ? errno : 0);
+}
+
 /* ---- the worker ---- */
 
 static const char *const files[] = {
@@ -508,6 +700,14 @@ static struct op_row {
 	{OP_RMDIR, 4, do_rmdir},
 	{OP_READDIR, 8, do_readdir},
 	{OP_STAT, 8, do_stat},
+	{OP_PROCS_START, 5, op_procs_start},
+	{OP_PROCS_READ, 5, op_procs_read},
+	{OP_PROCS_EXIT, 4, op_procs_exit},
+	{OP_PROCS_CTL, 3, op_procs_ctl},
+	{OP_PROCS_STDIN, 2, op_procs_stdin},
+	{OP_PROCS_RMDIR, 2, op_procs_rmdir},
+	{OP_FILES_RW, 6, op_files_rw},
+	{OP_FILES_NS, 6, op_files_ns},
 };
 #define NOPS (sizeof ops / sizeof *ops)
 static unsigned weight_sum;

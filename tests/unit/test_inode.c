@@ -89,6 +89,40 @@ int main(void)
 	for (int i = 0; i < 5000; i++)
 		fs_inode_forget(first + (fuse_ino_t)i, 1);
 	CHECK("and all go when forgotten", fs_inode_find(FUSE_ROOT_ID, "n42") == NULL);
+
+	/* files/: a rename moves the inode, and every inode under it follows */
+	char arg[64];
+	struct fs_inode *f = fs_inode_child(root, "files", 9, ROW_A, "/");
+	struct fs_inode *d = fs_inode_child(f, "d", 9, ROW_A, "/d");
+	struct fs_inode *dx = fs_inode_child(d, "x", 9, ROW_B, "/d/x");
+	struct fs_inode *dd = fs_inode_child(f, "dd", 9, ROW_B, "/dd"); /* "/d" is a prefix only */
+	struct fs_inode *o = fs_inode_child(f, "e", 9, ROW_B, "/e");    /* the rename's victim */
+	struct fs_inode *other = fs_inode_child(root, "d", 10, ROW_A, "/d"); /* another session */
+	fs_inode_rename(f->ino, "d", f->ino, "e", 9, "/d", "/e", 0);
+	CHECK("rename: the inode is found under its new name", fs_inode_find(f->ino, "e") == d);
+	fs_inode_put(d);
+	CHECK("  and no longer under its old one", fs_inode_find(f->ino, "d") == NULL);
+	CHECK("  its argument is the new path", fs_inode_arg(d, arg, sizeof arg) == 0 && !strcmp(arg, "/e"));
+	CHECK("  what is below it follows", fs_inode_arg(dx, arg, sizeof arg) == 0 && !strcmp(arg, "/e/x"));
+	CHECK("  a name that only starts the same does not",
+	      fs_inode_arg(dd, arg, sizeof arg) == 0 && !strcmp(arg, "/dd"));
+	CHECK("  another session's does not", fs_inode_arg(other, arg, sizeof arg) == 0 && !strcmp(arg, "/d"));
+	CHECK("  the file it replaced lives on by number only",
+	      fs_inode_get(o->ino) == o && fs_inode_find(f->ino, "e") != o);
+	fs_inode_put(o);
+	fs_inode_put(fs_inode_find(f->ino, "e"));
+	fs_inode_rename(f->ino, "e", f->ino, "dd", 9, "/e", "/dd", 1);
+	CHECK("exchange: each has the other's path",
+	      fs_inode_arg(d, arg, sizeof arg) == 0 && !strcmp(arg, "/dd") &&
+		  fs_inode_arg(dd, arg, sizeof arg) == 0 && !strcmp(arg, "/e"));
+	CHECK("  and their children follow", fs_inode_arg(dx, arg, sizeof arg) == 0 && !strcmp(arg, "/dd/x"));
+	fs_inode_unhash(f->ino, "dd");
+	CHECK("unhash: the name finds nothing", fs_inode_find(f->ino, "dd") == NULL);
+	CHECK("  the inode lives on by number", fs_inode_get(d->ino) == d);
+	fs_inode_put(d);
+	struct fs_inode *rows[] = {f, d, dx, dd, o, other};
+	for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+		fs_inode_put(rows[i]);
 	fs_inode_put(root);
 	return check_done();
 }

@@ -3,13 +3,16 @@
  * machine (starting -> ready -> failed/stopped, readiness only forward,
  * restart with a fresh token), the settings table and the record, the
  * waiter bounds, the per-user session limit, the state directory's lock
- * and marker, and destroy. The fake provider is registered with the core's
- * port (prov_register): the test links core/ and common/, no providers/. Its "agent"
+ * and marker, and destroy; the start lines of procs/ctl (split as a shell
+ * splits them, checked before anything runs). The fake provider is registered
+ * with the core's port (prov_register): the test links core/ and common/, no
+ * providers/. Its "agent"
  * is a thread answering 200 {} to anything on a unix socket.
  */
 #include "tests/unit/check.h"
 #include "core/sess.h"
 #include "core/sess_ops.h"
+#include "core/sess_procs.h"
 #include "core/statedir.h"
 #include "core/agentc.h"
 #include "core/prov_ops.h"
@@ -146,11 +149,61 @@ static cJSON *record_of(struct sess *s)
 	return j;
 }
 
+/* The agent body of one start line, or the error's code. */
+static char *start_body(const char *line)
+{
+	static char out[1024];
+	char err[512];
+	struct buf b = BUF_INIT;
+	if (sess_procs_ctl_check(line, strlen(line), &b, err, sizeof err) < 0)
+		snprintf(out, sizeof out, "ERR %.*s", (int)strcspn(err, ":"), err);
+	else
+		snprintf(out, sizeof out, "%.*s", (int)strcspn(b.data ? b.data : "", "\n"),
+			 b.data ? b.data : "");
+	buf_free(&b);
+	return out;
+}
+
+static void test_start_lines(void)
+{
+	CHECK("start: argv after --, words split as a shell does",
+	      !strcmp(start_body("start t1 -- make -j2"), "{\"tag\":\"t1\",\"argv\":[\"make\",\"-j2\"]}"));
+	CHECK("  single quotes group, literally",
+	      !strcmp(start_body("start t -- sh -c 'echo $HOME \\n'"),
+		      "{\"tag\":\"t\",\"argv\":[\"sh\",\"-c\",\"echo $HOME \\\\n\"]}"));
+	CHECK("  double quotes with their escapes, backslash outside",
+	      !strcmp(start_body("start t -- a\\ b \"c\\\"d\" \"\""),
+		      "{\"tag\":\"t\",\"argv\":[\"a b\",\"c\\\"d\",\"\"]}"));
+	CHECK("  cwd, env and pty before --",
+	      !strcmp(start_body("start t cwd=/w env.A=1 env.B=x=y pty=24x80 -- true"),
+		      "{\"tag\":\"t\",\"cwd\":\"/w\",\"env\":{\"A\":\"1\",\"B\":\"x=y\"},"
+		      "\"pty\":\"24x80\",\"argv\":[\"true\"]}"));
+	CHECK("  the JSON form", !strcmp(start_body("{\"start\":\"j\",\"argv\":[\"a b\"]}"),
+					 "{\"tag\":\"j\",\"argv\":[\"a b\"]}"));
+	static const char *const bad[] = {
+	    "start t true", "start t --", "start ../t -- x", "start t -- 'open", "start t -- \"open",
+	    "start t -- x\\", "start t pty=0x9 -- x", "start t pty=24 -- x", "start t env.1A=2 -- x",
+	    "start t colour=red -- x", "start t cwd=/a cwd=/b -- x", "stop t", "start",
+	    "{\"start\":\"t\",\"argv\":[]}", "{\"start\":\"t\",\"argv\":[1]}",
+	    "{\"start\":\"t\",\"argv\":[\"x\"],\"colour\":1}", "{\"argv\":[\"x\"]}", "{nope",
+	    "start t -- ok\nstart u oops"};
+	int all = 1;
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		const char *r = start_body(bad[i]);
+		if (strncmp(r, "ERR invalid_", 12) != 0) {
+			printf("# '%s' gave '%s'\n", bad[i], r);
+			all = 0;
+		}
+	}
+	CHECK("malformed lines are refused (EINVAL, invalid_*), all of a write", all);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/deskfs-unit.XXXXXX", err[512];
 	if (!mkdtemp(dir))
 		return 1;
+	test_start_lines();
 	start_fake_agent(dir);
 	agentc_global_init();
 	prov_register(list);
