@@ -396,6 +396,10 @@ void procs_stdin(struct procs *p, const char *tag, const char *data, size_t len,
 		stdin_closed(rep, g);
 		goto out;
 	}
+	if (p->stopping) { /* nothing may be parked any more */
+		svc_reply_errno(rep, EAGAIN, "stopping", "the agent is shutting down");
+		goto out;
+	}
 	if (park(p, g, W_IN, 0, rep, &w) < 0)
 		goto out;
 	while (!g->inq && done < len) { /* what fits now goes now */

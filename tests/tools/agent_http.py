@@ -27,9 +27,15 @@ class UnixConn(http.client.HTTPConnection):
         self.path_ = path
 
     def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.path_)
+        for _ in range(200):  # a full listen backlog: EAGAIN at once on a unix socket
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(self.timeout)
+            try:
+                s.connect(self.path_)
+                break
+            except BlockingIOError:
+                s.close()
+                time.sleep(0.01)
         self.sock = s
 
 
