@@ -270,7 +270,11 @@ read -r _ HWM0 <<<"$(python3 "$H" "$SOCK" "$TOK" rss)"
 check_eq "PUT 64 MiB: written" '{"written":67108864}' "$(c -T "$TMP/r.bin" 'http://x/v1/files/write?path=/r.bin&offset=0')"
 read -r _ HWM1 <<<"$(python3 "$H" "$SOCK" "$TOK" rss)"
 echo "# agent peak RSS before/after a 64 MiB upload: $HWM0 / $HWM1 KiB"
-check "  with bounded memory (peak grows < 16 MiB)" test $((HWM1 - HWM0)) -lt 16384
+if ldd "$BIN/deskfs-agent" | grep -q libasan; then # its quarantine keeps what is freed
+	echo "# (an ASan build: the bound on the upload's memory is not checked)"
+else
+	check "  with bounded memory (peak grows < 16 MiB)" test $((HWM1 - HWM0)) -lt 16384
+fi
 : >"$TMP/r.back"
 for off in $(seq 0 4194304 67108864); do
 	c "http://x/v1/files/read?path=/r.bin&offset=$off&len=4194304" >>"$TMP/r.back"
