@@ -9,6 +9,9 @@ that need many requests at once or timings (curl does the rest).
                                               "n N p50 X p95 Y max Z" (ms, non-200 count)
     agent_http.py SOCK TOKEN rss              the agent's VmRSS and VmHWM in KiB (by pid
                                               from SO_PEERCRED of the socket)
+    agent_http.py SOCK TOKEN many N           starts N `sleep 60` (m0..), prints the count
+                                              of each answer ("201:256 503:1"), then ends
+                                              and forgets them all
 
 Standard library only.
 """
@@ -104,6 +107,20 @@ def rss(sock):
     print("%d %d" % (v["VmRSS"], v["VmHWM"]))
 
 
+def many(sock, tok, n):
+    codes = {}
+    for i in range(n):
+        st, _, _ = req(sock, tok, "POST", "/v1/procs",
+                       body=json.dumps({"tag": "m%d" % i, "argv": ["sleep", "60"]}).encode())
+        codes[st] = codes.get(st, 0) + 1
+    print(" ".join("%d:%d" % kv for kv in sorted(codes.items())))
+    for i in range(n):
+        req(sock, tok, "POST", "/v1/procs/m%d/ctl" % i, body=b"signal KILL")
+    for i in range(n):
+        req(sock, tok, "GET", "/v1/procs/m%d/exit?wait_ms=10000" % i)
+        req(sock, tok, "DELETE", "/v1/procs/m%d" % i)
+
+
 def main():
     sock, tok, what = sys.argv[1:4]
     if what == "polls":
@@ -113,6 +130,8 @@ def main():
         print("n %d p50 %.2f p95 %.2f max %.2f bad %d" % (len(t), pct(t, 0.5), pct(t, 0.95), max(t), bad))
     elif what == "rss":
         rss(sock)
+    elif what == "many":
+        many(sock, tok, int(sys.argv[4]))
 
 
 if __name__ == "__main__":
