@@ -202,6 +202,10 @@ start cat2 '"argv":["cat"]' >/dev/null
 check_eq "300 long polls at once: every one answered, health meanwhile under 0.5 s" yes \
 	"$(python3 "$H" "$SOCK" "$TOK" polls 300 cat2 | awk '$2 == 300 && $4 < 500 { print "yes" }')"
 
+python3 "$H" "$SOCK" "$TOK" rtt 100 >"$TMP/rtt"
+echo "# start + exit of true, one connection, in-process: $(cat "$TMP/rtt") ms"
+check "a program round trip (true): p50 under 10 ms" awk '$1 == "p50" && $2 < 10 { ok = 1 } END { exit !ok }' "$TMP/rtt"
+
 # bounded output: the last 8 MiB are kept, a late reader is told what it missed
 start big '"argv":["head","-c","20971520","/dev/zero"]' >/dev/null
 ex big >/dev/null
