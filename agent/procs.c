@@ -235,7 +235,7 @@ void procs_stop(struct procs *p)
 {
 	struct waiter *done = NULL;
 
-	if (!p)
+	if (!p || p->stopped)
 		return;
 	pthread_mutex_lock(&p->lock);
 	p->stopping = 1;
@@ -257,6 +257,7 @@ void procs_stop(struct procs *p)
 			g->pid = 0;
 	pthread_mutex_unlock(&p->lock);
 	pio_flush(done);
+	p->stopped = 1;
 }
 
 void procs_free(struct procs *p)

@@ -57,6 +57,8 @@ c -d 'resize 30x100' "$URL/v1/procs/ty2/ctl" >/dev/null
 c --data-binary $'\n' "$URL/v1/procs/ty2/stdin" >/dev/null
 check_eq "  after resize: 30 100" "0 30 100" "$(ex ty2) $(out ty2 | tr -d '\r' | tail -n1)"
 check_eq "no such program: 404" 404 "$(start x '"argv":["no-such"]')"
+check_eq "the guest's eth0 has the large MTU" 65520 \
+	"$(start mtu '"argv":["cat","/sys/class/net/eth0/mtu"]' >/dev/null; ex mtu >/dev/null; out mtu)"
 
 # files: the guest's /
 check_eq "files: / is the guest's root (it has /init)" "file" "$(c "$URL/v1/files/stat?path=/init" | jf 'j["type"]')"
