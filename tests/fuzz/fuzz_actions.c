@@ -105,7 +105,7 @@ static void check_action(const struct act_screen *scr, const struct action *a)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct act_screen scr = {1280, 800};
+	static const struct act_screen scr = {1280, 800, 0, 0};
 	struct act_list l = {0};
 	char err[256];
 

@@ -31,7 +31,7 @@ static int passed, failed;
 		}                                                                                  \
 	} while (0)
 
-static const struct act_screen scr = {1280, 800};
+static const struct act_screen scr = {1280, 800, 0, 0};
 static struct act_list L;
 static char err[512];
 static int rc;
