@@ -237,8 +237,7 @@ static void wait_until(struct keymap *km, double when)
 int keymap_prepare(struct keymap *km, const KeySym *syms, int n, const struct act_timing *t)
 {
 	struct slot *victim[MAX_SLOTS];
-	KeySym want[MAX_SLOTS];
-	double ready = 0; /* when every key of the batch may be pressed */
+	double ready = 0, freed = 0; /* when the batch's keys may be pressed / rebound */
 	int nv = 0, k;
 
 	for (int i = 0; i < km->nslots; i++)
@@ -247,9 +246,9 @@ int keymap_prepare(struct keymap *km, const KeySym *syms, int n, const struct ac
 		KeySym ks = syms[k];
 		struct slot *s = slot_bound(km, ks), *lru = NULL;
 		KeyCode kc;
-		int shift, dup = 0;
+		int shift;
 
-		if (s) {
+		if (s) { /* bound already, or planned in this batch */
 			s->pin = 1;
 			if (s->bound_ms + t->keymap_delay > ready)
 				ready = s->bound_ms + t->keymap_delay;
@@ -257,39 +256,32 @@ int keymap_prepare(struct keymap *km, const KeySym *syms, int n, const struct ac
 		}
 		if (layout_find(km, ks, &kc, &shift) == 0)
 			continue;
-		for (int i = 0; i < nv && !dup; i++)
-			dup = want[i] == ks;
-		if (dup)
-			continue;
 		for (int i = 0; i < km->nslots; i++)
 			if (!km->slot[i].pin && (!lru || km->slot[i].lru < lru->lru))
 				lru = &km->slot[i];
 		if (!lru)
 			break; /* the pool is spent: the batch ends here */
+		/* a key pressed with the old binding must have been handled */
+		if (lru->used_ms + t->keymap_delay > freed)
+			freed = lru->used_ms + t->keymap_delay;
 		lru->pin = 1;
-		victim[nv] = lru;
-		want[nv++] = ks;
+		lru->sym = ks; /* planned: later keys of the batch find it */
+		victim[nv++] = lru;
 	}
 	if (k == 0 && n > 0)
 		return -ENOSPC;
 	if (nv) {
-		double freed = 0;
 		KeySym syms_row[MAX_PER];
 		int per = km->per < MAX_PER ? km->per : MAX_PER;
 
-		/* a key pressed with the old binding must have been handled */
-		for (int i = 0; i < nv; i++)
-			if (victim[i]->used_ms + t->keymap_delay > freed)
-				freed = victim[i]->used_ms + t->keymap_delay;
 		wait_until(km, freed);
 		for (int i = 0; i < nv; i++) {
 			struct slot *s = victim[i];
 			for (int j = 0; j < per; j++)
-				syms_row[j] = want[i];
+				syms_row[j] = s->sym;
 			XChangeKeyboardMapping(km->x->dpy, s->kc, per, syms_row, 1);
 			for (int j = 0; j < km->per; j++)
-				row(km, s->kc)[j] = j < per ? want[i] : NoSymbol;
-			s->sym = want[i];
+				row(km, s->kc)[j] = j < per ? s->sym : NoSymbol;
 			s->bound_ms = clk_mono_msf();
 			s->used_ms = 0;
 			s->lru = ++km->tick;

@@ -30,6 +30,18 @@
  * the caller before the start broadcast and read by workers after it, and
  * band results are read by the caller after the workers' report.
  *
+ * Scaling (a session's frame, png_update_scaled): each band of output rows
+ * is made from the source rows under it by area averaging (a box filter
+ * with fractional edges: every output pixel is the mean of the source area
+ * it covers), in the same band job as the filter and deflate, so it runs
+ * on every encoder thread and an unchanged band (its source rows compared)
+ * costs nothing. Weights are 8-bit fractions (each output pixel's sum to
+ * 256), and a pixel's three channels ride in one 64-bit word as 16-bit
+ * lanes, so one multiply-add weighs a whole pixel: the horizontal pass
+ * leaves 8-bit channels, the vertical pass sums those and rounds once more
+ * (results within 1 of exact). A source row shared by two output rows is
+ * filtered once.
+ *
  * See png.h for usage.
  */
 #include "agent/png.h"
@@ -65,6 +77,10 @@ struct worker {
 	struct png_enc *e;
 	unsigned char *filt; /* one band of filtered rows */
 	size_t filt_cap;
+	uint64_t *hrow[2]; /* scaling: two source rows filtered horizontally */
+	uint64_t *vacc;    /* scaling: one output row being summed */
+	uint16_t *wy;      /* scaling: the weights of the source rows of an output row */
+	int scale_w, wy_n; /* what those were made for */
 	unsigned char *level_buf;
 	int encoded; /* bands this thread re-encoded in the current job */
 	int rc;
@@ -77,8 +93,14 @@ struct png_enc {
 
 	/* the frame the bands describe (valid), and its geometry */
 	int valid;
-	int width, height;
+	int width, height; /* of the PNG */
+	int src_w, src_h;  /* of the pixels (== width, height unless scaled) */
+	int scaled;
 	size_t stride;
+	/* scaling, horizontal: output pixel x weighs hn[x] source pixels from
+	 * hx0[x] on, with weights hw[x * htaps + k] (summing to 256) */
+	int *hx0, *hn, htaps;
+	uint16_t *hw;
 	struct png_fmt fmt;
 	int band_rows, nbands;
 	struct band *bands;
@@ -261,6 +283,175 @@ static int rows_equal(const unsigned char *a, const unsigned char *b, size_t str
 	return 1;
 }
 
+/* ---- scaling ---- */
+
+#define LANES 0x00ff00ff00ff00ffULL /* three channels in 16-bit lanes: B, G, R */
+#define ROUND 0x0080008000800080ULL
+
+/* One pixel as 16-bit lanes (B, G, R, from bits 0, 16, 32). */
+static inline uint64_t lanes_bgrx(uint32_t v)
+{
+	return (uint64_t)(v & 0xff) | (uint64_t)(v & 0xff00) << 8 | (uint64_t)(v & 0xff0000) << 16;
+}
+
+static uint64_t lanes_generic(const unsigned char *p, const struct png_fmt *f)
+{
+	uint32_t v = read_pixel(p, f->bits_per_pixel, f->msb_first);
+	unsigned r = scale_to_8((v & f->red_mask) >> mask_shift(f->red_mask), mask_bits(f->red_mask));
+	unsigned g = scale_to_8((v & f->green_mask) >> mask_shift(f->green_mask),
+	                        mask_bits(f->green_mask));
+	unsigned b =
+	    scale_to_8((v & f->blue_mask) >> mask_shift(f->blue_mask), mask_bits(f->blue_mask));
+	return (uint64_t)b | (uint64_t)g << 16 | (uint64_t)r << 32;
+}
+
+/* The weights of the source cells [i*d, (i+1)*d) under the output cell
+ * [o*s, (o+1)*s), as 8-bit fractions summing to 256; returns the count. */
+static int cell_weights(int o, int s, int d, int n, int *first, uint16_t *w, int maxw)
+{
+	long long lo = (long long)o * s, hi = lo + s;
+	int i0 = (int)(lo / d), k = 0, sum = 0, big = 0;
+
+	for (int i = i0; i < n && (long long)i * d < hi && k < maxw; i++, k++) {
+		long long a = (long long)i * d > lo ? (long long)i * d : lo;
+		long long b = (long long)(i + 1) * d < hi ? (long long)(i + 1) * d : hi;
+		w[k] = (uint16_t)(((b - a) * 256 + s / 2) / s);
+		sum += w[k];
+		if (w[k] > w[big])
+			big = k;
+	}
+	if (k)
+		w[big] = (uint16_t)(w[big] + 256 - sum); /* exactly 256 */
+	*first = i0;
+	return k;
+}
+
+static int scale_tables(struct png_enc *e)
+{
+	int taps = (e->src_w + e->width - 1) / e->width + 2;
+
+	free(e->hx0);
+	free(e->hn);
+	free(e->hw);
+	e->hx0 = malloc(sizeof *e->hx0 * (size_t)e->width);
+	e->hn = malloc(sizeof *e->hn * (size_t)e->width);
+	e->hw = malloc(sizeof *e->hw * (size_t)e->width * (size_t)taps);
+	if (!e->hx0 || !e->hn || !e->hw)
+		return -ENOMEM;
+	e->htaps = taps;
+	for (int x = 0; x < e->width; x++)
+		e->hn[x] = cell_weights(x, e->src_w, e->width, e->src_w, &e->hx0[x],
+		                        e->hw + (size_t)x * taps, taps);
+	return 0;
+}
+
+/* Source row y filtered horizontally into out (width pixels, 8-bit lanes). */
+static void scale_row_h(const struct png_enc *e, const unsigned char *src, uint64_t *out)
+{
+	int bypp = e->fmt.bits_per_pixel / 8, fast = is_fast_bgrx(&e->fmt);
+
+	for (int x = 0; x < e->width; x++) {
+		const uint16_t *w = e->hw + (size_t)x * e->htaps;
+		const unsigned char *p = src + (size_t)e->hx0[x] * bypp;
+		uint64_t acc = 0;
+		for (int k = 0; k < e->hn[x]; k++, p += bypp) {
+			uint64_t px;
+			if (fast) {
+				uint32_t v;
+				memcpy(&v, p, 4);
+				px = lanes_bgrx(v);
+			} else {
+				px = lanes_generic(p, &e->fmt);
+			}
+			acc += px * w[k];
+		}
+		out[x] = ((acc + ROUND) >> 8) & LANES;
+	}
+}
+
+static int worker_scale_bufs(struct worker *w, int width, int taps)
+{
+	if (w->wy_n < taps) {
+		free(w->wy);
+		w->wy = malloc(sizeof *w->wy * (size_t)taps);
+		w->wy_n = w->wy ? taps : 0;
+		if (!w->wy)
+			return -ENOMEM;
+	}
+	if (w->scale_w >= width)
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		free(w->hrow[i]);
+		w->hrow[i] = malloc(sizeof(uint64_t) * (size_t)width);
+	}
+	free(w->vacc);
+	w->vacc = malloc(sizeof(uint64_t) * (size_t)width);
+	if (!w->hrow[0] || !w->hrow[1] || !w->vacc) {
+		w->scale_w = 0;
+		return -ENOMEM;
+	}
+	w->scale_w = width;
+	return 0;
+}
+
+/* Output rows [y0, y0 + rows) into filtered PNG rows (SUB) at filt. */
+static int scale_band(struct worker *w, int y0, int rows, unsigned char *filt)
+{
+	struct png_enc *e = w->e;
+	size_t rowlen = 1 + 3 * (size_t)e->width;
+	int cached = -1; /* the source row in hrow[1] */
+	int taps = (e->src_h + e->height - 1) / e->height + 2;
+
+	if (worker_scale_bufs(w, e->width, taps) < 0)
+		return -ENOMEM;
+	for (int y = y0; y < y0 + rows; y++) {
+		int ys0, n = cell_weights(y, e->src_h, e->height, e->src_h, &ys0, w->wy, taps);
+		unsigned char *d = filt + rowlen * (size_t)(y - y0);
+		uint64_t prev = 0;
+
+		memset(w->vacc, 0, sizeof(uint64_t) * (size_t)e->width);
+		for (int k = 0; k < n; k++) {
+			int sy = ys0 + k;
+			uint64_t *h;
+			if (sy == cached) {
+				h = w->hrow[1];
+			} else {
+				int keep = k == n - 1; /* the next output row may start here */
+				h = w->hrow[keep];
+				scale_row_h(e, e->pixels + e->stride * (size_t)sy, h);
+				if (keep)
+					cached = sy;
+			}
+			for (int x = 0; x < e->width; x++)
+				w->vacc[x] += h[x] * w->wy[k];
+		}
+		*d++ = 1; /* filter type SUB */
+		for (int x = 0; x < e->width; x++) {
+			uint64_t v = ((w->vacc[x] + ROUND) >> 8) & LANES;
+			d[0] = (unsigned char)((v >> 32) - (prev >> 32));
+			d[1] = (unsigned char)((v >> 16) - (prev >> 16));
+			d[2] = (unsigned char)(v - prev);
+			d += 3;
+			prev = v;
+		}
+	}
+	return 0;
+}
+
+/* The source rows [*s0, *s1) under output rows [y0, y0 + rows). */
+static void band_source(const struct png_enc *e, int y0, int rows, int *s0, int *s1)
+{
+	if (!e->scaled) {
+		*s0 = y0;
+		*s1 = y0 + rows;
+		return;
+	}
+	*s0 = (int)((long long)y0 * e->src_h / e->height);
+	*s1 = (int)(((long long)(y0 + rows) * e->src_h + e->height - 1) / e->height);
+	if (*s1 > e->src_h)
+		*s1 = e->src_h;
+}
+
 /* Compare band i with the previous frame; if it differs, re-encode it. */
 static int do_band(struct worker *w, int i)
 {
@@ -270,26 +461,32 @@ static int do_band(struct worker *w, int i)
 	int rows = e->height - y0 < e->band_rows ? e->height - y0 : e->band_rows;
 	int last = i == e->nbands - 1;
 	size_t rowlen = 1 + 3 * (size_t)e->width;
-	size_t rowbytes = (size_t)e->width * (size_t)(e->fmt.bits_per_pixel / 8);
-	const unsigned char *src = e->pixels + e->stride * (size_t)y0;
+	size_t rowbytes = (size_t)e->src_w * (size_t)(e->fmt.bits_per_pixel / 8);
 	struct isal_zstream zs;
-	int fast = is_fast_bgrx(&e->fmt);
+	int fast = is_fast_bgrx(&e->fmt), s0, s1;
 
-	if (!e->full &&
-	    rows_equal(src, e->prev + e->stride * (size_t)y0, e->stride, rowbytes, rows))
+	band_source(e, y0, rows, &s0, &s1);
+	if (!e->full && rows_equal(e->pixels + e->stride * (size_t)s0,
+	                           e->prev + e->stride * (size_t)s0, e->stride, rowbytes, s1 - s0))
 		return 0;
 
 	b->raw_len = rowlen * (size_t)rows;
 	if (grow(&w->filt, &w->filt_cap, b->raw_len) < 0 ||
 	    grow(&b->out, &b->out_cap, deflate_bound(b->raw_len)) < 0)
 		return -ENOMEM;
-	for (int y = 0; y < rows; y++) {
-		const unsigned char *srow = src + e->stride * (size_t)y;
-		unsigned char *drow = w->filt + rowlen * (size_t)y;
-		if (fast)
-			row_bgrx_sub(srow, drow, e->width);
-		else
-			row_generic_sub(srow, drow, e->width, &e->fmt);
+	if (e->scaled) {
+		if (scale_band(w, y0, rows, w->filt) < 0)
+			return -ENOMEM;
+	} else {
+		const unsigned char *src = e->pixels + e->stride * (size_t)y0;
+		for (int y = 0; y < rows; y++) {
+			const unsigned char *srow = src + e->stride * (size_t)y;
+			unsigned char *drow = w->filt + rowlen * (size_t)y;
+			if (fast)
+				row_bgrx_sub(srow, drow, e->width);
+			else
+				row_generic_sub(srow, drow, e->width, &e->fmt);
+		}
 	}
 	b->adler = isal_adler32(1, w->filt, b->raw_len);
 
@@ -395,7 +592,14 @@ void png_enc_free(struct png_enc *e)
 	for (int i = 0; i < e->nthreads; i++) {
 		free(e->w[i].level_buf);
 		free(e->w[i].filt);
+		free(e->w[i].hrow[0]);
+		free(e->w[i].hrow[1]);
+		free(e->w[i].vacc);
+		free(e->w[i].wy);
 	}
+	free(e->hx0);
+	free(e->hn);
+	free(e->hw);
 	for (int i = 0; i < e->bands_cap; i++)
 		free(e->bands[i].out);
 	free(e->bands);
@@ -413,8 +617,8 @@ void png_reset(struct png_enc *e)
 
 /* Lay the bands out for a new geometry; the band bytes are then stale
  * (e->valid = 0 until every band is encoded). */
-static int relayout(struct png_enc *e, int width, int height, size_t stride,
-                    const struct png_fmt *fmt)
+static int relayout(struct png_enc *e, int width, int height, int src_w, int src_h,
+                    size_t stride, const struct png_fmt *fmt)
 {
 	int nbands;
 
@@ -432,9 +636,12 @@ static int relayout(struct png_enc *e, int width, int height, size_t stride,
 	e->nbands = nbands;
 	e->width = width;
 	e->height = height;
+	e->src_w = src_w;
+	e->src_h = src_h;
+	e->scaled = width != src_w || height != src_h;
 	e->stride = stride;
 	e->fmt = *fmt;
-	return 0;
+	return e->scaled ? scale_tables(e) : 0;
 }
 
 static int same_fmt(const struct png_fmt *a, const struct png_fmt *b)
@@ -447,6 +654,13 @@ static int same_fmt(const struct png_fmt *a, const struct png_fmt *b)
 int png_update(struct png_enc *e, const unsigned char *pixels, const unsigned char *prev, int width,
                int height, size_t stride, const struct png_fmt *fmt, int *total)
 {
+	return png_update_scaled(e, pixels, prev, width, height, stride, fmt, width, height, total);
+}
+
+int png_update_scaled(struct png_enc *e, const unsigned char *pixels, const unsigned char *prev,
+                      int width, int height, size_t stride, const struct png_fmt *fmt, int out_w,
+                      int out_h, int *total)
+{
 	int encoded = 0, rc = 0;
 
 	if (png_fmt_check(fmt) < 0)
@@ -454,11 +668,15 @@ int png_update(struct png_enc *e, const unsigned char *pixels, const unsigned ch
 	if (width <= 0 || height <= 0 || width > (1 << 24) ||
 	    stride < (size_t)width * (size_t)(fmt->bits_per_pixel / 8))
 		return -EINVAL;
-	if (!e->valid || e->width != width || e->height != height || e->stride != stride ||
-	    !same_fmt(&e->fmt, fmt)) {
-		rc = relayout(e, width, height, stride, fmt);
-		if (rc < 0)
+	if (out_w <= 0 || out_h <= 0 || out_w > 8192 || out_h > 8192)
+		return -EINVAL;
+	if (!e->valid || e->width != out_w || e->height != out_h || e->src_w != width ||
+	    e->src_h != height || e->stride != stride || !same_fmt(&e->fmt, fmt)) {
+		rc = relayout(e, out_w, out_h, width, height, stride, fmt);
+		if (rc < 0) {
+			png_reset(e);
 			return rc;
+		}
 	}
 
 	e->pixels = pixels;
