@@ -202,7 +202,7 @@ static int request(struct agentc *c, const char *method, const char *path, const
 		   size_t len, const struct agentc_call *call, const char *if_none_match,
 		   int *not_modified, char *etag, size_t etaglen, struct buf *out, struct derr *e)
 {
-	char url[512], inm[160];
+	char url[512], inm[160], opt[256];
 	long status = 0, timeout_ms = call->timeout_ms;
 	int ret = 0;
 	struct hdr_ctx hc = {etag, etaglen};
@@ -216,11 +216,17 @@ static int request(struct agentc *c, const char *method, const char *path, const
 		*not_modified = 0;
 	if (__atomic_load_n(&c->cancelled, __ATOMIC_ACQUIRE))
 		return derr_set(e, ECANCELED, "stopped", "the session is stopping");
-	if (if_none_match && if_none_match[0]) {
+	if ((if_none_match && if_none_match[0]) || (call->options && call->options[0])) {
 		for (struct curl_slist *l = c->headers; l; l = l->next)
 			extra = curl_slist_append(extra, l->data);
+	}
+	if (if_none_match && if_none_match[0]) {
 		snprintf(inm, sizeof inm, "If-None-Match: %s", if_none_match);
 		extra = curl_slist_append(extra, inm);
+	}
+	if (call->options && call->options[0]) {
+		snprintf(opt, sizeof opt, "X-Deskfs-Options: %s", call->options);
+		extra = curl_slist_append(extra, opt);
 	}
 
 	/* one handle per request in flight: callers never wait on each other */

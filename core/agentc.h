@@ -36,6 +36,8 @@ struct agentc_call {
 	long timeout_ms;        /* the whole request's bound */
 	int (*intr)(void *arg); /* optional: nonzero when the caller gave up */
 	void *arg;
+	const char *options;    /* optional: the X-Deskfs-Options header's value (the
+	                         * session's frame and input timing, common/act.h) */
 };
 
 /* unix_path or base_url ("http://127.0.0.1:4567"); token is copied. One reference. */

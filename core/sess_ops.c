@@ -126,8 +126,33 @@ void sess_record_json(struct sess *s, struct buf *out)
  */
 static long request_bound_ms(struct sess *s, const char *body, size_t len)
 {
+	pthread_mutex_lock(&s->lock);
 	long ms = s->conf.agent_timeout_ms > 0 ? s->conf.agent_timeout_ms : 10000;
-	return body && len ? ms + act_bound_ms(body, len) : ms;
+	struct act_timing t = {s->conf.click_gap, s->conf.drag_step, s->conf.keymap_delay};
+	pthread_mutex_unlock(&s->lock);
+	return body && len ? ms + act_bound_ms_t(body, len, &t) : ms;
+}
+
+/*
+ * What every request tells the agent besides itself (the X-Deskfs-Options
+ * header, common/act.h): the session's frame (scale=WxH: screenshots at
+ * that size, action coordinates in it) and its input timing. The agent
+ * keeps no such state, so a restarted agent gets it with the next request.
+ */
+static void agent_options(struct sess *s, char *out, size_t len)
+{
+	struct act_opts o;
+	char frame[40];
+	act_opts_default(&o);
+	pthread_mutex_lock(&s->lock);
+	o.t.click_gap = s->conf.click_gap;
+	o.t.drag_step = s->conf.drag_step;
+	o.t.keymap_delay = s->conf.keymap_delay;
+	snprintf(frame, sizeof frame, "frame=%s", s->conf.scale);
+	pthread_mutex_unlock(&s->lock);
+	if (frame[6])
+		act_opts_parse(frame, &o, NULL, 0); /* checked when it was set */
+	act_opts_format(&o, out, len);
 }
 
 /*
@@ -160,7 +185,9 @@ static int agent_call_cond(struct sess *s, const char *method, const char *path,
 		r = -EAGAIN;
 		goto out;
 	}
-	struct agentc_call call = {request_bound_ms(s, body, len), intr, arg};
+	char opts[160];
+	agent_options(s, opts, sizeof opts);
+	struct agentc_call call = {request_bound_ms(s, body, len), intr, arg, opts};
 	if (cond)
 		r = agentc_request_cond(c, path, &call, cond->if_none_match, &cond->not_modified,
 					cond->etag, sizeof cond->etag, out, &e);
@@ -305,6 +332,7 @@ int sess_actions(struct sess *s, const char *text, size_t len, sess_intr_fn intr
 struct ctl_cmd {
 	const struct ctl_verb *verb;
 	int w, h;
+	char arg[16];
 };
 
 /* ctl verbs: one row each (name, argument parser, what it does). */
@@ -356,11 +384,31 @@ static int parse_size(const char *arg, struct ctl_cmd *c)
 	return util_parse_size(arg, 64, 8192, &c->w, &c->h);
 }
 
+/* scale WxH | scale none: the session's frame, at once (no restart) */
+static int parse_scale(const char *arg, struct ctl_cmd *c)
+{
+	char err[160];
+	if (strlen(arg) >= sizeof c->arg || !*arg || set_check_scale(arg, err, sizeof err) < 0)
+		return -EINVAL;
+	snprintf(c->arg, sizeof c->arg, "%s", arg);
+	return 0;
+}
+
+static int run_scale(struct sess *s, const struct ctl_cmd *c)
+{
+	pthread_mutex_lock(&s->lock);
+	snprintf(s->conf.scale, sizeof s->conf.scale, "%s", c->arg);
+	sess_persist_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
 static const struct ctl_verb ctl_verbs[] = {
 	{"stop", NULL, run_stop},
 	{"start", NULL, run_start},
 	{"restart", NULL, run_restart},
 	{"resize", parse_size, run_resize},
+	{"scale", parse_scale, run_scale},
 	{"clear-error", NULL, run_clear_error},
 	{NULL, NULL, NULL},
 };
@@ -368,7 +416,7 @@ static const struct ctl_verb ctl_verbs[] = {
 void sess_ctl_help(struct buf *out)
 {
 	buf_printf(out, "# write one command per line:\n"
-			"#   stop | start | restart | resize WxH | clear-error\n");
+			"#   stop | start | restart | resize WxH | scale WxH|none | clear-error\n");
 }
 
 /* Split text into lines; calls fn(line, ctx) for each non-blank one. */
@@ -421,7 +469,7 @@ static int ctl_parse_line(char *l, int lineno, void *ctx)
 	}
 	return derr_set(&p->e, EINVAL, "invalid_command",
 			"line %d: '%.60s' is not a command (stop, start, restart, resize WxH with "
-			"64..8192, clear-error)",
+			"64..8192, scale WxH with 16..8192 or none, clear-error)",
 			lineno, l);
 }
 
