@@ -36,6 +36,7 @@
 #include <X11/keysym.h>
 #include <X11/extensions/XTest.h>
 
+#include "agent/barrier.h"
 #include "agent/keymap.h"
 #include "agent/keys.h"
 #include "agent/observe.h"
@@ -285,6 +286,14 @@ static void button(struct input *in, int b, int press)
 	XTestFakeButtonEvent(in->x->dpy, (unsigned)b, press ? True : False, CurrentTime);
 }
 
+/* A press the X server time-stamps at least 1 ms after what came before
+ * (XTest's delay), however late it gets to both: the clicks of a double
+ * click must not carry one time stamp. */
+static void press_later(struct input *in, int b)
+{
+	XTestFakeButtonEvent(in->x->dpy, (unsigned)b, True, 1);
+}
+
 static void wheel(struct input *in, int b, int clicks)
 {
 	for (int i = 0; i < clicks; i++) {
@@ -294,7 +303,11 @@ static void wheel(struct input *in, int b, int clicks)
 }
 
 /* press, then the path in ACT_DRAG_STEPS steps per segment, then release,
- * drag_step apart (so that window managers and XDND see a drag, not a jump) */
+ * drag_step apart (so that window managers and XDND see a drag, not a
+ * jump); before the release, the window under the pointer is given up to
+ * ACT_DRAG_DWELL steps to catch up with the motion (barrier.c), since a
+ * browser that has not answered the drop target's first XDND position
+ * cancels a drop */
 static void drag(struct input *in, const struct action *a, const struct run *r)
 {
 	int x0, y0, first = 0;
@@ -319,6 +332,8 @@ static void drag(struct input *in, const struct action *a, const struct run *r)
 		x0 = x1;
 		y0 = y1;
 	}
+	barrier_wait(in->x, barrier_pointer_window(in->x),
+	             clk_mono_msf() + (double)ACT_DRAG_DWELL * r->t->drag_step, pause_cb, in);
 	pause_ms(in, r->t->drag_step);
 	button(in, a->button, 0);
 }
@@ -379,9 +394,12 @@ static int perform(struct input *in, const struct action *a, struct done *d, con
 		if (rc < 0)
 			break;
 		for (int i = 0; i < a->count; i++) {
-			if (i > 0) /* one gesture, but presses an application tells apart */
+			if (i > 0) { /* one gesture, but presses an application tells apart */
 				pause_ms(in, r->t->click_gap);
-			button(in, a->button, 1);
+				press_later(in, a->button);
+			} else {
+				button(in, a->button, 1);
+			}
 			button(in, a->button, 0);
 		}
 		rc = chord_event(in, &a->mods, 0, r);

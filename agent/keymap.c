@@ -15,6 +15,7 @@
  * See keymap.h for usage and for the timing rule.
  */
 #include "agent/keymap.h"
+#include "agent/barrier.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@ struct keymap {
 	unsigned long tick;
 	void (*pause)(void *cls, int ms);
 	void *pause_cls;
+	unsigned long pongs, waits; /* barriers answered, barriers that ran out */
 };
 
 int keymap_new(struct xconn *x, struct keymap **out)
@@ -221,17 +223,18 @@ void keymap_pressed(struct keymap *km, KeyCode kc)
 	}
 }
 
-static void wait_until(struct keymap *km, double when)
+/*
+ * Wait until the client that gets the keys has handled every event sent
+ * before now (barrier.c: a ping's answer), or until `when`.
+ */
+static void barrier(struct keymap *km, double when)
 {
-	double left = when - clk_mono_msf();
-
-	if (left <= 0)
+	if (when <= clk_mono_msf())
 		return;
-	XFlush(km->x->dpy);
-	if (km->pause)
-		km->pause(km->pause_cls, (int)left + 1);
+	if (barrier_wait(km->x, barrier_key_window(km->x), when, km->pause, km->pause_cls))
+		km->pongs++;
 	else
-		clk_sleep_ms((unsigned)left + 1);
+		km->waits++;
 }
 
 int keymap_prepare(struct keymap *km, const KeySym *syms, int n, const struct act_timing *t)
@@ -274,7 +277,7 @@ int keymap_prepare(struct keymap *km, const KeySym *syms, int n, const struct ac
 		KeySym syms_row[MAX_PER];
 		int per = km->per < MAX_PER ? km->per : MAX_PER;
 
-		wait_until(km, freed);
+		barrier(km, freed);
 		for (int i = 0; i < nv; i++) {
 			struct slot *s = victim[i];
 			for (int j = 0; j < per; j++)
@@ -288,6 +291,6 @@ int keymap_prepare(struct keymap *km, const KeySym *syms, int n, const struct ac
 		}
 		ready = clk_mono_msf() + t->keymap_delay;
 	}
-	wait_until(km, ready);
+	barrier(km, ready);
 	return k;
 }

@@ -139,8 +139,12 @@ int xconn_open(struct xconn *x, const char *name, char *err, size_t errlen)
 	x->width = DisplayWidth(x->dpy, x->screen);
 	x->height = DisplayHeight(x->dpy, x->screen);
 
-	/* Root resizes (RandR) arrive as ConfigureNotify on the root. */
-	XSelectInput(x->dpy, x->root, StructureNotifyMask);
+	/* Root resizes (RandR) arrive as ConfigureNotify on the root; clients
+	 * answer a _NET_WM_PING on the root, seen with SubstructureNotify
+	 * (keymap.c uses the answer as a barrier). */
+	XSelectInput(x->dpy, x->root, StructureNotifyMask | SubstructureNotifyMask);
+	x->wm_protocols = XInternAtom(x->dpy, "WM_PROTOCOLS", False);
+	x->net_wm_ping = XInternAtom(x->dpy, "_NET_WM_PING", False);
 
 	if (XDamageQueryExtension(x->dpy, &ev_base, &err_base) &&
 	    XDamageQueryVersion(x->dpy, &major, &minor)) {
@@ -199,6 +203,11 @@ static void handle_event(struct xconn *x, XEvent *ev)
 	case MappingNotify:
 		XRefreshKeyboardMapping(&ev->xmapping);
 		x->keymap_gen++;
+		break;
+	case ClientMessage:
+		if (ev->xclient.message_type == x->wm_protocols && ev->xclient.format == 32 &&
+		    (Atom)ev->xclient.data.l[0] == x->net_wm_ping)
+			x->pong = (unsigned long)ev->xclient.data.l[1];
 		break;
 	default:
 		break;

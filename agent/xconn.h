@@ -40,6 +40,8 @@ struct xconn {
 	unsigned long damage_events; /* DamageNotify events read so far */
 	double damage_ms;            /* CLOCK_MONOTONIC ms when the last one was read */
 	int xkb_event;    /* event base of XKB, or -1 */
+	Atom wm_protocols, net_wm_ping;
+	unsigned long pong; /* data.l[1] of the last _NET_WM_PING answer seen on the root */
 	int keymap_gen;   /* bumped on MappingNotify, XkbMapNotify, XkbNewKeyboardNotify */
 };
 

@@ -137,8 +137,11 @@ const char *act_kind_name(enum act_kind k);
  *   keymap_delay  after a spare keycode is bound to a new keysym, before
  *                 its key is pressed; and after a key was last pressed,
  *                 before its keycode may be bound to another keysym
+ * A client that answers _NET_WM_PING (Chromium, GTK, Qt) ends a keymap
+ * delay, and the wait before a drag's release, as soon as it has handled
+ * what came before (agent/barrier.c): for those the knobs are bounds.
  * Bounds count them: a multi-click costs (count - 1) gaps, a drag
- * 2 + ACT_DRAG_STEPS * segments steps, and every ACT_REBIND_POOL_MIN
+ * 2 + ACT_DRAG_DWELL + ACT_DRAG_STEPS * segments steps, and every ACT_REBIND_POOL_MIN
  * keysyms that may need a spare keycode two keymap delays (one pool of
  * spare keycodes is bound at once; Xvfb has 19, any X server at least
  * ACT_REBIND_POOL_MIN is assumed).
@@ -147,11 +150,12 @@ struct act_timing {
 	int click_gap, drag_step, keymap_delay;
 };
 
-#define ACT_CLICK_GAP_MS 25
+#define ACT_CLICK_GAP_MS 5
 #define ACT_DRAG_STEP_MS 20
-#define ACT_KEYMAP_DELAY_MS 40
+#define ACT_KEYMAP_DELAY_MS 100
 #define ACT_TIMING_MAX_MS 1000 /* each knob is 0..this */
 #define ACT_DRAG_STEPS 8       /* motion steps per segment of a drag */
+#define ACT_DRAG_DWELL 4       /* steps the target may take to catch up before the release */
 #define ACT_REBIND_POOL_MIN 8
 
 /* What a session asks of the agent, besides the actions themselves: its

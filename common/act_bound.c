@@ -66,7 +66,7 @@ long act_cost_ms(const struct action *a, const struct act_timing *t)
 		       rebind_ms(key_rebinds(a), t);
 	case ACT_DRAG:
 		segs = a->at_cursor ? a->npath : a->npath - 1;
-		return (2 + ACT_DRAG_STEPS * segs) * (long)t->drag_step;
+		return (2 + ACT_DRAG_DWELL + ACT_DRAG_STEPS * segs) * (long)t->drag_step;
 	default:
 		return rebind_ms(key_rebinds(a), t);
 	}
