@@ -155,6 +155,17 @@ class Page:
             self.ox, self.oy = e["x"], e["y"]
         return e is not None
 
+    def sync(self, wait_ms=0):
+        """A marker click at a spot no element covers; returns its record's seq
+        once the page reported it, so later records are the later actions'
+        (the page reports in order)."""
+        x, y = self.ox + 1000, self.oy + 700
+        since = self.last_seq()
+        self.s.act("click %d %d" % (x, y), *(["wait %d" % wait_ms] if wait_ms else []))
+        e = T.wait(lambda: self.first("mousedown", since,
+                                      lambda e: (e["x"], e["y"]) == (1000, 700)), 20)
+        return e["seq"] if e else self.last_seq()
+
     def at(self, elem, fx=0.5, fy=0.5):
         """Screen point at the fraction (fx, fy) of an element's box."""
         x, y, w, h = self.layout["rects"][elem]
