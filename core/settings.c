@@ -54,7 +54,7 @@ int set_check_scale(const char *val, char *err, size_t errlen)
 
 	act_opts_default(&o);
 	snprintf(opt, sizeof opt, "frame=%.40s", val);
-	if (!*val || act_opts_parse(opt, &o, NULL, 0) == 0)
+	if (!*val || (!strpbrk(val, " \t,") && act_opts_parse(opt, &o, NULL, 0) == 0))
 		return 0;
 	snprintf(err, errlen, "scale must be WxH (each side 16..8192) or none, not '%.40s'", val);
 	return -EINVAL;
