@@ -188,8 +188,7 @@ static KeyCode shift_keycode(struct input *in)
 }
 
 /* Press (or release, in reverse) every keysym of a chord, adding Shift where needed. */
-static int chord_event(struct input *in, const struct act_chord *c, int press,
-                       const struct run *r)
+static int chord_event(struct input *in, const struct act_chord *c, int press, const struct run *r)
 {
 	KeyCode kcs[ACT_MAX_CHORD];
 	int shifts[ACT_MAX_CHORD], rc;
@@ -520,8 +519,8 @@ static cJSON *receipt_new(const struct action *a, const struct done *d, unsigned
 	case ACT_MOVE:
 	case ACT_CURSOR:
 		if (a->at_cursor || a->kind == ACT_CURSOR)
-			add_xy(r, to_frame(d->px, run->fw, run->sw), to_frame(d->py, run->fh, run->sh),
-			       d->px, d->py, run);
+			add_xy(r, to_frame(d->px, run->fw, run->sw),
+			       to_frame(d->py, run->fh, run->sh), d->px, d->py, run);
 		else
 			add_xy(r, a->x, a->y, sx(run, a->x), sy(run, a->y), run);
 		if (a->at_cursor && a->kind != ACT_CURSOR)
@@ -575,8 +574,8 @@ static cJSON *receipt_new(const struct action *a, const struct done *d, unsigned
 	return r;
 }
 
-int input_run(struct input *in, const struct act_list *l, const struct act_opts *o,
-              cJSON *receipts, unsigned long *seq, char *err, size_t errlen)
+int input_run(struct input *in, const struct act_list *l, const struct act_opts *o, cJSON *receipts,
+              unsigned long *seq, char *err, size_t errlen)
 {
 	struct xconn *x = in->x;
 	struct done *done;

@@ -29,11 +29,11 @@
 
 struct slot {
 	KeyCode kc;
-	KeySym sym;       /* bound now, or NoSymbol */
-	double bound_ms;  /* CLOCK_MONOTONIC of the binding */
-	double used_ms;   /* of the last press of this binding (0: none) */
+	KeySym sym;      /* bound now, or NoSymbol */
+	double bound_ms; /* CLOCK_MONOTONIC of the binding */
+	double used_ms;  /* of the last press of this binding (0: none) */
 	unsigned long lru;
-	int pin;          /* needed by the batch being prepared */
+	int pin; /* needed by the batch being prepared */
 };
 
 struct keymap {
@@ -179,7 +179,8 @@ static int layout_find(struct keymap *km, KeySym ks, KeyCode *kc, int *shift)
 		KeySym *r = row(km, k);
 		KeySym s1 = km->per > 1 ? r[1] : NoSymbol;
 		if (s1 == NoSymbol && r[0] != NoSymbol) {
-			KeySym lo, up; /* core rule: a lone lowercase letter implies its upper case */
+			KeySym lo,
+			    up; /* core rule: a lone lowercase letter implies its upper case */
 			XConvertCase(r[0], &lo, &up);
 			if (lo != up && r[0] == lo)
 				s1 = up;

@@ -37,8 +37,8 @@ static const char *atom_names[A_COUNT] = {"_NET_WM_NAME", "UTF8_STRING", "_NET_W
                                           "_NET_ACTIVE_WINDOW"};
 
 struct win {
-	Window frame;  /* child of the root */
-	Window client; /* window carrying the properties */
+	Window frame;            /* child of the root */
+	Window client;           /* window carrying the properties */
 	int x, y, width, height; /* the client's content, screen pixels */
 	int ox, oy, ow, oh;      /* the frame's outer rectangle */
 };

@@ -297,9 +297,10 @@ static inline uint64_t lanes_bgrx(uint32_t v)
 static uint64_t lanes_generic(const unsigned char *p, const struct png_fmt *f)
 {
 	uint32_t v = read_pixel(p, f->bits_per_pixel, f->msb_first);
-	unsigned r = scale_to_8((v & f->red_mask) >> mask_shift(f->red_mask), mask_bits(f->red_mask));
-	unsigned g = scale_to_8((v & f->green_mask) >> mask_shift(f->green_mask),
-	                        mask_bits(f->green_mask));
+	unsigned r =
+	    scale_to_8((v & f->red_mask) >> mask_shift(f->red_mask), mask_bits(f->red_mask));
+	unsigned g =
+	    scale_to_8((v & f->green_mask) >> mask_shift(f->green_mask), mask_bits(f->green_mask));
 	unsigned b =
 	    scale_to_8((v & f->blue_mask) >> mask_shift(f->blue_mask), mask_bits(f->blue_mask));
 	return (uint64_t)b | (uint64_t)g << 16 | (uint64_t)r << 32;
@@ -617,8 +618,8 @@ void png_reset(struct png_enc *e)
 
 /* Lay the bands out for a new geometry; the band bytes are then stale
  * (e->valid = 0 until every band is encoded). */
-static int relayout(struct png_enc *e, int width, int height, int src_w, int src_h,
-                    size_t stride, const struct png_fmt *fmt)
+static int relayout(struct png_enc *e, int width, int height, int src_w, int src_h, size_t stride,
+                    const struct png_fmt *fmt)
 {
 	int nbands;
 

@@ -33,16 +33,16 @@ struct xconn {
 	int depth;
 	int width, height; /* root size, kept current from ConfigureNotify */
 
-	int have_damage;  /* XDamage present and a damage object on root */
-	int damage_event; /* event base of XDamage */
-	Damage damage;    /* XDamageReportNonEmpty on the root window */
-	int damaged;      /* a DamageNotify (or resize) arrived since the last reset */
+	int have_damage;             /* XDamage present and a damage object on root */
+	int damage_event;            /* event base of XDamage */
+	Damage damage;               /* XDamageReportNonEmpty on the root window */
+	int damaged;                 /* a DamageNotify (or resize) arrived since the last reset */
 	unsigned long damage_events; /* DamageNotify events read so far */
 	double damage_ms;            /* CLOCK_MONOTONIC ms when the last one was read */
-	int xkb_event;    /* event base of XKB, or -1 */
+	int xkb_event;               /* event base of XKB, or -1 */
 	Atom wm_protocols, net_wm_ping;
 	unsigned long pong; /* data.l[1] of the last _NET_WM_PING answer seen on the root */
-	int keymap_gen;   /* bumped on MappingNotify, XkbMapNotify, XkbNewKeyboardNotify */
+	int keymap_gen;     /* bumped on MappingNotify, XkbMapNotify, XkbNewKeyboardNotify */
 };
 
 struct xconn_error {

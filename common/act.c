@@ -158,8 +158,10 @@ int act_add_point(struct act_parser *p, struct action *a, long long x, long long
 int act_set_settle(struct act_parser *p, struct action *a, long long quiet, long long max)
 {
 	if (quiet < 1 || quiet > ACT_MAX_MS || max < 0 || max > ACT_MAX_MS)
-		return act_fail(p, -EINVAL, "settle needs a quiet time of 1..%d ms and a bound of "
-		                "0..%d ms", ACT_MAX_MS, ACT_MAX_MS);
+		return act_fail(p, -EINVAL,
+		                "settle needs a quiet time of 1..%d ms and a bound of "
+		                "0..%d ms",
+		                ACT_MAX_MS, ACT_MAX_MS);
 	a->ms = (int)quiet;
 	a->max_ms = (int)max;
 	return 0;
@@ -538,7 +540,8 @@ static int text_settle(struct act_parser *p, struct action *a, const struct args
 	int rc;
 
 	if (g->n > 2)
-		return act_fail(p, -EINVAL, "settle takes [QUIET_MS [MAX_MS]], e.g. settle 300 5000");
+		return act_fail(p, -EINVAL,
+		                "settle takes [QUIET_MS [MAX_MS]], e.g. settle 300 5000");
 	if (g->n >= 1 && (rc = num(p, g->v[0], "quiet milliseconds", 1, ACT_MAX_MS, &q)))
 		return rc;
 	if (g->n >= 2 && (rc = num(p, g->v[1], "milliseconds", 0, ACT_MAX_MS, &m)))

@@ -15,10 +15,10 @@
  *
  *	long extra = act_bound_ms(body, len);   (the daemon: how long may this take?)
 
-	struct act_opts o;                       (a session's frame and input timing,
-	act_opts_default(&o);                     as the daemon sends them to the agent
-	act_opts_parse("frame=1024x768 click_gap=20", &o, err, sizeof err);
-	act_opts_format(&o, buf, sizeof buf);     in the X-Deskfs-Options header)
+        struct act_opts o;                       (a session's frame and input timing,
+        act_opts_default(&o);                     as the daemon sends them to the agent
+        act_opts_parse("frame=1024x768 click_gap=20", &o, err, sizeof err);
+        act_opts_format(&o, buf, sizeof buf);     in the X-Deskfs-Options header)
  *
  * The parser is pure: no X, no display, no FUSE; both binaries link it.
  * Key names become KeySyms through a resolver: the agent registers the

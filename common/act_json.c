@@ -9,8 +9,8 @@
  *	{"type": "computer_call", "action": {...}}                (also {"action": {...}})
  *	{"method": "left_click", "x": 640, "y": 400}             E2B desktop SDK call
  *	{"method": "press", "args": [["ctrl", "s"]]}              (positional args)
-	{"action_type": "CLICK", "parameters": {"x": 5, "y": 9}}  OSWorld computer_13
-	"DONE"  (in an array: OSWorld's bare WAIT, FAIL, DONE)
+        {"action_type": "CLICK", "parameters": {"x": 5, "y": 9}}  OSWorld computer_13
+        "DONE"  (in an array: OSWorld's bare WAIT, FAIL, DONE)
  *	[{...}, {...}]                                            several actions on one line
  *
  * Units as each dialect defines them: Anthropic durations are seconds
@@ -479,14 +479,14 @@ static int e2b_fill(const struct jctx *c, struct action *a)
 /* ---- OSWorld computer_13 ---- */
 
 static const struct json_verb osworld_verbs[] = {
-    {"CLICK", ACT_CLICK, 1, 1},        {"MOVE_TO", ACT_MOVE, 1, 1},
-    {"MOUSE_DOWN", ACT_DOWN, 1, 1},    {"MOUSE_UP", ACT_UP, 1, 1},
-    {"RIGHT_CLICK", ACT_CLICK, 3, 1},  {"DOUBLE_CLICK", ACT_CLICK, 1, 2},
-    {"DRAG_TO", ACT_DRAG, 1, 1},       {"SCROLL", ACT_SCROLL, 1, 1},
-    {"TYPING", ACT_TYPE, 1, 1},        {"PRESS", ACT_KEY, 1, 1},
-    {"KEY_DOWN", ACT_KEYDOWN, 1, 1},   {"KEY_UP", ACT_KEYUP, 1, 1},
-    {"HOTKEY", ACT_KEY, 1, 1},         {"WAIT", ACT_WAIT, 1, 1},
-    {"FAIL", ACT_FAIL, 1, 1},          {"DONE", ACT_DONE, 1, 1},
+    {"CLICK", ACT_CLICK, 1, 1},       {"MOVE_TO", ACT_MOVE, 1, 1},
+    {"MOUSE_DOWN", ACT_DOWN, 1, 1},   {"MOUSE_UP", ACT_UP, 1, 1},
+    {"RIGHT_CLICK", ACT_CLICK, 3, 1}, {"DOUBLE_CLICK", ACT_CLICK, 1, 2},
+    {"DRAG_TO", ACT_DRAG, 1, 1},      {"SCROLL", ACT_SCROLL, 1, 1},
+    {"TYPING", ACT_TYPE, 1, 1},       {"PRESS", ACT_KEY, 1, 1},
+    {"KEY_DOWN", ACT_KEYDOWN, 1, 1},  {"KEY_UP", ACT_KEYUP, 1, 1},
+    {"HOTKEY", ACT_KEY, 1, 1},        {"WAIT", ACT_WAIT, 1, 1},
+    {"FAIL", ACT_FAIL, 1, 1},         {"DONE", ACT_DONE, 1, 1},
     {"SETTLE", ACT_SETTLE, 1, 1},
 };
 
@@ -632,8 +632,9 @@ static int json_action(struct act_parser *p, const cJSON *obj, int depth)
 		return act_fail(p, -EINVAL, "actions wrapped too deep");
 	action = cJSON_GetObjectItemCaseSensitive(obj, "action");
 	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(obj, "action_type")))
-		return dialect_action(p, obj, OSWORLD,
-		                      cJSON_GetObjectItemCaseSensitive(obj, "action_type")->valuestring);
+		return dialect_action(
+		    p, obj, OSWORLD,
+		    cJSON_GetObjectItemCaseSensitive(obj, "action_type")->valuestring);
 	type = cJSON_GetObjectItemCaseSensitive(obj, "type");
 	method = cJSON_GetObjectItemCaseSensitive(obj, "method");
 	input = cJSON_GetObjectItemCaseSensitive(obj, "input");

@@ -37,8 +37,9 @@ int main(int argc, char **argv)
 		return 2;
 	int scr = DefaultScreen(d);
 	XSetWindowAttributes a = {.override_redirect = True, .background_pixel = 0};
-	Window win = XCreateWindow(d, RootWindow(d, scr), x, y, w, h, 0, CopyFromParent,
-				   InputOutput, CopyFromParent, CWOverrideRedirect | CWBackPixel, &a);
+	Window win =
+	    XCreateWindow(d, RootWindow(d, scr), x, y, w, h, 0, CopyFromParent, InputOutput,
+	                  CopyFromParent, CWOverrideRedirect | CWBackPixel, &a);
 	XSelectInput(d, win, ExposureMask);
 	XMapWindow(d, win);
 	XEvent ev;

@@ -551,8 +551,8 @@ static void test_osworld(void)
 	CHECK(one(OS("MOVE_TO", "\"x\": 7, \"y\": 8"), ACT_MOVE) && at(&L.v[0], 7, 8),
 	      "osworld MOVE_TO");
 	CHECK(bad(OS("MOVE_TO", ""), "osworld MOVE_TO needs x"), "osworld MOVE_TO no x");
-	CHECK(one(OS("MOUSE_DOWN", "\"button\": \"middle\""), ACT_DOWN) &&
-	          L.v[0].button == 2 && L.v[0].at_cursor,
+	CHECK(one(OS("MOUSE_DOWN", "\"button\": \"middle\""), ACT_DOWN) && L.v[0].button == 2 &&
+	          L.v[0].at_cursor,
 	      "osworld MOUSE_DOWN");
 	CHECK(one(OS("MOUSE_UP", ""), ACT_UP) && L.v[0].button == 1, "osworld MOUSE_UP");
 	CHECK(one(OS("RIGHT_CLICK", "\"x\": 1, \"y\": 1"), ACT_CLICK) && L.v[0].button == 3,
@@ -571,7 +571,8 @@ static void test_osworld(void)
 	CHECK(one(OS("TYPING", "\"text\": \"h\u00e9\""), ACT_TYPE) &&
 	          !strcmp(L.v[0].text, "h\xc3\xa9"),
 	      "osworld TYPING");
-	CHECK(bad(OS("TYPING", "\"text\": \"\""), "needs text (not empty)"), "osworld TYPING empty");
+	CHECK(bad(OS("TYPING", "\"text\": \"\""), "needs text (not empty)"),
+	      "osworld TYPING empty");
 	CHECK(one(OS("PRESS", "\"key\": \"enter\""), ACT_KEY) &&
 	          chord_is(&L.v[0].chords[0], 1, XK_Return, 0),
 	      "osworld PRESS enter");
@@ -585,8 +586,7 @@ static void test_osworld(void)
 	          chord_is(&L.v[0].chords[0], 1, XK_KP_5, 0),
 	      "osworld KEY_UP num5");
 	CHECK(one(OS("HOTKEY", "\"keys\": [\"ctrl\", \"shift\", \"t\"]"), ACT_KEY) &&
-	          L.v[0].nchords == 1 && L.v[0].chords[0].n == 3 &&
-	          L.v[0].chords[0].sym[2] == XK_t,
+	          L.v[0].nchords == 1 && L.v[0].chords[0].n == 3 && L.v[0].chords[0].sym[2] == XK_t,
 	      "osworld HOTKEY is one chord");
 	CHECK(bad(OS("HOTKEY", "\"keys\": \"\""), "empty key combination"), "osworld HOTKEY empty");
 	CHECK(one("{\"action_type\": \"WAIT\"}", ACT_WAIT) && L.v[0].ms == 2000,
@@ -601,8 +601,7 @@ static void test_osworld(void)
 	CHECK(bad("[\"NOPE\"]", "must be a JSON object"), "a bare string that is no action");
 	CHECK(bad("{\"action_type\": \"JUMP\"}", "unknown osworld action 'JUMP'"),
 	      "osworld unknown");
-	CHECK(bad("{\"action_type\": \"CLICK\", \"parameters\": [1]}",
-	          "parameters as an object"),
+	CHECK(bad("{\"action_type\": \"CLICK\", \"parameters\": [1]}", "parameters as an object"),
 	      "osworld parameters not an object");
 	CHECK(bad("[" OS("CLICK", "") ", " OS("MOVE_TO", "\"x\": 1") "]", "item 2"),
 	      "osworld all or nothing, the item named");
@@ -625,13 +624,12 @@ static void test_settle_frame(void)
 	CHECK(bad("settle 0", "quiet milliseconds 0 is out of range"), "settle 0");
 	CHECK(bad("settle 1 2 3", "settle takes"), "settle 3 numbers");
 	CHECK(bad("settle 100 60001", "out of range"), "settle max too long");
-	CHECK(one("{\"action\": \"settle\", \"quiet_ms\": 50}", ACT_SETTLE) &&
-	          L.v[0].ms == 50,
+	CHECK(one("{\"action\": \"settle\", \"quiet_ms\": 50}", ACT_SETTLE) && L.v[0].ms == 50,
 	      "anthropic settle");
 	CHECK(one("{\"type\": \"settle\", \"max_ms\": 70}", ACT_SETTLE) && L.v[0].max_ms == 70,
 	      "openai settle");
-	CHECK(one("{\"method\": \"settle\", \"args\": [20, 30]}", ACT_SETTLE) &&
-	          L.v[0].ms == 20 && L.v[0].max_ms == 30,
+	CHECK(one("{\"method\": \"settle\", \"args\": [20, 30]}", ACT_SETTLE) && L.v[0].ms == 20 &&
+	          L.v[0].max_ms == 30,
 	      "e2b settle positional");
 	CHECK(bad("{\"method\": \"settle\", \"args\": [0]}", "out of range"), "e2b settle 0");
 	CHECK(one("drag_to 5 6 7 8", ACT_DRAG) && L.v[0].at_cursor && L.v[0].npath == 2,
@@ -649,13 +647,14 @@ static void test_settle_frame(void)
 	      "an off-frame coordinate names the frame and the screen");
 
 	act_opts_default(&o);
-	CHECK(act_opts_parse("frame=1024x768 click_gap=3,keymap_delay=7", &o, err, sizeof err) == 0 &&
+	CHECK(act_opts_parse("frame=1024x768 click_gap=3,keymap_delay=7", &o, err, sizeof err) ==
+	              0 &&
 	          o.frame_w == 1024 && o.frame_h == 768 && o.t.click_gap == 3 &&
 	          o.t.drag_step == ACT_DRAG_STEP_MS && o.t.keymap_delay == 7,
 	      "act_opts_parse");
 	act_opts_format(&o, buf, sizeof buf);
-	CHECK(!strcmp(buf, "frame=1024x768 click_gap=3 drag_step=" STR(ACT_DRAG_STEP_MS)
-	                   " keymap_delay=7"),
+	CHECK(!strcmp(buf, "frame=1024x768 click_gap=3 drag_step=" STR(
+	                       ACT_DRAG_STEP_MS) " keymap_delay=7"),
 	      "act_opts_format");
 	CHECK(act_opts_parse("frame=none", &o, err, sizeof err) == 0 && o.frame_w == 0,
 	      "frame=none");
