@@ -439,6 +439,12 @@ static int perform(struct input *in, const struct action *a, struct done *d, con
 	case ACT_KEYUP:
 		if (a->nchords > 0)
 			rc = chord_event(in, &a->chords[0], a->kind == ACT_KEYDOWN, r);
+		for (int i = 0; rc == 0 && a->nchords > 0 && i < a->chords[0].n; i++) {
+			KeyCode kc;
+			int shift;
+			if (keymap_key(in->km, a->chords[0].sym[i], &kc, &shift) == 0)
+				keymap_hold(in->km, kc, a->kind == ACT_KEYDOWN);
+		}
 		break;
 	case ACT_HOLD:
 		if (a->nchords == 0)

@@ -33,7 +33,8 @@ struct slot {
 	double bound_ms; /* CLOCK_MONOTONIC of the binding */
 	double used_ms;  /* of the last press of this binding (0: none) */
 	unsigned long lru;
-	int pin; /* needed by the batch being prepared */
+	int pin;  /* needed by the batch being prepared */
+	int held; /* pressed by a keydown and not released yet: never rebound */
 };
 
 struct keymap {
@@ -115,7 +116,7 @@ static void pool_rebuild(struct keymap *km)
 	km->nslots = 0;
 	for (int kc = km->max_kc; kc >= km->min_kc && km->nslots < MAX_SLOTS; kc--) {
 		KeySym *r = row(km, kc);
-		struct slot s = {(KeyCode)kc, NoSymbol, 0, 0, 0, 0};
+		struct slot s = {.kc = (KeyCode)kc, .sym = NoSymbol};
 		int empty = 1;
 
 		for (int i = 0; i < km->per; i++)
@@ -214,6 +215,14 @@ int keymap_key(struct keymap *km, KeySym ks, KeyCode *kc, int *shift)
 	return layout_find(km, ks, kc, shift);
 }
 
+void keymap_hold(struct keymap *km, KeyCode kc, int down)
+{
+	struct slot *s = slot_of(km, kc);
+
+	if (s)
+		s->held = down;
+}
+
 void keymap_pressed(struct keymap *km, KeyCode kc)
 {
 	struct slot *s = slot_of(km, kc);
@@ -245,7 +254,7 @@ int keymap_prepare(struct keymap *km, const KeySym *syms, int n, const struct ac
 	int nv = 0, k;
 
 	for (int i = 0; i < km->nslots; i++)
-		km->slot[i].pin = 0;
+		km->slot[i].pin = km->slot[i].held;
 	for (k = 0; k < n; k++) {
 		KeySym ks = syms[k];
 		struct slot *s = slot_bound(km, ks), *lru = NULL;

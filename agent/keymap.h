@@ -54,6 +54,8 @@ int keymap_prepare(struct keymap *km, const KeySym *syms, int n, const struct ac
 int keymap_key(struct keymap *km, KeySym ks, KeyCode *kc, int *shift);
 /* Records a press of kc (its binding is in use until the delay has passed). */
 void keymap_pressed(struct keymap *km, KeyCode kc);
+/* kc is held down (a keydown) or let go: a held keycode is never rebound. */
+void keymap_hold(struct keymap *km, KeyCode kc, int down);
 /* Spare keycodes in the pool. */
 int keymap_spare(const struct keymap *km);
 

@@ -36,11 +36,10 @@
  * it covers), in the same band job as the filter and deflate, so it runs
  * on every encoder thread and an unchanged band (its source rows compared)
  * costs nothing. Weights are 8-bit fractions (each output pixel's sum to
- * 256), and a pixel's three channels ride in one 64-bit word as 16-bit
- * lanes, so one multiply-add weighs a whole pixel: the horizontal pass
- * leaves 8-bit channels, the vertical pass sums those and rounds once more
- * (results within 1 of exact). A source row shared by two output rows is
- * filtered once.
+ * 256): the vertical pass sums whole source rows of bytes into 16-bit
+ * channels, 16 at a time (vector extensions), rounds them back to 8 bits,
+ * and the horizontal pass sums those, a pixel's four channels in one
+ * vector of 16-bit lanes, and rounds again (results within 1 of exact).
  *
  * See png.h for usage.
  */
@@ -77,10 +76,10 @@ struct worker {
 	struct png_enc *e;
 	unsigned char *filt; /* one band of filtered rows */
 	size_t filt_cap;
-	uint64_t *hrow[2]; /* scaling: two source rows filtered horizontally */
-	uint64_t *vacc;    /* scaling: one output row being summed */
-	uint16_t *wy;      /* scaling: the weights of the source rows of an output row */
-	int scale_w, wy_n; /* what those were made for */
+	uint16_t *vacc;      /* scaling: source rows summed for one output row (BGRX) */
+	unsigned char *conv; /* scaling: a source row converted to BGRX (other formats) */
+	uint16_t *wy;        /* scaling: the weights of the source rows of an output row */
+	int scale_w, wy_n;   /* what those were made for */
 	unsigned char *level_buf;
 	int encoded; /* bands this thread re-encoded in the current job */
 	int rc;
@@ -97,9 +96,10 @@ struct png_enc {
 	int src_w, src_h;  /* of the pixels (== width, height unless scaled) */
 	int scaled;
 	size_t stride;
-	/* scaling, horizontal: output pixel x weighs hn[x] source pixels from
-	 * hx0[x] on, with weights hw[x * htaps + k] (summing to 256) */
-	int *hx0, *hn, htaps;
+	/* scaling, horizontal: output pixel x weighs htaps source pixels from
+	 * hx0[x] on, with weights hw[(x * htaps + k) * 4 + 0..3] (four copies;
+	 * summing to 256 over k) */
+	int *hx0, htaps;
 	uint16_t *hw;
 	struct png_fmt fmt;
 	int band_rows, nbands;
@@ -285,25 +285,23 @@ static int rows_equal(const unsigned char *a, const unsigned char *b, size_t str
 
 /* ---- scaling ---- */
 
-#define LANES 0x00ff00ff00ff00ffULL /* three channels in 16-bit lanes: B, G, R */
-#define ROUND 0x0080008000800080ULL
-
-/* One pixel as 16-bit lanes (B, G, R, from bits 0, 16, 32). */
-static inline uint64_t lanes_bgrx(uint32_t v)
+/* A source row of another format as BGRX bytes. */
+static void row_to_bgrx(const unsigned char *src, unsigned char *dst, int w,
+                        const struct png_fmt *f)
 {
-	return (uint64_t)(v & 0xff) | (uint64_t)(v & 0xff00) << 8 | (uint64_t)(v & 0xff0000) << 16;
-}
+	int bypp = f->bits_per_pixel / 8;
+	int rs = mask_shift(f->red_mask), gs = mask_shift(f->green_mask);
+	int bs = mask_shift(f->blue_mask);
+	int rb = mask_bits(f->red_mask), gb = mask_bits(f->green_mask);
+	int bb = mask_bits(f->blue_mask);
 
-static uint64_t lanes_generic(const unsigned char *p, const struct png_fmt *f)
-{
-	uint32_t v = read_pixel(p, f->bits_per_pixel, f->msb_first);
-	unsigned r =
-	    scale_to_8((v & f->red_mask) >> mask_shift(f->red_mask), mask_bits(f->red_mask));
-	unsigned g =
-	    scale_to_8((v & f->green_mask) >> mask_shift(f->green_mask), mask_bits(f->green_mask));
-	unsigned b =
-	    scale_to_8((v & f->blue_mask) >> mask_shift(f->blue_mask), mask_bits(f->blue_mask));
-	return (uint64_t)b | (uint64_t)g << 16 | (uint64_t)r << 32;
+	for (int x = 0; x < w; x++, dst += 4) {
+		uint32_t v = read_pixel(src + (size_t)x * bypp, f->bits_per_pixel, f->msb_first);
+		dst[0] = (unsigned char)scale_to_8((v & f->blue_mask) >> bs, bb);
+		dst[1] = (unsigned char)scale_to_8((v & f->green_mask) >> gs, gb);
+		dst[2] = (unsigned char)scale_to_8((v & f->red_mask) >> rs, rb);
+		dst[3] = 0;
+	}
 }
 
 /* The weights of the source cells [i*d, (i+1)*d) under the output cell
@@ -329,48 +327,78 @@ static int cell_weights(int o, int s, int d, int n, int *first, uint16_t *w, int
 
 static int scale_tables(struct png_enc *e)
 {
-	int taps = (e->src_w + e->width - 1) / e->width + 2;
+	int taps = (e->src_w + e->width - 1) / e->width + 2, most = 1;
+	uint16_t *w = calloc((size_t)e->width * (size_t)taps, sizeof *w);
+	int *n = malloc(sizeof *n * (size_t)e->width);
 
 	free(e->hx0);
-	free(e->hn);
 	free(e->hw);
 	e->hx0 = malloc(sizeof *e->hx0 * (size_t)e->width);
-	e->hn = malloc(sizeof *e->hn * (size_t)e->width);
-	e->hw = malloc(sizeof *e->hw * (size_t)e->width * (size_t)taps);
-	if (!e->hx0 || !e->hn || !e->hw)
-		return -ENOMEM;
-	e->htaps = taps;
-	for (int x = 0; x < e->width; x++)
-		e->hn[x] = cell_weights(x, e->src_w, e->width, e->src_w, &e->hx0[x],
-		                        e->hw + (size_t)x * taps, taps);
-	return 0;
-}
-
-/* Source row y filtered horizontally into out (width pixels, 8-bit lanes). */
-static void scale_row_h(const struct png_enc *e, const unsigned char *src, uint64_t *out)
-{
-	int bypp = e->fmt.bits_per_pixel / 8, fast = is_fast_bgrx(&e->fmt);
-
+	e->hw = NULL;
+	if (!w || !n || !e->hx0)
+		goto out;
 	for (int x = 0; x < e->width; x++) {
-		const uint16_t *w = e->hw + (size_t)x * e->htaps;
-		const unsigned char *p = src + (size_t)e->hx0[x] * bypp;
-		uint64_t acc = 0;
-		for (int k = 0; k < e->hn[x]; k++, p += bypp) {
-			uint64_t px;
-			if (fast) {
-				uint32_t v;
-				memcpy(&v, p, 4);
-				px = lanes_bgrx(v);
-			} else {
-				px = lanes_generic(p, &e->fmt);
-			}
-			acc += px * w[k];
-		}
-		out[x] = ((acc + ROUND) >> 8) & LANES;
+		n[x] = cell_weights(x, e->src_w, e->width, e->src_w, &e->hx0[x],
+		                    w + (size_t)x * taps, taps);
+		most = n[x] > most ? n[x] : most;
 	}
+	/* every output pixel weighs `most` columns, rounded up to a multiple
+	 * of 4 (the unused ones weigh 0), each weight four times: one multiply
+	 * weighs two pixels' four channels */
+	most = (most + 3) / 4 * 4;
+	e->htaps = most;
+	e->hw = calloc((size_t)e->width * (size_t)most * 4, sizeof *e->hw);
+	for (int x = 0; e->hw && x < e->width; x++)
+		for (int k = 0; k < n[x]; k++)
+			for (int c = 0; c < 4; c++)
+				e->hw[((size_t)x * most + k) * 4 + c] = w[(size_t)x * taps + k];
+out:
+	free(w);
+	free(n);
+	return e->hx0 && e->hw ? 0 : -ENOMEM;
 }
 
-static int worker_scale_bufs(struct worker *w, int width, int taps)
+/* acc[j] += src[j] * w, 16 bytes at a time (GCC/clang vector extensions:
+ * SSE2 or AVX2 as the target allows). */
+typedef uint8_t v16u8 __attribute__((vector_size(16)));
+typedef uint16_t v16u16 __attribute__((vector_size(32)));
+typedef uint16_t v8u16 __attribute__((vector_size(16)));
+
+/* acc = (first ? 0 : acc) + src * w */
+static void acc_row(uint16_t *restrict acc, const unsigned char *restrict src, size_t n, uint16_t w,
+                    int first)
+{
+	size_t j = 0;
+
+	for (; j + 16 <= n; j += 16) {
+		v16u8 s;
+		v16u16 a = {0};
+		memcpy(&s, src + j, sizeof s);
+		if (!first)
+			memcpy(&a, acc + j, sizeof a);
+		a += __builtin_convertvector(s, v16u16) * w;
+		memcpy(acc + j, &a, sizeof a);
+	}
+	for (; j < n; j++)
+		acc[j] = (uint16_t)((first ? 0 : acc[j]) + src[j] * w);
+}
+
+/* acc = round(acc / 256): back to 8-bit values, in 16-bit lanes */
+static void round_row(uint16_t *restrict acc, size_t n)
+{
+	size_t j = 0;
+
+	for (; j + 16 <= n; j += 16) {
+		v16u16 a;
+		memcpy(&a, acc + j, sizeof a);
+		a = (a + 128) >> 8;
+		memcpy(acc + j, &a, sizeof a);
+	}
+	for (; j < n; j++)
+		acc[j] = (uint16_t)((acc[j] + 128) >> 8);
+}
+
+static int worker_scale_bufs(struct worker *w, int src_w, int taps)
 {
 	if (w->wy_n < taps) {
 		free(w->wy);
@@ -379,61 +407,69 @@ static int worker_scale_bufs(struct worker *w, int width, int taps)
 		if (!w->wy)
 			return -ENOMEM;
 	}
-	if (w->scale_w >= width)
+	if (w->scale_w >= src_w)
 		return 0;
-	for (int i = 0; i < 2; i++) {
-		free(w->hrow[i]);
-		w->hrow[i] = malloc(sizeof(uint64_t) * (size_t)width);
-	}
 	free(w->vacc);
-	w->vacc = malloc(sizeof(uint64_t) * (size_t)width);
-	if (!w->hrow[0] || !w->hrow[1] || !w->vacc) {
-		w->scale_w = 0;
-		return -ENOMEM;
-	}
-	w->scale_w = width;
-	return 0;
+	free(w->conv);
+	/* room for the zero-weight taps past the last column */
+	w->vacc = calloc(4 * ((size_t)src_w + (size_t)taps), sizeof *w->vacc);
+	w->conv = malloc(4 * (size_t)src_w);
+	w->scale_w = w->vacc && w->conv ? src_w : 0;
+	return w->scale_w ? 0 : -ENOMEM;
 }
 
-/* Output rows [y0, y0 + rows) into filtered PNG rows (SUB) at filt. */
+/* Output rows [y0, y0 + rows) into filtered PNG rows (SUB) at filt: the
+ * source rows under each are summed with their weights into 16-bit
+ * channels (exact: weights sum to 256) and rounded to 8 bits, then each
+ * output pixel sums its source columns and rounds again. */
 static int scale_band(struct worker *w, int y0, int rows, unsigned char *filt)
 {
 	struct png_enc *e = w->e;
-	size_t rowlen = 1 + 3 * (size_t)e->width;
-	int cached = -1; /* the source row in hrow[1] */
-	int taps = (e->src_h + e->height - 1) / e->height + 2;
+	size_t rowlen = 1 + 3 * (size_t)e->width, n4 = 4 * (size_t)e->src_w;
+	int taps = (e->src_h + e->height - 1) / e->height + 2, fast = is_fast_bgrx(&e->fmt);
 
-	if (worker_scale_bufs(w, e->width, taps) < 0)
+	if (worker_scale_bufs(w, e->src_w, taps > e->htaps ? taps : e->htaps) < 0)
 		return -ENOMEM;
 	for (int y = y0; y < y0 + rows; y++) {
 		int ys0, n = cell_weights(y, e->src_h, e->height, e->src_h, &ys0, w->wy, taps);
 		unsigned char *d = filt + rowlen * (size_t)(y - y0);
-		uint64_t prev = 0;
+		uint16_t *acc = w->vacc;
+		unsigned pr = 0, pg = 0, pb = 0;
 
-		memset(w->vacc, 0, sizeof(uint64_t) * (size_t)e->width);
 		for (int k = 0; k < n; k++) {
-			int sy = ys0 + k;
-			uint64_t *h;
-			if (sy == cached) {
-				h = w->hrow[1];
-			} else {
-				int keep = k == n - 1; /* the next output row may start here */
-				h = w->hrow[keep];
-				scale_row_h(e, e->pixels + e->stride * (size_t)sy, h);
-				if (keep)
-					cached = sy;
+			const unsigned char *src = e->pixels + e->stride * (size_t)(ys0 + k);
+			uint16_t wk = w->wy[k];
+			if (!fast) {
+				row_to_bgrx(src, w->conv, e->src_w, &e->fmt);
+				src = w->conv;
 			}
-			for (int x = 0; x < e->width; x++)
-				w->vacc[x] += h[x] * w->wy[k];
+			acc_row(acc, src, n4, wk, k == 0);
 		}
+		round_row(acc, n4);
 		*d++ = 1; /* filter type SUB */
+		const uint16_t *wx = e->hw;
 		for (int x = 0; x < e->width; x++) {
-			uint64_t v = ((w->vacc[x] + ROUND) >> 8) & LANES;
-			d[0] = (unsigned char)((v >> 32) - (prev >> 32));
-			d[1] = (unsigned char)((v >> 16) - (prev >> 16));
-			d[2] = (unsigned char)(v - prev);
+			const uint16_t *a = acc + 4 * e->hx0[x];
+			v8u16 px, wk, sum; /* B G R X of the even taps, then of the odd ones */
+			memcpy(&px, a, sizeof px);
+			memcpy(&wk, wx, sizeof wk);
+			sum = px * wk;
+			for (int k = 2; k < e->htaps; k += 2) { /* past 4 taps: scaled down > 2x */
+				memcpy(&px, a + 4 * k, sizeof px);
+				memcpy(&wk, wx + 4 * k, sizeof wk);
+				sum += px * wk;
+			}
+			wx += 4 * e->htaps;
+			unsigned b = (sum[0] + sum[4] + 128u) >> 8,
+			         g = (sum[1] + sum[5] + 128u) >> 8;
+			unsigned r = (sum[2] + sum[6] + 128u) >> 8;
+			d[0] = (unsigned char)(r - pr);
+			d[1] = (unsigned char)(g - pg);
+			d[2] = (unsigned char)(b - pb);
 			d += 3;
-			prev = v;
+			pr = r;
+			pg = g;
+			pb = b;
 		}
 	}
 	return 0;
@@ -593,13 +629,11 @@ void png_enc_free(struct png_enc *e)
 	for (int i = 0; i < e->nthreads; i++) {
 		free(e->w[i].level_buf);
 		free(e->w[i].filt);
-		free(e->w[i].hrow[0]);
-		free(e->w[i].hrow[1]);
 		free(e->w[i].vacc);
+		free(e->w[i].conv);
 		free(e->w[i].wy);
 	}
 	free(e->hx0);
-	free(e->hn);
 	free(e->hw);
 	for (int i = 0; i < e->bands_cap; i++)
 		free(e->bands[i].out);

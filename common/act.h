@@ -150,7 +150,7 @@ struct act_timing {
 	int click_gap, drag_step, keymap_delay;
 };
 
-#define ACT_CLICK_GAP_MS 5
+#define ACT_CLICK_GAP_MS 0
 #define ACT_DRAG_STEP_MS 20
 #define ACT_KEYMAP_DELAY_MS 100
 #define ACT_TIMING_MAX_MS 1000 /* each knob is 0..this */
