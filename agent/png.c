@@ -31,19 +31,14 @@
  * band results are read by the caller after the workers' report.
  *
  * Scaling (a session's frame, png_update_scaled): each band of output rows
- * is made from the source rows under it by area averaging (a box filter
- * with fractional edges: every output pixel is the mean of the source area
- * it covers), in the same band job as the filter and deflate, so it runs
- * on every encoder thread and an unchanged band (its source rows compared)
- * costs nothing. Weights are 8-bit fractions (each output pixel's sum to
- * 256): the vertical pass sums whole source rows of bytes into 16-bit
- * channels, 16 at a time (vector extensions), rounds them back to 8 bits,
- * and the horizontal pass sums those, a pixel's four channels in one
- * vector of 16-bit lanes, and rounds again (results within 1 of exact).
+ * is made from the source rows under it (png_scale.c, area averaging), in
+ * the same band job as the filter and deflate, so it runs on every encoder
+ * thread, and an unchanged band (its source rows compared) costs nothing.
  *
  * See png.h for usage.
  */
 #include "agent/png.h"
+#include "agent/png_scale.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -76,10 +71,7 @@ struct worker {
 	struct png_enc *e;
 	unsigned char *filt; /* one band of filtered rows */
 	size_t filt_cap;
-	uint16_t *vacc;      /* scaling: source rows summed for one output row (BGRX) */
-	unsigned char *conv; /* scaling: a source row converted to BGRX (other formats) */
-	uint16_t *wy;        /* scaling: the weights of the source rows of an output row */
-	int scale_w, wy_n;   /* what those were made for */
+	struct png_scale_buf sb; /* scaling: this thread's rows (png_scale.c) */
 	unsigned char *level_buf;
 	int encoded; /* bands this thread re-encoded in the current job */
 	int rc;
@@ -96,11 +88,7 @@ struct png_enc {
 	int src_w, src_h;  /* of the pixels (== width, height unless scaled) */
 	int scaled;
 	size_t stride;
-	/* scaling, horizontal: output pixel x weighs htaps source pixels from
-	 * hx0[x] on, with weights hw[(x * htaps + k) * 4 + 0..3] (four copies;
-	 * summing to 256 over k) */
-	int *hx0, htaps;
-	uint16_t *hw;
+	struct png_scale *sc; /* the scaler, when scaled */
 	struct png_fmt fmt;
 	int band_rows, nbands;
 	struct band *bands;
@@ -283,8 +271,6 @@ static int rows_equal(const unsigned char *a, const unsigned char *b, size_t str
 	return 1;
 }
 
-/* ---- scaling ---- */
-
 /* A source row of another format as BGRX bytes. */
 static void row_to_bgrx(const unsigned char *src, unsigned char *dst, int w,
                         const struct png_fmt *f)
@@ -304,191 +290,6 @@ static void row_to_bgrx(const unsigned char *src, unsigned char *dst, int w,
 	}
 }
 
-/* The weights of the source cells [i*d, (i+1)*d) under the output cell
- * [o*s, (o+1)*s), as 8-bit fractions summing to 256; returns the count. */
-static int cell_weights(int o, int s, int d, int n, int *first, uint16_t *w, int maxw)
-{
-	long long lo = (long long)o * s, hi = lo + s;
-	int i0 = (int)(lo / d), k = 0, sum = 0, big = 0;
-
-	for (int i = i0; i < n && (long long)i * d < hi && k < maxw; i++, k++) {
-		long long a = (long long)i * d > lo ? (long long)i * d : lo;
-		long long b = (long long)(i + 1) * d < hi ? (long long)(i + 1) * d : hi;
-		w[k] = (uint16_t)(((b - a) * 256 + s / 2) / s);
-		sum += w[k];
-		if (w[k] > w[big])
-			big = k;
-	}
-	if (k)
-		w[big] = (uint16_t)(w[big] + 256 - sum); /* exactly 256 */
-	*first = i0;
-	return k;
-}
-
-static int scale_tables(struct png_enc *e)
-{
-	int taps = (e->src_w + e->width - 1) / e->width + 2, most = 1;
-	uint16_t *w = calloc((size_t)e->width * (size_t)taps, sizeof *w);
-	int *n = malloc(sizeof *n * (size_t)e->width);
-
-	free(e->hx0);
-	free(e->hw);
-	e->hx0 = malloc(sizeof *e->hx0 * (size_t)e->width);
-	e->hw = NULL;
-	if (!w || !n || !e->hx0)
-		goto out;
-	for (int x = 0; x < e->width; x++) {
-		n[x] = cell_weights(x, e->src_w, e->width, e->src_w, &e->hx0[x],
-		                    w + (size_t)x * taps, taps);
-		most = n[x] > most ? n[x] : most;
-	}
-	/* every output pixel weighs `most` columns, rounded up to a multiple
-	 * of 4 (the unused ones weigh 0), each weight four times: one multiply
-	 * weighs two pixels' four channels */
-	most = (most + 3) / 4 * 4;
-	e->htaps = most;
-	e->hw = calloc((size_t)e->width * (size_t)most * 4, sizeof *e->hw);
-	for (int x = 0; e->hw && x < e->width; x++)
-		for (int k = 0; k < n[x]; k++)
-			for (int c = 0; c < 4; c++)
-				e->hw[((size_t)x * most + k) * 4 + c] = w[(size_t)x * taps + k];
-out:
-	free(w);
-	free(n);
-	return e->hx0 && e->hw ? 0 : -ENOMEM;
-}
-
-/* acc[j] += src[j] * w, 16 bytes at a time (GCC/clang vector extensions:
- * SSE2 or AVX2 as the target allows). */
-typedef uint8_t v16u8 __attribute__((vector_size(16)));
-typedef uint16_t v16u16 __attribute__((vector_size(32)));
-typedef uint16_t v8u16 __attribute__((vector_size(16)));
-
-/* acc = (first ? 0 : acc) + src * w */
-static void acc_row(uint16_t *restrict acc, const unsigned char *restrict src, size_t n, uint16_t w,
-                    int first)
-{
-	size_t j = 0;
-
-	for (; j + 16 <= n; j += 16) {
-		v16u8 s;
-		v16u16 a = {0};
-		memcpy(&s, src + j, sizeof s);
-		if (!first)
-			memcpy(&a, acc + j, sizeof a);
-		a += __builtin_convertvector(s, v16u16) * w;
-		memcpy(acc + j, &a, sizeof a);
-	}
-	for (; j < n; j++)
-		acc[j] = (uint16_t)((first ? 0 : acc[j]) + src[j] * w);
-}
-
-/* acc = round(acc / 256): back to 8-bit values, in 16-bit lanes */
-static void round_row(uint16_t *restrict acc, size_t n)
-{
-	size_t j = 0;
-
-	for (; j + 16 <= n; j += 16) {
-		v16u16 a;
-		memcpy(&a, acc + j, sizeof a);
-		a = (a + 128) >> 8;
-		memcpy(acc + j, &a, sizeof a);
-	}
-	for (; j < n; j++)
-		acc[j] = (uint16_t)((acc[j] + 128) >> 8);
-}
-
-static int worker_scale_bufs(struct worker *w, int src_w, int taps)
-{
-	if (w->wy_n < taps) {
-		free(w->wy);
-		w->wy = malloc(sizeof *w->wy * (size_t)taps);
-		w->wy_n = w->wy ? taps : 0;
-		if (!w->wy)
-			return -ENOMEM;
-	}
-	if (w->scale_w >= src_w)
-		return 0;
-	free(w->vacc);
-	free(w->conv);
-	/* room for the zero-weight taps past the last column */
-	w->vacc = calloc(4 * ((size_t)src_w + (size_t)taps), sizeof *w->vacc);
-	w->conv = malloc(4 * (size_t)src_w);
-	w->scale_w = w->vacc && w->conv ? src_w : 0;
-	return w->scale_w ? 0 : -ENOMEM;
-}
-
-/* Output rows [y0, y0 + rows) into filtered PNG rows (SUB) at filt: the
- * source rows under each are summed with their weights into 16-bit
- * channels (exact: weights sum to 256) and rounded to 8 bits, then each
- * output pixel sums its source columns and rounds again. */
-static int scale_band(struct worker *w, int y0, int rows, unsigned char *filt)
-{
-	struct png_enc *e = w->e;
-	size_t rowlen = 1 + 3 * (size_t)e->width, n4 = 4 * (size_t)e->src_w;
-	int taps = (e->src_h + e->height - 1) / e->height + 2, fast = is_fast_bgrx(&e->fmt);
-
-	if (worker_scale_bufs(w, e->src_w, taps > e->htaps ? taps : e->htaps) < 0)
-		return -ENOMEM;
-	for (int y = y0; y < y0 + rows; y++) {
-		int ys0, n = cell_weights(y, e->src_h, e->height, e->src_h, &ys0, w->wy, taps);
-		unsigned char *d = filt + rowlen * (size_t)(y - y0);
-		uint16_t *acc = w->vacc;
-		unsigned pr = 0, pg = 0, pb = 0;
-
-		for (int k = 0; k < n; k++) {
-			const unsigned char *src = e->pixels + e->stride * (size_t)(ys0 + k);
-			uint16_t wk = w->wy[k];
-			if (!fast) {
-				row_to_bgrx(src, w->conv, e->src_w, &e->fmt);
-				src = w->conv;
-			}
-			acc_row(acc, src, n4, wk, k == 0);
-		}
-		round_row(acc, n4);
-		*d++ = 1; /* filter type SUB */
-		const uint16_t *wx = e->hw;
-		for (int x = 0; x < e->width; x++) {
-			const uint16_t *a = acc + 4 * e->hx0[x];
-			v8u16 px, wk, sum; /* B G R X of the even taps, then of the odd ones */
-			memcpy(&px, a, sizeof px);
-			memcpy(&wk, wx, sizeof wk);
-			sum = px * wk;
-			for (int k = 2; k < e->htaps; k += 2) { /* past 4 taps: scaled down > 2x */
-				memcpy(&px, a + 4 * k, sizeof px);
-				memcpy(&wk, wx + 4 * k, sizeof wk);
-				sum += px * wk;
-			}
-			wx += 4 * e->htaps;
-			unsigned b = (sum[0] + sum[4] + 128u) >> 8,
-			         g = (sum[1] + sum[5] + 128u) >> 8;
-			unsigned r = (sum[2] + sum[6] + 128u) >> 8;
-			d[0] = (unsigned char)(r - pr);
-			d[1] = (unsigned char)(g - pg);
-			d[2] = (unsigned char)(b - pb);
-			d += 3;
-			pr = r;
-			pg = g;
-			pb = b;
-		}
-	}
-	return 0;
-}
-
-/* The source rows [*s0, *s1) under output rows [y0, y0 + rows). */
-static void band_source(const struct png_enc *e, int y0, int rows, int *s0, int *s1)
-{
-	if (!e->scaled) {
-		*s0 = y0;
-		*s1 = y0 + rows;
-		return;
-	}
-	*s0 = (int)((long long)y0 * e->src_h / e->height);
-	*s1 = (int)(((long long)(y0 + rows) * e->src_h + e->height - 1) / e->height);
-	if (*s1 > e->src_h)
-		*s1 = e->src_h;
-}
-
 /* Compare band i with the previous frame; if it differs, re-encode it. */
 static int do_band(struct worker *w, int i)
 {
@@ -502,7 +303,12 @@ static int do_band(struct worker *w, int i)
 	struct isal_zstream zs;
 	int fast = is_fast_bgrx(&e->fmt), s0, s1;
 
-	band_source(e, y0, rows, &s0, &s1);
+	if (e->scaled) {
+		png_scale_source(e->sc, y0, rows, &s0, &s1);
+	} else {
+		s0 = y0;
+		s1 = y0 + rows;
+	}
 	if (!e->full && rows_equal(e->pixels + e->stride * (size_t)s0,
 	                           e->prev + e->stride * (size_t)s0, e->stride, rowbytes, s1 - s0))
 		return 0;
@@ -512,7 +318,8 @@ static int do_band(struct worker *w, int i)
 	    grow(&b->out, &b->out_cap, deflate_bound(b->raw_len)) < 0)
 		return -ENOMEM;
 	if (e->scaled) {
-		if (scale_band(w, y0, rows, w->filt) < 0)
+		if (png_scale_rows(e->sc, &w->sb, e->pixels, e->stride, fast ? NULL : row_to_bgrx,
+		                   &e->fmt, y0, rows, w->filt) < 0)
 			return -ENOMEM;
 	} else {
 		const unsigned char *src = e->pixels + e->stride * (size_t)y0;
@@ -629,12 +436,9 @@ void png_enc_free(struct png_enc *e)
 	for (int i = 0; i < e->nthreads; i++) {
 		free(e->w[i].level_buf);
 		free(e->w[i].filt);
-		free(e->w[i].vacc);
-		free(e->w[i].conv);
-		free(e->w[i].wy);
+		png_scale_buf_free(&e->w[i].sb);
 	}
-	free(e->hx0);
-	free(e->hw);
+	png_scale_free(e->sc);
 	for (int i = 0; i < e->bands_cap; i++)
 		free(e->bands[i].out);
 	free(e->bands);
@@ -676,7 +480,9 @@ static int relayout(struct png_enc *e, int width, int height, int src_w, int src
 	e->scaled = width != src_w || height != src_h;
 	e->stride = stride;
 	e->fmt = *fmt;
-	return e->scaled ? scale_tables(e) : 0;
+	png_scale_free(e->sc);
+	e->sc = NULL;
+	return e->scaled ? png_scale_new(&e->sc, src_w, src_h, width, height) : 0;
 }
 
 static int same_fmt(const struct png_fmt *a, const struct png_fmt *b)
