@@ -20,6 +20,11 @@
  * hold (a failure after png_update()), png_reset() makes the next capture
  * encode everything.
  *
+ * With a frame (the session's scale=WxH), the PNG is made at the frame's
+ * size by png_update_scaled(), on the same paths: the cache holds the
+ * frame-sized PNG, and unchanged bands (by their source rows) are kept.
+ * A new frame size encodes everything once.
+ *
  * See capture.h for usage.
  */
 #include "agent/capture.h"
@@ -296,20 +301,22 @@ static int read_pixels(struct cap *c, struct frame *f, char *err, size_t errlen)
 	return -EIO;
 }
 
-int cap_screenshot(struct cap *c, struct cap_png **out, struct cap_stats *st, char *err,
-                   size_t errlen)
+int cap_screenshot(struct cap *c, int frame_w, int frame_h, struct cap_png **out,
+                   struct cap_stats *st, char *err, size_t errlen)
 {
 	struct xconn *x = c->x;
 	struct frame *f, *prev;
 	struct cap_png *p;
 	double t0, t1, t2;
-	int rc, total;
+	int rc, total, out_w, out_h;
 
 	memset(st, 0, sizeof *st);
 	st->bands_total = c->bands_total;
 	xconn_sync_drain(x);
-	if (c->cached && x->have_damage && !x->damaged && c->cached->width == x->width &&
-	    c->cached->height == x->height) {
+	out_w = frame_w > 0 ? frame_w : x->width;
+	out_h = frame_h > 0 ? frame_h : x->height;
+	if (c->cached && x->have_damage && !x->damaged && c->cached->width == out_w &&
+	    c->cached->height == out_h && c->img_w == x->width && c->img_h == x->height) {
 		cap_png_ref(c->cached);
 		*out = c->cached;
 		return 0;
@@ -346,9 +353,11 @@ int cap_screenshot(struct cap *c, struct cap_png **out, struct cap_stats *st, ch
 	st->capture_ms = t1 - t0;
 
 	prev = &c->fr[c->cur];
-	rc = png_update(c->enc, (const unsigned char *)f->img->data,
-	                (const unsigned char *)prev->img->data, c->img_w, c->img_h,
-	                (size_t)f->img->bytes_per_line, &c->fmt, &total);
+	out_w = frame_w > 0 ? frame_w : c->img_w;
+	out_h = frame_h > 0 ? frame_h : c->img_h;
+	rc = png_update_scaled(c->enc, (const unsigned char *)f->img->data,
+	                       (const unsigned char *)prev->img->data, c->img_w, c->img_h,
+	                       (size_t)f->img->bytes_per_line, &c->fmt, out_w, out_h, &total);
 	if (rc < 0) {
 		x->damaged = 1;
 		snprintf(err, errlen, "capture_failed: PNG encoding failed (%s)", strerror(-rc));
@@ -358,7 +367,7 @@ int cap_screenshot(struct cap *c, struct cap_png **out, struct cap_stats *st, ch
 	c->bands_total = total;
 	st->bands_encoded = rc;
 	st->bands_total = total;
-	if (rc == 0 && c->cached && c->cached->width == c->img_w && c->cached->height == c->img_h) {
+	if (rc == 0 && c->cached && c->cached->width == out_w && c->cached->height == out_h) {
 		/* not one band differs from the pixels the cached PNG was made of */
 		cap_png_ref(c->cached);
 		*out = c->cached;
@@ -379,8 +388,8 @@ int cap_screenshot(struct cap *c, struct cap_png **out, struct cap_stats *st, ch
 		return rc;
 	}
 	t2 = clk_mono_msf();
-	p->width = c->img_w;
-	p->height = c->img_h;
+	p->width = out_w;
+	p->height = out_h;
 	p->serial = ++c->serial;
 	snprintf(p->etag, sizeof p->etag, "\"%" PRIx64 "-%" PRIx64 "\"", c->start_ns, p->serial);
 	atomic_store(&p->refs, 1); /* the cache */

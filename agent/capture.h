@@ -9,7 +9,7 @@
  *	struct cap *c;
  *	cap_new(&x, &c, err, sizeof err);
  *	struct cap_png *png; struct cap_stats st;
- *	if (cap_screenshot(c, &png, &st, err, sizeof err) == 0) {
+ *	if (cap_screenshot(c, 0, 0, &png, &st, err, sizeof err) == 0) {   (0 0: no frame)
  *		... png->data[0..png->len) ...
  *		cap_png_unref(png);          (every screenshot is one reference)
  *	}
@@ -61,12 +61,13 @@ int cap_new(struct xconn *x, struct cap **out, char *err, size_t errlen);
 void cap_free(struct cap *c);
 
 /*
- * A PNG of the whole root window as it is now (a reference for the caller).
+ * A PNG of the whole root window as it is now (a reference for the caller),
+ * scaled to frame_w x frame_h when those are > 0 (the session's frame).
  * Returns 0, or -ENOTSUP (pixel format; err "unsupported_visual: ..."),
  * -EIO (X error; err "capture_failed: ..."), -ENOMEM.
  */
-int cap_screenshot(struct cap *c, struct cap_png **out, struct cap_stats *st, char *err,
-                   size_t errlen);
+int cap_screenshot(struct cap *c, int frame_w, int frame_h, struct cap_png **out,
+                   struct cap_stats *st, char *err, size_t errlen);
 
 void cap_png_ref(struct cap_png *p);
 void cap_png_unref(struct cap_png *p);

@@ -1,16 +1,25 @@
 /*
  * input.c - the performing side of struct action: XTest key, button and
- * motion events, sent back to back with no artificial delay and one XSync
- * at the end of a batch. X errors are asynchronous: each action records
- * the serial of its first request, so an error found at the final XSync is
- * charged to the action that caused it.
+ * motion events, and one XSync at the end of a batch. X errors are
+ * asynchronous: each action records the serial of its first request, so an
+ * error found at the final XSync is charged to the action that caused it.
  *
- * Keymap: a copy of the core keyboard mapping, reloaded when a
- * MappingNotify was seen (xconn bumps keymap_gen). A keysym at column 0 of
- * a keycode is typed as is, one at column 1 with Shift. Anything else is
- * bound to a spare keycode (one with no keysyms) with the keysym on every
- * level, as xdotool does; the spare keycodes form an LRU pool and get
- * their empty mapping back in input_free().
+ * Timing (struct act_timing, per request; README "Input timing"): events
+ * go out back to back except where an application needs time to tell them
+ * apart - between the clicks of a double or triple click (click_gap), in
+ * a drag (press, steps of motion, release, drag_step apart) and around a
+ * keycode bound to a new keysym (keymap_delay, keymap.c). Every such pause,
+ * like a wait or a hold, goes through pause_ms(), which runs the idle hook
+ * (reads of the screen are served meanwhile) and ends at input_cancel();
+ * common/act_bound.c counts each of them in the daemon's bound.
+ *
+ * settle waits for the screen to be still: XDamage on the root reports
+ * each change (xconn.c), and the action ends once none has come for its
+ * quiet time, or at its bound.
+ *
+ * Frames: with a frame (scale=WxH), action coordinates are frame pixels;
+ * each is performed at the screen pixel under the centre of its frame
+ * pixel, and receipts give both.
  *
  * See input.h for usage.
  */
@@ -27,38 +36,29 @@
 #include <X11/keysym.h>
 #include <X11/extensions/XTest.h>
 
+#include "agent/barrier.h"
+#include "agent/keymap.h"
 #include "agent/keys.h"
 #include "agent/observe.h"
 #include "common/clock.h"
 #include "common/utf8.h"
 
-#define MAX_SCRATCH 32
-/* A client looks a key event up in the keymap it re-reads when it gets to
- * that event; a scratch keycode rebound before then types the new keysym.
- * So a binding used in the last SCRATCH_SETTLE_MS is only replaced after
- * an XSync and that long a pause (once per pool's worth of rebinds). */
-#define SCRATCH_SETTLE_MS ACT_REBIND_PAUSE_MS /* act_bound_ms() counts these pauses */
-
-struct scratch {
-	KeyCode kc;
-	KeySym sym;         /* bound now, or NoSymbol */
-	unsigned long used; /* LRU tick */
-	double used_ms;     /* CLOCK_MONOTONIC of the last use */
-};
+#define SETTLE_POLL_MS 2 /* how often settle looks for damage: its precision */
 
 struct input {
 	struct xconn *x;
 	int have_xtest;
-	int loaded, gen; /* keymap copy valid for x->keymap_gen == gen */
-	int min_kc, max_kc, per;
-	KeySym *map; /* (max_kc - min_kc + 1) * per */
-	struct scratch scratch[MAX_SCRATCH];
-	int nscratch;
-	unsigned long tick;
-	unsigned long settled;           /* ticks up to this one were delivered long enough ago */
+	struct keymap *km;
 	atomic_int cancel;               /* set from another thread: cut waits short */
 	void (*idle)(void *cls, int ms); /* see input_set_idle */
 	void *idle_cls;
+};
+
+/* One request's setting: its timing and its frame. */
+struct run {
+	const struct act_timing *t;
+	int fw, fh; /* the frame, or 0 */
+	int sw, sh; /* the screen */
 };
 
 /* What one performed action leaves for its receipt. */
@@ -66,9 +66,20 @@ struct done {
 	unsigned long mark; /* serial of its first request */
 	double elapsed_ms;
 	struct timespec ts;
-	int px, py; /* pointer, for at_cursor actions and ACT_CURSOR */
+	int px, py; /* pointer (screen pixels), for at_cursor actions and ACT_CURSOR */
 	int chars;  /* ACT_TYPE: code points */
+	/* ACT_SETTLE */
+	int settled;
+	unsigned long changes;
+	double last_change_ms; /* since the start; < 0: none */
 };
+
+static void pause_ms(struct input *in, int ms);
+
+static void pause_cb(void *cls, int ms)
+{
+	pause_ms(cls, ms);
+}
 
 int input_new(struct xconn *x, struct input **out)
 {
@@ -78,6 +89,11 @@ int input_new(struct xconn *x, struct input **out)
 	if (!in)
 		return -ENOMEM;
 	in->x = x;
+	if (keymap_new(x, &in->km) < 0) {
+		free(in);
+		return -ENOMEM;
+	}
+	keymap_set_pause(in->km, pause_cb, in);
 	in->have_xtest = XTestQueryExtension(x->dpy, &ev, &er, &maj, &min);
 	if (!in->have_xtest)
 		fprintf(stderr, "deskfs-agent: XTEST missing: actions will fail\n");
@@ -91,100 +107,18 @@ void input_free(struct input *in)
 {
 	if (!in)
 		return;
-	for (int i = 0; i < in->nscratch; i++) {
-		KeySym none[8] = {NoSymbol};
-		int per = in->per < 8 ? in->per : 8;
-		if (in->scratch[i].sym == NoSymbol)
-			continue;
-		XChangeKeyboardMapping(in->x->dpy, in->scratch[i].kc, per, none, 1);
-	}
-	if (in->nscratch)
-		XSync(in->x->dpy, False);
-	free(in->map);
+	keymap_free(in->km);
 	free(in);
 }
 
-static KeySym *map_row(struct input *in, int kc)
-{
-	return in->map + (size_t)(kc - in->min_kc) * in->per;
-}
-
-static int keymap_load(struct input *in)
-{
-	Display *dpy = in->x->dpy;
-	KeySym *m;
-	int n;
-
-	XDisplayKeycodes(dpy, &in->min_kc, &in->max_kc);
-	n = in->max_kc - in->min_kc + 1;
-	m = XGetKeyboardMapping(dpy, (KeyCode)in->min_kc, n, &in->per);
-	if (!m)
-		return -EIO;
-	free(in->map);
-	in->map = malloc(sizeof *m * (size_t)n * in->per);
-	if (!in->map) {
-		XFree(m);
-		return -ENOMEM;
-	}
-	memcpy(in->map, m, sizeof *m * (size_t)n * in->per);
-	XFree(m);
-
-	if (!in->loaded) {
-		/* spare keycodes: no keysym at all; the highest ones first, as xdotool */
-		for (int kc = in->max_kc; kc >= in->min_kc && in->nscratch < MAX_SCRATCH; kc--) {
-			KeySym *row = map_row(in, kc);
-			int empty = 1;
-			for (int i = 0; i < in->per; i++)
-				empty &= row[i] == NoSymbol;
-			if (empty)
-				in->scratch[in->nscratch++] =
-				    (struct scratch){(KeyCode)kc, NoSymbol, 0, 0};
-		}
-	} else {
-		/* someone else may have remapped a scratch keycode */
-		for (int i = 0; i < in->nscratch; i++)
-			if (map_row(in, in->scratch[i].kc)[0] != in->scratch[i].sym)
-				in->scratch[i].sym = NoSymbol;
-	}
-	in->loaded = 1;
-	in->gen = in->x->keymap_gen;
-	return 0;
-}
-
-/* Keycode typing ks; *shift = 1 when it sits at the shifted level. */
-static int keymap_find(struct input *in, KeySym ks, KeyCode *kc, int *shift)
-{
-	for (int k = in->min_kc; k <= in->max_kc; k++)
-		if (map_row(in, k)[0] == ks) {
-			*kc = (KeyCode)k;
-			*shift = 0;
-			return 0;
-		}
-	for (int k = in->min_kc; k <= in->max_kc; k++) {
-		KeySym *row = map_row(in, k);
-		KeySym s1 = in->per > 1 ? row[1] : NoSymbol;
-		if (s1 == NoSymbol && row[0] != NoSymbol) {
-			KeySym lo,
-			    up; /* core rule: a lone lowercase letter implies its upper case */
-			XConvertCase(row[0], &lo, &up);
-			if (lo != up && row[0] == lo)
-				s1 = up;
-		}
-		if (s1 == ks) {
-			*kc = (KeyCode)k;
-			*shift = 1;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-/* wait/hold: pauses in slices so input_cancel() ends them promptly; the
- * idle hook may use the slices (to serve reads of the screen) */
+/* Pauses in slices so input_cancel() ends them promptly; the idle hook
+ * may use the slices (to serve reads of the screen). What came before is
+ * sent first. */
 static void pause_ms(struct input *in, int ms)
 {
 	double end = clk_mono_msf() + ms, left;
 
+	XFlush(in->x->dpy);
 	while (!atomic_load(&in->cancel) && (left = end - clk_mono_msf()) > 0) {
 		int slice = left > 50 ? 50 : (int)left + 1;
 		if (in->idle)
@@ -205,69 +139,74 @@ void input_cancel(struct input *in)
 	atomic_store(&in->cancel, 1);
 }
 
-static int scratch_bind(struct input *in, KeySym ks, KeyCode *kc)
-{
-	KeySym syms[16];
-	struct scratch *s = NULL;
-	int per = in->per < 16 ? in->per : 16;
+/* ---- coordinates ---- */
 
-	for (int i = 0; i < in->nscratch; i++)
-		if (!s || in->scratch[i].used < s->used)
-			s = &in->scratch[i];
-	if (!s)
-		return -ENOSPC;
-	if (s->sym != NoSymbol && s->used > in->settled &&
-	    clk_mono_msf() - s->used_ms < SCRATCH_SETTLE_MS) {
-		XSync(in->x->dpy, False);
-		clk_sleep_ms(SCRATCH_SETTLE_MS);
-		in->settled = in->tick;
-	}
-	for (int i = 0; i < per; i++)
-		syms[i] = ks;
-	XChangeKeyboardMapping(in->x->dpy, s->kc, per, syms, 1);
-	for (int i = 0; i < in->per; i++)
-		map_row(in, s->kc)[i] = i < per ? ks : NoSymbol;
-	s->sym = ks;
-	s->used = ++in->tick;
-	s->used_ms = clk_mono_msf();
-	*kc = s->kc;
-	return 0;
+/* A frame pixel to the screen pixel under its centre. */
+static int to_screen(int v, int frame, int screen)
+{
+	if (frame <= 0)
+		return v;
+	long long s = ((2LL * v + 1) * screen) / (2LL * frame);
+	return (int)(s < 0 ? 0 : s >= screen ? screen - 1 : s);
 }
 
-static int sym_to_key(struct input *in, KeySym ks, KeyCode *kc, int *shift)
+/* A screen pixel to the frame pixel that covers it. */
+static int to_frame(int v, int frame, int screen)
 {
-	if (keymap_find(in, ks, kc, shift) == 0) {
-		for (int i = 0; i < in->nscratch; i++)
-			if (in->scratch[i].kc == *kc) {
-				in->scratch[i].used = ++in->tick;
-				in->scratch[i].used_ms = clk_mono_msf();
-			}
-		return 0;
-	}
-	*shift = 0;
-	return scratch_bind(in, ks, kc);
+	if (frame <= 0 || screen <= 0)
+		return v;
+	return (int)((long long)v * frame / screen);
 }
 
-static KeyCode shift_keycode(struct input *in)
+static int sx(const struct run *r, int x)
 {
-	return XKeysymToKeycode(in->x->dpy, XK_Shift_L);
+	return to_screen(x, r->fw, r->sw);
 }
+
+static int sy(const struct run *r, int y)
+{
+	return to_screen(y, r->fh, r->sh);
+}
+
+/* ---- keys ---- */
 
 static void key_event(struct input *in, KeyCode kc, int press)
 {
 	XTestFakeKeyEvent(in->x->dpy, kc, press ? True : False, CurrentTime);
+	if (press)
+		keymap_pressed(in->km, kc);
+}
+
+static KeyCode shift_keycode(struct input *in)
+{
+	KeyCode kc;
+	int shift;
+
+	if (keymap_key(in->km, XK_Shift_L, &kc, &shift) == 0 && !shift)
+		return kc;
+	return XKeysymToKeycode(in->x->dpy, XK_Shift_L);
 }
 
 /* Press (or release, in reverse) every keysym of a chord, adding Shift where needed. */
-static int chord_event(struct input *in, const struct act_chord *c, int press)
+static int chord_event(struct input *in, const struct act_chord *c, int press, const struct run *r)
 {
 	KeyCode kcs[ACT_MAX_CHORD];
 	int shifts[ACT_MAX_CHORD], rc;
+	KeySym syms[ACT_MAX_CHORD];
 
-	for (int i = 0; i < c->n; i++) {
-		rc = sym_to_key(in, c->sym[i], &kcs[i], &shifts[i]);
+	for (int i = 0; i < c->n; i++)
+		syms[i] = c->sym[i];
+	if (press && c->n > 0) {
+		rc = keymap_prepare(in->km, syms, c->n, r->t);
 		if (rc < 0)
 			return rc;
+		if (rc < c->n)
+			return -ENOSPC;
+	}
+	for (int i = 0; i < c->n; i++) {
+		rc = keymap_key(in->km, syms[i], &kcs[i], &shifts[i]);
+		if (rc < 0) /* a release whose binding is gone: nothing to release */
+			return press ? -ENOSPC : 0;
 	}
 	if (press) {
 		for (int i = 0; i < c->n; i++) {
@@ -285,39 +224,56 @@ static int chord_event(struct input *in, const struct act_chord *c, int press)
 	return 0;
 }
 
-static int type_text(struct input *in, const char *text, int *chars)
+static int type_text(struct input *in, const char *text, int *chars, const struct run *r)
 {
 	const char *p = text, *end = text + strlen(text);
-	KeyCode kc;
-	int shift, rc, n;
+	size_t cap = strlen(text) + 1;
+	KeySym *syms = malloc(cap * sizeof *syms);
+	int n = 0, rc = 0;
 
 	*chars = 0;
+	if (!syms)
+		return -ENOMEM;
 	while (p < end) {
 		unsigned cp;
-		KeySym ks;
-		n = utf8_decode(p, (size_t)(end - p), &cp); /* the parser checked it: never -1 */
-		p += n > 0 ? n : 1;
+		int k = utf8_decode(p, (size_t)(end - p), &cp); /* the parser checked it */
+		p += k > 0 ? k : 1;
 		(*chars)++;
 		if (cp == '\n')
-			ks = XK_Return;
+			syms[n++] = XK_Return;
 		else if (cp == '\t')
-			ks = XK_Tab;
-		else if (cp < 0x20 || cp == 0x7f)
-			continue; /* other control characters type nothing */
-		else
-			ks = key_from_codepoint(cp);
-		rc = sym_to_key(in, ks, &kc, &shift);
-		if (rc < 0)
-			return rc;
-		if (shift)
-			key_event(in, shift_keycode(in), 1);
-		key_event(in, kc, 1);
-		key_event(in, kc, 0);
-		if (shift)
-			key_event(in, shift_keycode(in), 0);
+			syms[n++] = XK_Tab;
+		else if (cp >= 0x20 && cp != 0x7f)
+			syms[n++] = key_from_codepoint(cp);
+		/* other control characters type nothing */
 	}
-	return 0;
+	for (int i = 0; i < n && rc == 0;) {
+		int k = keymap_prepare(in->km, syms + i, n - i, r->t);
+		if (k < 0) {
+			rc = k;
+			break;
+		}
+		for (int j = i; j < i + k; j++) {
+			KeyCode kc;
+			int shift;
+			if (keymap_key(in->km, syms[j], &kc, &shift) < 0) {
+				rc = -ENOSPC;
+				break;
+			}
+			if (shift)
+				key_event(in, shift_keycode(in), 1);
+			key_event(in, kc, 1);
+			key_event(in, kc, 0);
+			if (shift)
+				key_event(in, shift_keycode(in), 0);
+		}
+		i += k;
+	}
+	free(syms);
+	return rc;
 }
+
+/* ---- pointer ---- */
 
 static void move_to(struct input *in, int x, int y)
 {
@@ -329,6 +285,14 @@ static void button(struct input *in, int b, int press)
 	XTestFakeButtonEvent(in->x->dpy, (unsigned)b, press ? True : False, CurrentTime);
 }
 
+/* A press the X server time-stamps at least 1 ms after what came before
+ * (XTest's delay), however late it gets to both: the clicks of a double
+ * click must not carry one time stamp. */
+static void press_later(struct input *in, int b)
+{
+	XTestFakeButtonEvent(in->x->dpy, (unsigned)b, True, 1);
+}
+
 static void wheel(struct input *in, int b, int clicks)
 {
 	for (int i = 0; i < clicks; i++) {
@@ -337,80 +301,170 @@ static void wheel(struct input *in, int b, int clicks)
 	}
 }
 
-static int perform(struct input *in, const struct action *a, struct done *d)
+/* press, then the path in ACT_DRAG_STEPS steps per segment, then release,
+ * drag_step apart (so that window managers and XDND see a drag, not a
+ * jump); before the release, the window under the pointer is given up to
+ * ACT_DRAG_DWELL steps to catch up with the motion (barrier.c), since a
+ * browser that has not answered the drop target's first XDND position
+ * cancels a drop */
+static void drag(struct input *in, const struct action *a, const struct run *r)
+{
+	int x0, y0, first = 0;
+
+	if (a->at_cursor) {
+		obs_pointer(in->x, &x0, &y0);
+	} else {
+		x0 = sx(r, a->path[0].x);
+		y0 = sy(r, a->path[0].y);
+		first = 1;
+	}
+	move_to(in, x0, y0);
+	button(in, a->button, 1);
+	pause_ms(in, r->t->drag_step);
+	for (int i = first; i < a->npath; i++) {
+		int x1 = sx(r, a->path[i].x), y1 = sy(r, a->path[i].y);
+		for (int s = 1; s <= ACT_DRAG_STEPS; s++) {
+			move_to(in, x0 + (x1 - x0) * s / ACT_DRAG_STEPS,
+			        y0 + (y1 - y0) * s / ACT_DRAG_STEPS);
+			pause_ms(in, r->t->drag_step);
+		}
+		x0 = x1;
+		y0 = y1;
+	}
+	barrier_wait(in->x, barrier_pointer_window(in->x),
+	             clk_mono_msf() + (double)ACT_DRAG_DWELL * r->t->drag_step, pause_cb, in);
+	pause_ms(in, r->t->drag_step);
+	button(in, a->button, 0);
+}
+
+/* ---- settle ---- */
+
+static void settle(struct input *in, const struct action *a, struct done *d)
+{
+	struct xconn *x = in->x;
+	double t0, quiet_from, now;
+	unsigned long seen;
+
+	d->last_change_ms = -1;
+	xconn_sync_drain(x); /* what came before has been processed */
+	t0 = quiet_from = clk_mono_msf();
+	if (!x->have_damage) {
+		pause_ms(in, a->ms);
+		d->settled = 0;
+		return;
+	}
+	xconn_damage_rearm(x);
+	seen = x->damage_events;
+	for (;;) {
+		double left;
+		xconn_drain(x);
+		if (x->damage_events != seen) {
+			d->changes += x->damage_events - seen;
+			seen = x->damage_events;
+			quiet_from = x->damage_ms;
+			d->last_change_ms = quiet_from - t0;
+			xconn_damage_rearm(x);
+		}
+		now = clk_mono_msf();
+		if (now - quiet_from >= a->ms) {
+			d->settled = 1;
+			return;
+		}
+		if (now - t0 >= a->max_ms || atomic_load(&in->cancel)) {
+			d->settled = 0;
+			return;
+		}
+		left = quiet_from + a->ms - now;
+		if (t0 + a->max_ms - now < left)
+			left = t0 + a->max_ms - now;
+		pause_ms(in, left < SETTLE_POLL_MS ? (int)left + 1 : SETTLE_POLL_MS);
+	}
+}
+
+static int perform(struct input *in, const struct action *a, struct done *d, const struct run *r)
 {
 	int rc = 0;
 
 	switch (a->kind) {
 	case ACT_CLICK:
 		if (!a->at_cursor)
-			move_to(in, a->x, a->y);
-		rc = chord_event(in, &a->mods, 1);
+			move_to(in, sx(r, a->x), sy(r, a->y));
+		rc = chord_event(in, &a->mods, 1, r);
 		if (rc < 0)
 			break;
 		for (int i = 0; i < a->count; i++) {
-			button(in, a->button, 1);
+			if (i > 0) { /* one gesture, but presses an application tells apart */
+				pause_ms(in, r->t->click_gap);
+				press_later(in, a->button);
+			} else {
+				button(in, a->button, 1);
+			}
 			button(in, a->button, 0);
 		}
-		rc = chord_event(in, &a->mods, 0);
+		rc = chord_event(in, &a->mods, 0, r);
 		break;
 	case ACT_MOVE:
-		move_to(in, a->x, a->y);
+		move_to(in, sx(r, a->x), sy(r, a->y));
 		break;
 	case ACT_DRAG:
-		move_to(in, a->path[0].x, a->path[0].y);
-		button(in, a->button, 1);
-		for (int i = 1; i < a->npath; i++)
-			move_to(in, a->path[i].x, a->path[i].y);
-		button(in, a->button, 0);
+		drag(in, a, r);
 		break;
 	case ACT_DOWN:
 	case ACT_UP:
 		if (!a->at_cursor)
-			move_to(in, a->x, a->y);
+			move_to(in, sx(r, a->x), sy(r, a->y));
 		button(in, a->button, a->kind == ACT_DOWN);
 		break;
 	case ACT_SCROLL:
 		if (!a->at_cursor)
-			move_to(in, a->x, a->y);
-		rc = chord_event(in, &a->mods, 1);
+			move_to(in, sx(r, a->x), sy(r, a->y));
+		rc = chord_event(in, &a->mods, 1, r);
 		if (rc < 0)
 			break;
 		wheel(in, a->dy > 0 ? 5 : 4, abs(a->dy));
 		wheel(in, a->dx > 0 ? 7 : 6, abs(a->dx));
-		rc = chord_event(in, &a->mods, 0);
+		rc = chord_event(in, &a->mods, 0, r);
 		break;
 	case ACT_TYPE:
-		rc = type_text(in, a->text, &d->chars);
+		rc = type_text(in, a->text, &d->chars, r);
 		break;
 	case ACT_KEY:
 		for (int i = 0; i < a->nchords && rc == 0; i++) {
-			rc = chord_event(in, &a->chords[i], 1);
+			rc = chord_event(in, &a->chords[i], 1, r);
 			if (rc == 0)
-				rc = chord_event(in, &a->chords[i], 0);
+				rc = chord_event(in, &a->chords[i], 0, r);
 		}
 		break;
 	case ACT_KEYDOWN:
 	case ACT_KEYUP:
 		if (a->nchords > 0)
-			rc = chord_event(in, &a->chords[0], a->kind == ACT_KEYDOWN);
+			rc = chord_event(in, &a->chords[0], a->kind == ACT_KEYDOWN, r);
+		for (int i = 0; rc == 0 && a->nchords > 0 && i < a->chords[0].n; i++) {
+			KeyCode kc;
+			int shift;
+			if (keymap_key(in->km, a->chords[0].sym[i], &kc, &shift) == 0)
+				keymap_hold(in->km, kc, a->kind == ACT_KEYDOWN);
+		}
 		break;
 	case ACT_HOLD:
 		if (a->nchords == 0)
 			break;
-		rc = chord_event(in, &a->chords[0], 1);
+		rc = chord_event(in, &a->chords[0], 1, r);
 		if (rc < 0)
 			break;
-		XFlush(in->x->dpy);
 		pause_ms(in, a->ms);
-		rc = chord_event(in, &a->chords[0], 0);
+		rc = chord_event(in, &a->chords[0], 0, r);
 		break;
 	case ACT_WAIT:
-		XFlush(in->x->dpy); /* what came before happens before the wait */
-		pause_ms(in, a->ms);
+		pause_ms(in, a->ms); /* what came before happens before the wait */
+		break;
+	case ACT_SETTLE:
+		settle(in, a, d);
 		break;
 	case ACT_SCREENSHOT:
 	case ACT_CURSOR:
+	case ACT_DONE:
+	case ACT_FAIL:
 		break;
 	}
 	return rc;
@@ -440,7 +494,19 @@ static void add_keys(cJSON *r, const struct action *a)
 	cJSON_AddStringToObject(r, "keys", buf);
 }
 
-static cJSON *receipt_new(const struct action *a, const struct done *d, unsigned long seq)
+/* "x", "y" in the request's coordinates; with a frame, "screen": [x, y] too */
+static void add_xy(cJSON *r, int fx, int fy, int x, int y, const struct run *run)
+{
+	cJSON_AddNumberToObject(r, "x", fx);
+	cJSON_AddNumberToObject(r, "y", fy);
+	if (run->fw > 0) {
+		int xy[2] = {x, y};
+		cJSON_AddItemToObject(r, "screen", cJSON_CreateIntArray(xy, 2));
+	}
+}
+
+static cJSON *receipt_new(const struct action *a, const struct done *d, unsigned long seq,
+                          const struct run *run)
 {
 	cJSON *r = cJSON_CreateObject();
 	char ts[40];
@@ -458,10 +524,11 @@ static cJSON *receipt_new(const struct action *a, const struct done *d, unsigned
 	case ACT_SCROLL:
 	case ACT_MOVE:
 	case ACT_CURSOR:
-		cJSON_AddNumberToObject(r, "x",
-		                        a->at_cursor || a->kind == ACT_CURSOR ? d->px : a->x);
-		cJSON_AddNumberToObject(r, "y",
-		                        a->at_cursor || a->kind == ACT_CURSOR ? d->py : a->y);
+		if (a->at_cursor || a->kind == ACT_CURSOR)
+			add_xy(r, to_frame(d->px, run->fw, run->sw),
+			       to_frame(d->py, run->fh, run->sh), d->px, d->py, run);
+		else
+			add_xy(r, a->x, a->y, sx(run, a->x), sy(run, a->y), run);
 		if (a->at_cursor && a->kind != ACT_CURSOR)
 			cJSON_AddTrueToObject(r, "at_cursor");
 		break;
@@ -482,6 +549,8 @@ static cJSON *receipt_new(const struct action *a, const struct done *d, unsigned
 			int xy[2] = {a->path[i].x, a->path[i].y};
 			cJSON_AddItemToArray(path, cJSON_CreateIntArray(xy, 2));
 		}
+		if (a->at_cursor)
+			cJSON_AddTrueToObject(r, "at_cursor"); /* from the pointer */
 	}
 	if (a->kind == ACT_SCROLL) {
 		cJSON_AddNumberToObject(r, "dx", a->dx);
@@ -494,6 +563,16 @@ static cJSON *receipt_new(const struct action *a, const struct done *d, unsigned
 		add_keys(r, a);
 	if (a->kind == ACT_WAIT || a->kind == ACT_HOLD)
 		cJSON_AddNumberToObject(r, "ms", a->ms);
+	if (a->kind == ACT_SETTLE) {
+		cJSON_AddBoolToObject(r, "settled", d->settled);
+		cJSON_AddNumberToObject(r, "quiet_ms", a->ms);
+		cJSON_AddNumberToObject(r, "max_ms", a->max_ms);
+		cJSON_AddNumberToObject(r, "changes", (double)d->changes);
+		if (d->last_change_ms >= 0)
+			cJSON_AddNumberToObject(r, "last_change_ms", round3(d->last_change_ms));
+		else
+			cJSON_AddNullToObject(r, "last_change_ms");
+	}
 	cJSON_AddTrueToObject(r, "ok");
 	cJSON_AddNumberToObject(r, "elapsed_ms", round3(d->elapsed_ms));
 	clk_iso8601(&d->ts, ts, sizeof ts);
@@ -501,12 +580,14 @@ static cJSON *receipt_new(const struct action *a, const struct done *d, unsigned
 	return r;
 }
 
-int input_run(struct input *in, const struct act_list *l, cJSON *receipts, unsigned long *seq,
-              char *err, size_t errlen)
+int input_run(struct input *in, const struct act_list *l, const struct act_opts *o, cJSON *receipts,
+              unsigned long *seq, char *err, size_t errlen)
 {
 	struct xconn *x = in->x;
 	struct done *done;
 	struct xconn_error xe;
+	struct act_opts dflt;
+	struct run run;
 	int ndone = 0, rc = 0;
 
 	if (!in->have_xtest) {
@@ -515,27 +596,34 @@ int input_run(struct input *in, const struct act_list *l, cJSON *receipts, unsig
 	}
 	if (l->n == 0)
 		return 0;
+	if (!o) {
+		act_opts_default(&dflt);
+		o = &dflt;
+	}
 	done = calloc((size_t)l->n, sizeof *done);
 	if (!done)
 		return -ENOMEM;
-	xconn_drain(x);
-	if (!in->loaded || in->gen != x->keymap_gen) {
-		rc = keymap_load(in);
-		if (rc < 0) {
-			snprintf(err, errlen, "x_error: cannot read the keyboard mapping");
-			goto out_free_done;
-		}
+	rc = keymap_sync(in->km); /* a layout changed since the last write is seen now */
+	if (rc < 0) {
+		snprintf(err, errlen, "x_error: cannot read the keyboard mapping");
+		goto out_free_done;
 	}
+	run = (struct run){&o->t, o->frame_w, o->frame_h, x->width, x->height};
 	for (int i = 0; i < l->n; i++) {
 		const struct action *a = &l->v[i];
 		struct done *d = &done[i];
 		struct timespec t0;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		d->mark = xconn_error_mark(x);
-		rc = perform(in, a, d);
+		rc = perform(in, a, d, &run);
 		if (rc == -ENOSPC) {
-			snprintf(err, errlen, "x_error: line %d: no spare keycode to bind a key to",
-			         a->line);
+			snprintf(err, errlen,
+			         "x_error: line %d: no spare keycode to bind a key to (%d spare)",
+			         a->line, keymap_spare(in->km));
+			break;
+		}
+		if (rc < 0) {
+			snprintf(err, errlen, "internal: line %d: %s", a->line, strerror(-rc));
 			break;
 		}
 		if (a->at_cursor || a->kind == ACT_CURSOR)
@@ -556,7 +644,7 @@ int input_run(struct input *in, const struct act_list *l, cJSON *receipts, unsig
 		rc = -EIO;
 	}
 	for (int i = 0; i < ndone; i++)
-		cJSON_AddItemToArray(receipts, receipt_new(&l->v[i], &done[i], ++*seq));
+		cJSON_AddItemToArray(receipts, receipt_new(&l->v[i], &done[i], ++*seq, &run));
 
 out_free_done:
 	free(done);

@@ -8,6 +8,9 @@
  *	key_parse_chord("ctrl++", &c, err, sizeof err)   -> Control_L, plus
  *	act_set_key_resolver(key_lookup);   (main.c: the action parser uses it)
  *
+ * The aliases include pyautogui's key names, which OSWorld's actions use
+ * (ctrlleft, winright, prntscrn, num0, add, browserback, playpause, ...).
+ *
  * A name is tried, in order, as: one UTF-8 character; an alias (table
  * below); an exact X keysym name (XStringToKeysym, which also takes
  * "0xff0d" and "U20AC"); an X keysym name in any case. The last uses a
@@ -132,6 +135,60 @@ static const struct key_alias aliases[] = {
     {"mute", XF86XK_AudioMute},
     {"volumemute", XF86XK_AudioMute},
     {"volume_mute", XF86XK_AudioMute},
+    /* pyautogui's names (OSWorld) */
+    {"ctrlleft", XK_Control_L},
+    {"ctrlright", XK_Control_R},
+    {"shiftleft", XK_Shift_L},
+    {"shiftright", XK_Shift_R},
+    {"altleft", XK_Alt_L},
+    {"altright", XK_Alt_R},
+    {"winleft", XK_Super_L},
+    {"winright", XK_Super_R},
+    {"optionleft", XK_Alt_L},
+    {"optionright", XK_Alt_R},
+    {"prntscrn", XK_Print},
+    {"prtscr", XK_Print},
+    {"num0", XK_KP_0},
+    {"num1", XK_KP_1},
+    {"num2", XK_KP_2},
+    {"num3", XK_KP_3},
+    {"num4", XK_KP_4},
+    {"num5", XK_KP_5},
+    {"num6", XK_KP_6},
+    {"num7", XK_KP_7},
+    {"num8", XK_KP_8},
+    {"num9", XK_KP_9},
+    {"add", XK_KP_Add},
+    {"subtract", XK_KP_Subtract},
+    {"multiply", XK_KP_Multiply},
+    {"divide", XK_KP_Divide},
+    {"decimal", XK_KP_Decimal},
+    {"separator", XK_KP_Separator},
+    {"browserback", XF86XK_Back},
+    {"browserforward", XF86XK_Forward},
+    {"browserrefresh", XF86XK_Reload},
+    {"browserhome", XF86XK_HomePage},
+    {"browsersearch", XF86XK_Search},
+    {"browserstop", XF86XK_Stop},
+    {"browserfavorites", XF86XK_Favorites},
+    {"playpause", XF86XK_AudioPlay},
+    {"nexttrack", XF86XK_AudioNext},
+    {"prevtrack", XF86XK_AudioPrev},
+    {"stop", XF86XK_AudioStop},
+    {"launchmail", XF86XK_Mail},
+    {"launchmediaselect", XF86XK_AudioMedia},
+    {"launchapp1", XF86XK_Launch0},
+    {"launchapp2", XF86XK_Launch1},
+    {"sleep", XF86XK_Sleep},
+    {"hanguel", XK_Hangul},
+    {"hangul", XK_Hangul},
+    {"hanja", XK_Hangul_Hanja},
+    {"kana", XK_Katakana},
+    {"kanji", XK_Kanji},
+    {"convert", XK_Henkan},
+    {"nonconvert", XK_Muhenkan},
+    {"modechange", XK_Mode_switch},
+    {"yen", XK_yen},
 };
 
 /* Every X keysym name, lower-cased, sorted; built once. */

@@ -1,10 +1,20 @@
 /*
  * observe.c - builds the observation JSON from the X server: screen size,
- * pointer, focused window and the viewable top-level windows in stacking
- * order (bottom to top). Under a reparenting window manager each entry is
- * the client window (the descendant with WM_STATE) placed at its frame's
- * geometry. Windows may vanish while we look; the BadWindow errors that
- * causes are expected and kept out of the log.
+ * the session's frame, pointer, focused window and the viewable top-level
+ * windows in stacking order (bottom to top). Under a reparenting window
+ * manager each entry is the client window (the descendant with WM_STATE):
+ * "x", "y", "width", "height" are its content rectangle in screen pixels
+ * (what `xwininfo -id` says: inside its border, without the decorations),
+ * and "outer" is the window manager's frame around it (decorations and
+ * border included), the rectangle that stacks and that a title-bar drag
+ * moves. Without a window manager both are the window itself (outer with
+ * its border). Windows wholly off the screen (a window manager's helper
+ * windows, such as openbox's 1x1 at -100,-100) are left out. With a frame
+ * (scale=WxH), "frame" gives its size, and the cursor and every window
+ * carry "in_frame", the same in frame pixels.
+ *
+ * Windows may vanish while we look; the BadWindow errors that causes are
+ * expected and kept out of the log.
  *
  * See observe.h for usage.
  */
@@ -27,10 +37,43 @@ static const char *atom_names[A_COUNT] = {"_NET_WM_NAME", "UTF8_STRING", "_NET_W
                                           "_NET_ACTIVE_WINDOW"};
 
 struct win {
-	Window frame;  /* child of the root */
-	Window client; /* window carrying the properties */
-	int x, y, width, height;
+	Window frame;            /* child of the root */
+	Window client;           /* window carrying the properties */
+	int x, y, width, height; /* the client's content, screen pixels */
+	int ox, oy, ow, oh;      /* the frame's outer rectangle */
 };
+
+/* The session's frame, to express screen rectangles in it. */
+struct scale {
+	int fw, fh, sw, sh; /* fw == 0: none */
+};
+
+/* {"x","y","width","height"} of a screen rectangle in frame pixels: the
+ * frame pixels it covers, at least one. */
+static cJSON *in_frame(const struct scale *f, int x, int y, int w, int h)
+{
+	cJSON *o = cJSON_CreateObject();
+	long long x0 = (long long)x * f->fw / f->sw, y0 = (long long)y * f->fh / f->sh;
+	long long x1 = ((long long)(x + w) * f->fw + f->sw - 1) / f->sw;
+	long long y1 = ((long long)(y + h) * f->fh + f->sh - 1) / f->sh;
+
+	cJSON_AddNumberToObject(o, "x", (double)x0);
+	cJSON_AddNumberToObject(o, "y", (double)y0);
+	cJSON_AddNumberToObject(o, "width", (double)(x1 - x0 > 0 ? x1 - x0 : 1));
+	cJSON_AddNumberToObject(o, "height", (double)(y1 - y0 > 0 ? y1 - y0 : 1));
+	return o;
+}
+
+static cJSON *rect(int x, int y, int w, int h)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "x", x);
+	cJSON_AddNumberToObject(o, "y", y);
+	cJSON_AddNumberToObject(o, "width", w);
+	cJSON_AddNumberToObject(o, "height", h);
+	return o;
+}
 
 int obs_pointer(struct xconn *x, int *px, int *py)
 {
@@ -172,7 +215,8 @@ static Window focused_toplevel(struct xconn *x, const Atom *atoms)
 	return toplevel_of(x->dpy, w, x->root);
 }
 
-static cJSON *window_json(Display *dpy, const struct win *w, int focused, const Atom *atoms)
+static cJSON *window_json(Display *dpy, const struct win *w, int focused, const Atom *atoms,
+                          const struct scale *f)
 {
 	cJSON *o = cJSON_CreateObject();
 	XClassHint hint = {NULL, NULL};
@@ -211,11 +255,36 @@ static cJSON *window_json(Display *dpy, const struct win *w, int focused, const 
 	cJSON_AddNumberToObject(o, "y", w->y);
 	cJSON_AddNumberToObject(o, "width", w->width);
 	cJSON_AddNumberToObject(o, "height", w->height);
+	cJSON_AddItemToObject(o, "outer", rect(w->ox, w->oy, w->ow, w->oh));
+	if (f->fw > 0)
+		cJSON_AddItemToObject(o, "in_frame", in_frame(f, w->x, w->y, w->width, w->height));
 	cJSON_AddBoolToObject(o, "focused", focused);
 	return o;
 }
 
-cJSON *obs_snapshot(struct xconn *x, const cJSON *last_receipt)
+/* The client's content rectangle in screen pixels (its frame's attributes
+ * when it is the frame); 0, or -1 when it went away. */
+static int content_rect(Display *dpy, Window rootwin, struct win *w, const XWindowAttributes *fa)
+{
+	XWindowAttributes ca;
+	Window child;
+
+	if (w->client == w->frame) {
+		w->x = fa->x + fa->border_width;
+		w->y = fa->y + fa->border_width;
+		w->width = fa->width;
+		w->height = fa->height;
+		return 0;
+	}
+	if (!XGetWindowAttributes(dpy, w->client, &ca) ||
+	    !XTranslateCoordinates(dpy, w->client, rootwin, 0, 0, &w->x, &w->y, &child))
+		return -1;
+	w->width = ca.width;
+	w->height = ca.height;
+	return 0;
+}
+
+cJSON *obs_snapshot(struct xconn *x, const cJSON *last_receipt, int frame_w, int frame_h)
 {
 	Display *dpy = x->dpy;
 	Atom atoms[A_COUNT];
@@ -225,8 +294,11 @@ cJSON *obs_snapshot(struct xconn *x, const cJSON *last_receipt)
 	char ts[40];
 	int px = 0, py = 0;
 	cJSON *o, *scr, *cur, *wins, *focused = NULL;
+	struct scale f = {frame_w, frame_h, x->width, x->height};
 
 	xconn_drain(x);
+	f.sw = x->width;
+	f.sh = x->height;
 	o = cJSON_CreateObject();
 	if (!o)
 		return NULL;
@@ -239,10 +311,22 @@ cJSON *obs_snapshot(struct xconn *x, const cJSON *last_receipt)
 	scr = cJSON_AddObjectToObject(o, "screen");
 	cJSON_AddNumberToObject(scr, "width", x->width);
 	cJSON_AddNumberToObject(scr, "height", x->height);
+	if (f.fw > 0) {
+		cJSON *fr = cJSON_AddObjectToObject(o, "frame");
+		cJSON_AddNumberToObject(fr, "width", f.fw);
+		cJSON_AddNumberToObject(fr, "height", f.fh);
+	} else {
+		cJSON_AddNullToObject(o, "frame");
+	}
 	obs_pointer(x, &px, &py);
 	cur = cJSON_AddObjectToObject(o, "cursor");
 	cJSON_AddNumberToObject(cur, "x", px);
 	cJSON_AddNumberToObject(cur, "y", py);
+	if (f.fw > 0) {
+		cJSON *c = cJSON_AddObjectToObject(cur, "in_frame");
+		cJSON_AddNumberToObject(c, "x", (double)((long long)px * f.fw / f.sw));
+		cJSON_AddNumberToObject(c, "y", (double)((long long)py * f.fh / f.sh));
+	}
 
 	focus = focused_toplevel(x, atoms);
 	wins = cJSON_CreateArray();
@@ -253,15 +337,20 @@ cJSON *obs_snapshot(struct xconn *x, const cJSON *last_receipt)
 			if (!XGetWindowAttributes(dpy, kids[i], &wa) ||
 			    wa.map_state != IsViewable || wa.class == InputOnly)
 				continue;
+			w.ox = wa.x;
+			w.oy = wa.y;
+			w.ow = wa.width + 2 * wa.border_width;
+			w.oh = wa.height + 2 * wa.border_width;
+			if (w.ox + w.ow <= 0 || w.oy + w.oh <= 0 || w.ox >= x->width ||
+			    w.oy >= x->height)
+				continue; /* wholly off the screen: nobody sees it */
 			w.frame = kids[i];
 			w.client = find_client(dpy, kids[i], atoms, 0);
 			if (w.client == None)
 				w.client = kids[i];
-			w.x = wa.x + wa.border_width;
-			w.y = wa.y + wa.border_width;
-			w.width = wa.width;
-			w.height = wa.height;
-			cJSON *wj = window_json(dpy, &w, w.frame == focus, atoms);
+			if (content_rect(dpy, x->root, &w, &wa) < 0)
+				continue; /* gone while we looked */
+			cJSON *wj = window_json(dpy, &w, w.frame == focus, atoms, &f);
 			cJSON_AddItemToArray(wins, wj);
 			if (w.frame == focus) {
 				cJSON_Delete(focused);

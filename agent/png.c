@@ -30,9 +30,15 @@
  * the caller before the start broadcast and read by workers after it, and
  * band results are read by the caller after the workers' report.
  *
+ * Scaling (a session's frame, png_update_scaled): each band of output rows
+ * is made from the source rows under it (png_scale.c, area averaging), in
+ * the same band job as the filter and deflate, so it runs on every encoder
+ * thread, and an unchanged band (its source rows compared) costs nothing.
+ *
  * See png.h for usage.
  */
 #include "agent/png.h"
+#include "agent/png_scale.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -65,6 +71,7 @@ struct worker {
 	struct png_enc *e;
 	unsigned char *filt; /* one band of filtered rows */
 	size_t filt_cap;
+	struct png_scale_buf sb; /* scaling: this thread's rows (png_scale.c) */
 	unsigned char *level_buf;
 	int encoded; /* bands this thread re-encoded in the current job */
 	int rc;
@@ -77,8 +84,11 @@ struct png_enc {
 
 	/* the frame the bands describe (valid), and its geometry */
 	int valid;
-	int width, height;
+	int width, height; /* of the PNG */
+	int src_w, src_h;  /* of the pixels (== width, height unless scaled) */
+	int scaled;
 	size_t stride;
+	struct png_scale *sc; /* the scaler, when scaled */
 	struct png_fmt fmt;
 	int band_rows, nbands;
 	struct band *bands;
@@ -261,6 +271,25 @@ static int rows_equal(const unsigned char *a, const unsigned char *b, size_t str
 	return 1;
 }
 
+/* A source row of another format as BGRX bytes. */
+static void row_to_bgrx(const unsigned char *src, unsigned char *dst, int w,
+                        const struct png_fmt *f)
+{
+	int bypp = f->bits_per_pixel / 8;
+	int rs = mask_shift(f->red_mask), gs = mask_shift(f->green_mask);
+	int bs = mask_shift(f->blue_mask);
+	int rb = mask_bits(f->red_mask), gb = mask_bits(f->green_mask);
+	int bb = mask_bits(f->blue_mask);
+
+	for (int x = 0; x < w; x++, dst += 4) {
+		uint32_t v = read_pixel(src + (size_t)x * bypp, f->bits_per_pixel, f->msb_first);
+		dst[0] = (unsigned char)scale_to_8((v & f->blue_mask) >> bs, bb);
+		dst[1] = (unsigned char)scale_to_8((v & f->green_mask) >> gs, gb);
+		dst[2] = (unsigned char)scale_to_8((v & f->red_mask) >> rs, rb);
+		dst[3] = 0;
+	}
+}
+
 /* Compare band i with the previous frame; if it differs, re-encode it. */
 static int do_band(struct worker *w, int i)
 {
@@ -270,26 +299,38 @@ static int do_band(struct worker *w, int i)
 	int rows = e->height - y0 < e->band_rows ? e->height - y0 : e->band_rows;
 	int last = i == e->nbands - 1;
 	size_t rowlen = 1 + 3 * (size_t)e->width;
-	size_t rowbytes = (size_t)e->width * (size_t)(e->fmt.bits_per_pixel / 8);
-	const unsigned char *src = e->pixels + e->stride * (size_t)y0;
+	size_t rowbytes = (size_t)e->src_w * (size_t)(e->fmt.bits_per_pixel / 8);
 	struct isal_zstream zs;
-	int fast = is_fast_bgrx(&e->fmt);
+	int fast = is_fast_bgrx(&e->fmt), s0, s1;
 
-	if (!e->full &&
-	    rows_equal(src, e->prev + e->stride * (size_t)y0, e->stride, rowbytes, rows))
+	if (e->scaled) {
+		png_scale_source(e->sc, y0, rows, &s0, &s1);
+	} else {
+		s0 = y0;
+		s1 = y0 + rows;
+	}
+	if (!e->full && rows_equal(e->pixels + e->stride * (size_t)s0,
+	                           e->prev + e->stride * (size_t)s0, e->stride, rowbytes, s1 - s0))
 		return 0;
 
 	b->raw_len = rowlen * (size_t)rows;
 	if (grow(&w->filt, &w->filt_cap, b->raw_len) < 0 ||
 	    grow(&b->out, &b->out_cap, deflate_bound(b->raw_len)) < 0)
 		return -ENOMEM;
-	for (int y = 0; y < rows; y++) {
-		const unsigned char *srow = src + e->stride * (size_t)y;
-		unsigned char *drow = w->filt + rowlen * (size_t)y;
-		if (fast)
-			row_bgrx_sub(srow, drow, e->width);
-		else
-			row_generic_sub(srow, drow, e->width, &e->fmt);
+	if (e->scaled) {
+		if (png_scale_rows(e->sc, &w->sb, e->pixels, e->stride, fast ? NULL : row_to_bgrx,
+		                   &e->fmt, y0, rows, w->filt) < 0)
+			return -ENOMEM;
+	} else {
+		const unsigned char *src = e->pixels + e->stride * (size_t)y0;
+		for (int y = 0; y < rows; y++) {
+			const unsigned char *srow = src + e->stride * (size_t)y;
+			unsigned char *drow = w->filt + rowlen * (size_t)y;
+			if (fast)
+				row_bgrx_sub(srow, drow, e->width);
+			else
+				row_generic_sub(srow, drow, e->width, &e->fmt);
+		}
 	}
 	b->adler = isal_adler32(1, w->filt, b->raw_len);
 
@@ -395,7 +436,9 @@ void png_enc_free(struct png_enc *e)
 	for (int i = 0; i < e->nthreads; i++) {
 		free(e->w[i].level_buf);
 		free(e->w[i].filt);
+		png_scale_buf_free(&e->w[i].sb);
 	}
+	png_scale_free(e->sc);
 	for (int i = 0; i < e->bands_cap; i++)
 		free(e->bands[i].out);
 	free(e->bands);
@@ -413,7 +456,7 @@ void png_reset(struct png_enc *e)
 
 /* Lay the bands out for a new geometry; the band bytes are then stale
  * (e->valid = 0 until every band is encoded). */
-static int relayout(struct png_enc *e, int width, int height, size_t stride,
+static int relayout(struct png_enc *e, int width, int height, int src_w, int src_h, size_t stride,
                     const struct png_fmt *fmt)
 {
 	int nbands;
@@ -432,9 +475,14 @@ static int relayout(struct png_enc *e, int width, int height, size_t stride,
 	e->nbands = nbands;
 	e->width = width;
 	e->height = height;
+	e->src_w = src_w;
+	e->src_h = src_h;
+	e->scaled = width != src_w || height != src_h;
 	e->stride = stride;
 	e->fmt = *fmt;
-	return 0;
+	png_scale_free(e->sc);
+	e->sc = NULL;
+	return e->scaled ? png_scale_new(&e->sc, src_w, src_h, width, height) : 0;
 }
 
 static int same_fmt(const struct png_fmt *a, const struct png_fmt *b)
@@ -447,6 +495,13 @@ static int same_fmt(const struct png_fmt *a, const struct png_fmt *b)
 int png_update(struct png_enc *e, const unsigned char *pixels, const unsigned char *prev, int width,
                int height, size_t stride, const struct png_fmt *fmt, int *total)
 {
+	return png_update_scaled(e, pixels, prev, width, height, stride, fmt, width, height, total);
+}
+
+int png_update_scaled(struct png_enc *e, const unsigned char *pixels, const unsigned char *prev,
+                      int width, int height, size_t stride, const struct png_fmt *fmt, int out_w,
+                      int out_h, int *total)
+{
 	int encoded = 0, rc = 0;
 
 	if (png_fmt_check(fmt) < 0)
@@ -454,11 +509,15 @@ int png_update(struct png_enc *e, const unsigned char *pixels, const unsigned ch
 	if (width <= 0 || height <= 0 || width > (1 << 24) ||
 	    stride < (size_t)width * (size_t)(fmt->bits_per_pixel / 8))
 		return -EINVAL;
-	if (!e->valid || e->width != width || e->height != height || e->stride != stride ||
-	    !same_fmt(&e->fmt, fmt)) {
-		rc = relayout(e, width, height, stride, fmt);
-		if (rc < 0)
+	if (out_w <= 0 || out_h <= 0 || out_w > 8192 || out_h > 8192)
+		return -EINVAL;
+	if (!e->valid || e->width != out_w || e->height != out_h || e->src_w != width ||
+	    e->src_h != height || e->stride != stride || !same_fmt(&e->fmt, fmt)) {
+		rc = relayout(e, out_w, out_h, width, height, stride, fmt);
+		if (rc < 0) {
+			png_reset(e);
 			return rc;
+		}
 	}
 
 	e->pixels = pixels;

@@ -24,6 +24,9 @@
  *	                        png_write() made of it is still exact
  *	free(buf); png_enc_free(e);
  *
+ * png_update_scaled() does the same for a frame of another size (the
+ * session's scale=WxH): each band is scaled from the source rows under it.
+ *
  * png_encode() does both, for callers that keep no previous PNG. After a
  * png_write() failure, call png_reset() so that the next png_update() does
  * not report "unchanged" against a PNG that was never produced.
@@ -66,6 +69,16 @@ int png_fmt_check(const struct png_fmt *fmt);
  */
 int png_update(struct png_enc *e, const unsigned char *pixels, const unsigned char *prev, int width,
                int height, size_t stride, const struct png_fmt *fmt, int *total);
+
+/*
+ * png_update(), with the frame scaled to out_w x out_h (area averaging;
+ * README "scale"): the PNG is that size. Bands are compared by the source
+ * rows under them. out_w, out_h equal to width, height is png_update().
+ * Also -EINVAL for an output size outside 1..8192.
+ */
+int png_update_scaled(struct png_enc *e, const unsigned char *pixels, const unsigned char *prev,
+                      int width, int height, size_t stride, const struct png_fmt *fmt, int out_w,
+                      int out_h, int *total);
 
 /*
  * The PNG of the last png_update()'s frame into *buf, grown with realloc

@@ -14,6 +14,9 @@
  * many of the N bands were re-encoded; X-Deskfs-Capture says fresh or
  * cached; X-Deskfs-Capture-Ms and X-Deskfs-Encode-Ms time the two halves.
  *
+ * With X-Deskfs-Options: frame=WxH (the session's scale), the PNG is that
+ * size (capture.c); the etag names the frame's bytes.
+ *
  * Runs on the X worker (ctx is the struct desk).
  */
 #include "agent/svc_all.h"
@@ -22,6 +25,7 @@
 
 #include "agent/capture.h"
 #include "agent/desk.h"
+#include "common/act.h"
 
 /* Does an If-None-Match value (a list of entity tags, or "*") name etag?
  * Weak comparison: a W/ prefix is ignored. */
@@ -64,9 +68,15 @@ static void get_screenshot(void *ctx, const struct svc_req *rq, struct svc_reply
 	const char *inm = svc_header(rq, "If-None-Match");
 	struct cap_png *png;
 	struct cap_stats st;
+	struct act_opts opts;
 	char err[256];
 
-	if (cap_screenshot(d->cap, &png, &st, err, sizeof err) < 0) {
+	act_opts_default(&opts);
+	if (act_opts_parse(svc_header(rq, "X-Deskfs-Options"), &opts, err, sizeof err) < 0) {
+		svc_reply_error(rep, 400, "invalid_options", err);
+		return;
+	}
+	if (cap_screenshot(d->cap, opts.frame_w, opts.frame_h, &png, &st, err, sizeof err) < 0) {
 		desk_publish(d);
 		svc_reply_error(rep, 500, NULL, err);
 		return;

@@ -7,6 +7,11 @@
  *	{"receipts":[{"type":"receipt","seq":1,"line":1,"action":"click",...}]}
  *
  * A failure part way is a 500 {"code","message","receipts":[...done...]}.
+ *
+ * The X-Deskfs-Options header (common/act.h, struct act_opts) carries the
+ * session's frame and input timing: "frame=1024x768 click_gap=25 ...".
+ * With a frame, coordinates are checked against it and performed on the
+ * screen (input.c). Absent: no frame, the default timing.
  * Runs on the X worker (ctx is the struct desk): a "wait 60000" keeps the
  * worker for a minute, never the HTTP thread.
  */
@@ -21,16 +26,25 @@
 static void post_actions(void *ctx, const struct svc_req *rq, struct svc_reply *rep)
 {
 	struct desk *d = ctx;
-	struct act_screen scr;
+	struct act_screen scr = {0};
 	struct act_list list = {0};
+	struct act_opts opts;
 	cJSON *receipts, *o;
 	char err[512];
 	int rc, n;
 
+	act_opts_default(&opts);
+	if (act_opts_parse(svc_header(rq, "X-Deskfs-Options"), &opts, err, sizeof err) < 0) {
+		svc_reply_error(rep, 400, "invalid_options", err);
+		return;
+	}
 	xconn_drain(&d->x);
 	desk_publish(d);
 	scr.width = d->x.width;
 	scr.height = d->x.height;
+	if (opts.frame_w > 0) {
+		scr = (struct act_screen){opts.frame_w, opts.frame_h, d->x.width, d->x.height};
+	}
 	rc = act_parse(rq->body, rq->len, &scr, &list, err, sizeof err);
 	if (rc == -E2BIG) {
 		svc_reply_error(rep, 413, "too_large", err);
@@ -41,7 +55,7 @@ static void post_actions(void *ctx, const struct svc_req *rq, struct svc_reply *
 		return;
 	}
 	receipts = cJSON_CreateArray();
-	rc = input_run(d->in, &list, receipts, &d->seq, err, sizeof err);
+	rc = input_run(d->in, &list, &opts, receipts, &d->seq, err, sizeof err);
 	act_list_free(&list);
 	n = cJSON_GetArraySize(receipts);
 	if (n > 0) {

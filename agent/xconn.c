@@ -14,6 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <X11/Xutil.h>
+#include <X11/XKBlib.h>
+
+#include "common/clock.h"
 
 #define ERROR_RING 32
 
@@ -136,8 +139,12 @@ int xconn_open(struct xconn *x, const char *name, char *err, size_t errlen)
 	x->width = DisplayWidth(x->dpy, x->screen);
 	x->height = DisplayHeight(x->dpy, x->screen);
 
-	/* Root resizes (RandR) arrive as ConfigureNotify on the root. */
-	XSelectInput(x->dpy, x->root, StructureNotifyMask);
+	/* Root resizes (RandR) arrive as ConfigureNotify on the root; clients
+	 * answer a _NET_WM_PING on the root, seen with SubstructureNotify
+	 * (keymap.c uses the answer as a barrier). */
+	XSelectInput(x->dpy, x->root, StructureNotifyMask | SubstructureNotifyMask);
+	x->wm_protocols = XInternAtom(x->dpy, "WM_PROTOCOLS", False);
+	x->net_wm_ping = XInternAtom(x->dpy, "_NET_WM_PING", False);
 
 	if (XDamageQueryExtension(x->dpy, &ev_base, &err_base) &&
 	    XDamageQueryVersion(x->dpy, &major, &minor)) {
@@ -146,6 +153,16 @@ int xconn_open(struct xconn *x, const char *name, char *err, size_t errlen)
 		x->have_damage = x->damage != 0;
 	}
 	x->damaged = 1;
+	/* A layout change (setxkbmap) arrives as XKB events to an XKB client */
+	x->xkb_event = -1;
+	{
+		int op, xev, xerr, xmaj = XkbMajorVersion, xmin = XkbMinorVersion;
+		if (XkbQueryExtension(x->dpy, &op, &xev, &xerr, &xmaj, &xmin) &&
+		    XkbSelectEvents(x->dpy, XkbUseCoreKbd,
+		                    XkbNewKeyboardNotifyMask | XkbMapNotifyMask,
+		                    XkbNewKeyboardNotifyMask | XkbMapNotifyMask))
+			x->xkb_event = xev;
+	}
 	XSync(x->dpy, False);
 	return 0;
 }
@@ -164,6 +181,14 @@ static void handle_event(struct xconn *x, XEvent *ev)
 {
 	if (x->have_damage && ev->type == x->damage_event + XDamageNotify) {
 		x->damaged = 1;
+		x->damage_events++;
+		x->damage_ms = clk_mono_msf();
+		return;
+	}
+	if (x->xkb_event >= 0 && ev->type == x->xkb_event) {
+		int t = ((XkbAnyEvent *)ev)->xkb_type;
+		if (t == XkbMapNotify || t == XkbNewKeyboardNotify)
+			x->keymap_gen++;
 		return;
 	}
 	switch (ev->type) {
@@ -178,6 +203,11 @@ static void handle_event(struct xconn *x, XEvent *ev)
 	case MappingNotify:
 		XRefreshKeyboardMapping(&ev->xmapping);
 		x->keymap_gen++;
+		break;
+	case ClientMessage:
+		if (ev->xclient.message_type == x->wm_protocols && ev->xclient.format == 32 &&
+		    (Atom)ev->xclient.data.l[0] == x->net_wm_ping)
+			x->pong = (unsigned long)ev->xclient.data.l[1];
 		break;
 	default:
 		break;
@@ -198,6 +228,12 @@ void xconn_sync_drain(struct xconn *x)
 {
 	XSync(x->dpy, False);
 	xconn_drain(x);
+}
+
+void xconn_damage_rearm(struct xconn *x)
+{
+	if (x->have_damage)
+		XDamageSubtract(x->dpy, x->damage, None, None);
 }
 
 void xconn_damage_reset(struct xconn *x)

@@ -33,11 +33,16 @@ struct xconn {
 	int depth;
 	int width, height; /* root size, kept current from ConfigureNotify */
 
-	int have_damage;  /* XDamage present and a damage object on root */
-	int damage_event; /* event base of XDamage */
-	Damage damage;    /* XDamageReportNonEmpty on the root window */
-	int damaged;      /* a DamageNotify (or resize) arrived since the last reset */
-	int keymap_gen;   /* bumped on MappingNotify */
+	int have_damage;             /* XDamage present and a damage object on root */
+	int damage_event;            /* event base of XDamage */
+	Damage damage;               /* XDamageReportNonEmpty on the root window */
+	int damaged;                 /* a DamageNotify (or resize) arrived since the last reset */
+	unsigned long damage_events; /* DamageNotify events read so far */
+	double damage_ms;            /* CLOCK_MONOTONIC ms when the last one was read */
+	int xkb_event;               /* event base of XKB, or -1 */
+	Atom wm_protocols, net_wm_ping;
+	unsigned long pong; /* data.l[1] of the last _NET_WM_PING answer seen on the root */
+	int keymap_gen;     /* bumped on MappingNotify, XkbMapNotify, XkbNewKeyboardNotify */
 };
 
 struct xconn_error {
@@ -61,6 +66,10 @@ void xconn_drain(struct xconn *x);
 void xconn_sync_drain(struct xconn *x);
 /* Clear the damage region and the damaged flag (call right before capture). */
 void xconn_damage_reset(struct xconn *x);
+/* Clear the damage region only, so the next change is reported again (a
+ * DamageNotify comes only when the region turns non-empty); the damaged
+ * flag stays for capture. For watchers of change (settle). */
+void xconn_damage_rearm(struct xconn *x);
 /* Serial of the next request; errors at or after it are "since" the mark. */
 unsigned long xconn_error_mark(struct xconn *x);
 /* The earliest logged error with serial >= mark: 1 and *out filled, or 0. */

@@ -58,6 +58,10 @@ void act_init(const struct act_parser *p, struct action *a, enum act_kind kind)
 	a->count = 1;
 	a->at_cursor = kind == ACT_CLICK || kind == ACT_DOWN || kind == ACT_UP ||
 	               kind == ACT_SCROLL || kind == ACT_CURSOR;
+	if (kind == ACT_SETTLE) {
+		a->ms = ACT_SETTLE_QUIET_MS;
+		a->max_ms = ACT_SETTLE_MAX_MS;
+	}
 }
 
 void act_clear(struct action *a)
@@ -95,10 +99,18 @@ int act_append(struct act_parser *p, struct action *a)
 
 int act_check_xy(struct act_parser *p, long long x, long long y)
 {
-	if (x < 0 || y < 0 || x >= p->scr->width || y >= p->scr->height)
-		return act_fail(p, -EINVAL, "coordinate (%lld,%lld) is off the %dx%d screen", x, y,
-		                p->scr->width, p->scr->height);
-	return 0;
+	const struct act_screen *s = p->scr;
+
+	if (x >= 0 && y >= 0 && x < s->width && y < s->height)
+		return 0;
+	if (s->native_w > 0)
+		return act_fail(p, -EINVAL,
+		                "coordinate (%lld,%lld) is off the %dx%d frame (scale=%dx%d; the "
+		                "screen is %dx%d)",
+		                x, y, s->width, s->height, s->width, s->height, s->native_w,
+		                s->native_h);
+	return act_fail(p, -EINVAL, "coordinate (%lld,%lld) is off the %dx%d screen", x, y,
+	                s->width, s->height);
 }
 
 int act_set_xy(struct act_parser *p, struct action *a, long long x, long long y)
@@ -140,6 +152,18 @@ int act_add_point(struct act_parser *p, struct action *a, long long x, long long
 	a->path[a->npath].x = (int)x;
 	a->path[a->npath].y = (int)y;
 	a->npath++;
+	return 0;
+}
+
+int act_set_settle(struct act_parser *p, struct action *a, long long quiet, long long max)
+{
+	if (quiet < 1 || quiet > ACT_MAX_MS || max < 0 || max > ACT_MAX_MS)
+		return act_fail(p, -EINVAL,
+		                "settle needs a quiet time of 1..%d ms and a bound of "
+		                "0..%d ms",
+		                ACT_MAX_MS, ACT_MAX_MS);
+	a->ms = (int)quiet;
+	a->max_ms = (int)max;
 	return 0;
 }
 
@@ -399,6 +423,22 @@ static int text_drag(struct act_parser *p, struct action *a, const struct args *
 	return 0;
 }
 
+/* drag_to X Y [X Y ...]: from the pointer, with the left button */
+static int text_drag_to(struct act_parser *p, struct action *a, const struct args *g)
+{
+	int i, rc;
+
+	if (g->n < 2 || g->n % 2)
+		return act_fail(p, -EINVAL, "drag_to takes X Y [X Y ...] (from the pointer)");
+	a->at_cursor = 1;
+	for (i = 0; i < g->n; i += 2) {
+		long long x = 0, y = 0;
+		if ((rc = coord_pair(p, g->v + i, &x, &y)) || (rc = act_add_point(p, a, x, y)))
+			return rc;
+	}
+	return 0;
+}
+
 /* down | down BUTTON | down X Y | down BUTTON X Y */
 static int text_updown(struct act_parser *p, struct action *a, const struct args *g)
 {
@@ -493,6 +533,22 @@ static int text_wait(struct act_parser *p, struct action *a, const struct args *
 	return rc;
 }
 
+/* settle [QUIET_MS [MAX_MS]] */
+static int text_settle(struct act_parser *p, struct action *a, const struct args *g)
+{
+	long long q = ACT_SETTLE_QUIET_MS, m = ACT_SETTLE_MAX_MS;
+	int rc;
+
+	if (g->n > 2)
+		return act_fail(p, -EINVAL,
+		                "settle takes [QUIET_MS [MAX_MS]], e.g. settle 300 5000");
+	if (g->n >= 1 && (rc = num(p, g->v[0], "quiet milliseconds", 1, ACT_MAX_MS, &q)))
+		return rc;
+	if (g->n >= 2 && (rc = num(p, g->v[1], "milliseconds", 0, ACT_MAX_MS, &m)))
+		return rc;
+	return act_set_settle(p, a, q, m);
+}
+
 static int text_none(struct act_parser *p, struct action *a, const struct args *g)
 {
 	(void)a;
@@ -522,6 +578,7 @@ static const struct verb {
     {"mousemove", ACT_MOVE, 1, 1, text_move},
     {"mouse_move", ACT_MOVE, 1, 1, text_move},
     {"drag", ACT_DRAG, 1, 1, text_drag},
+    {"drag_to", ACT_DRAG, 1, 1, text_drag_to},
     {"down", ACT_DOWN, 1, 1, text_updown},
     {"mousedown", ACT_DOWN, 1, 1, text_updown},
     {"mouse_down", ACT_DOWN, 1, 1, text_updown},
@@ -542,6 +599,9 @@ static const struct verb {
     {"sleep", ACT_WAIT, 1, 1, text_wait},
     {"screenshot", ACT_SCREENSHOT, 1, 1, text_none},
     {"cursor_position", ACT_CURSOR, 1, 1, text_none},
+    {"settle", ACT_SETTLE, 1, 1, text_settle},
+    {"done", ACT_DONE, 1, 1, text_none},
+    {"fail", ACT_FAIL, 1, 1, text_none},
 };
 
 /* line: NUL-terminated, writable, leading blanks skipped. */
@@ -566,9 +626,9 @@ static int parse_text(struct act_parser *p, char *line)
 	if (!vb)
 		return act_fail(
 		    p, -EINVAL,
-		    "unknown action '%.40s' (try: click, double_click, move, drag, down, "
-		    "up, scroll, type, key, keydown, keyup, hold, wait, screenshot, "
-		    "cursor_position)",
+		    "unknown action '%.40s' (try: click, double_click, move, drag, drag_to, "
+		    "down, up, scroll, type, key, keydown, keyup, hold, wait, settle, "
+		    "screenshot, cursor_position)",
 		    line);
 	act_init(p, &a, vb->kind);
 	a.button = vb->button;
@@ -699,6 +759,9 @@ const char *act_kind_name(enum act_kind k)
 	    [ACT_WAIT] = "wait",
 	    [ACT_SCREENSHOT] = "screenshot",
 	    [ACT_CURSOR] = "cursor_position",
+	    [ACT_SETTLE] = "settle",
+	    [ACT_DONE] = "done",
+	    [ACT_FAIL] = "fail",
 	};
 
 	if ((unsigned)k < sizeof names / sizeof names[0] && names[k])

@@ -4,18 +4,20 @@
  * not from what the text happens to contain ("type waiting" waits for
  * nothing).
  *
- *	long bound = agent_timeout_ms + act_bound_ms(body, len);
+ *	long bound = agent_timeout_ms + act_bound_ms_t(body, len, &session_timing);
  *
  * The parse is lenient (any key name, any coordinate: the daemon knows
  * neither keysyms nor the screen), so a list the agent will accept is
  * never bounded short. act_cost_ms() must grow with every deliberate delay
- * the performer (agent/input.c) adds.
+ * the performer (agent/input.c) adds: see struct act_timing in act.h.
  */
 #include <limits.h>
 
 #include "common/act_impl.h"
 
-/* Characters of s that may need a spare keycode: beyond ASCII. */
+/* Characters of s that may need a spare keycode: beyond ASCII. (Under a
+ * layout without Latin letters ASCII needs them too; the agent_timeout the
+ * bound is added to covers a few batches of those, not a long text.) */
 static long text_rebinds(const char *s)
 {
 	long n = 0;
@@ -36,29 +38,43 @@ static long key_rebinds(const struct action *a)
 	return n + a->mods.n;
 }
 
-/* One pause per ACT_REBIND_POOL_MIN rebinds, rounded up. */
-static long rebind_ms(long n)
+/* Two keymap delays per ACT_REBIND_POOL_MIN rebinds, rounded up. */
+static long rebind_ms(long n, const struct act_timing *t)
 {
-	return (n + ACT_REBIND_POOL_MIN - 1) / ACT_REBIND_POOL_MIN * ACT_REBIND_PAUSE_MS;
+	return (n + ACT_REBIND_POOL_MIN - 1) / ACT_REBIND_POOL_MIN * 2L * t->keymap_delay;
 }
 
-long act_cost_ms(const struct action *a)
+long act_cost_ms(const struct action *a, const struct act_timing *t)
 {
+	static const struct act_timing dflt = {ACT_CLICK_GAP_MS, ACT_DRAG_STEP_MS,
+	                                       ACT_KEYMAP_DELAY_MS};
+	long segs;
+
+	if (!t)
+		t = &dflt;
 	switch (a->kind) {
 	case ACT_WAIT:
 		return a->ms;
+	case ACT_SETTLE:
+		return a->max_ms;
 	case ACT_HOLD:
-		return a->ms + rebind_ms(key_rebinds(a));
+		return a->ms + rebind_ms(key_rebinds(a), t);
 	case ACT_TYPE:
-		return rebind_ms(text_rebinds(a->text));
+		return rebind_ms(text_rebinds(a->text), t);
+	case ACT_CLICK:
+		return (long)(a->count > 1 ? a->count - 1 : 0) * t->click_gap +
+		       rebind_ms(key_rebinds(a), t);
+	case ACT_DRAG:
+		segs = a->at_cursor ? a->npath : a->npath - 1;
+		return (2 + ACT_DRAG_DWELL + ACT_DRAG_STEPS * segs) * (long)t->drag_step;
 	default:
-		return rebind_ms(key_rebinds(a));
+		return rebind_ms(key_rebinds(a), t);
 	}
 }
 
-long act_bound_ms(const char *text, size_t len)
+long act_bound_ms_t(const char *text, size_t len, const struct act_timing *t)
 {
-	static const struct act_screen anywhere = {INT_MAX, INT_MAX};
+	static const struct act_screen anywhere = {INT_MAX, INT_MAX, 0, 0};
 	struct act_list l;
 	long ms = 0;
 
@@ -67,7 +83,12 @@ long act_bound_ms(const char *text, size_t len)
 	if (act_parse_with(text, len, &anywhere, act_key_lenient, &l, NULL, 0) < 0)
 		return 0;
 	for (int i = 0; i < l.n; i++)
-		ms += act_cost_ms(&l.v[i]);
+		ms += act_cost_ms(&l.v[i], t);
 	act_list_free(&l);
 	return ms;
+}
+
+long act_bound_ms(const char *text, size_t len)
+{
+	return act_bound_ms_t(text, len, NULL);
 }

@@ -43,6 +43,8 @@ int act_check_xy(struct act_parser *p, long long x, long long y);
 int act_set_xy(struct act_parser *p, struct action *a, long long x, long long y);
 /* Appends a point to a->path. */
 int act_add_point(struct act_parser *p, struct action *a, long long x, long long y);
+/* a->ms, a->max_ms of a settle, checked. */
+int act_set_settle(struct act_parser *p, struct action *a, long long quiet, long long max);
 /* Copies s[0..n) to a->text; it must be non-empty, valid UTF-8. */
 int act_set_text(struct act_parser *p, struct action *a, const char *s, size_t n);
 /* Appends the chord "ctrl+s" to a->chords. */

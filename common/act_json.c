@@ -1,6 +1,7 @@
 /*
  * act_json.c - JSON action lines for act_parse(): the shapes that
- * computer-use models and SDKs already emit, told apart by their fields.
+ * computer-use models, SDKs and benchmarks already emit, told apart by
+ * their fields.
  *
  *	{"action": "left_click", "coordinate": [640, 400]}       Anthropic computer tool input
  *	{"type": "tool_use", "name": "computer", "input": {...}}  (also {"input": {...}})
@@ -8,12 +9,19 @@
  *	{"type": "computer_call", "action": {...}}                (also {"action": {...}})
  *	{"method": "left_click", "x": 640, "y": 400}             E2B desktop SDK call
  *	{"method": "press", "args": [["ctrl", "s"]]}              (positional args)
+        {"action_type": "CLICK", "parameters": {"x": 5, "y": 9}}  OSWorld computer_13
+        "DONE"  (in an array: OSWorld's bare WAIT, FAIL, DONE)
  *	[{...}, {...}]                                            several actions on one line
  *
  * Units as each dialect defines them: Anthropic durations are seconds
  * (fractions allowed), OpenAI scrolls are pixels (120 px = one wheel
- * click, any non-zero amount is at least one), E2B waits are milliseconds.
+ * click, any non-zero amount is at least one), E2B waits are milliseconds,
+ * OSWorld scrolls are wheel clicks with dy > 0 up (as pyautogui's) and its
+ * WAIT is OSWorld's own 2 s unless "seconds" is given.
  * Numbers may be JSON floats only if their value is whole (640.0).
+ *
+ * Every dialect with a wait also takes "settle" (OSWorld: SETTLE), with
+ * optional "quiet_ms" and "max_ms" (E2B: args [quiet_ms, max_ms]).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -216,6 +224,18 @@ static int get_scroll(const struct jctx *c, struct action *a, const char *dname,
 	return 0;
 }
 
+/* settle's optional quiet_ms and max_ms (E2B positions 0 and 1) */
+static int get_settle(const struct jctx *c, struct action *a, int qidx, int midx)
+{
+	long long q = ACT_SETTLE_QUIET_MS, m = ACT_SETTLE_MAX_MS;
+	int rc;
+
+	if ((rc = get_int(c, "quiet_ms", qidx, 0, 1, ACT_MAX_MS, &q)) < 0 ||
+	    (rc = get_int(c, "max_ms", midx, 0, 0, ACT_MAX_MS, &m)) < 0)
+		return rc;
+	return act_set_settle(c->p, a, q, m);
+}
+
 /* ---- Anthropic computer tool ---- */
 
 static const struct json_verb {
@@ -240,6 +260,7 @@ static const struct json_verb {
     {"screenshot", ACT_SCREENSHOT, 1, 1},
     {"zoom", ACT_SCREENSHOT, 1, 1},
     {"cursor_position", ACT_CURSOR, 1, 1},
+    {"settle", ACT_SETTLE, 1, 1},
 };
 
 /* "text" on a click or scroll: modifier keys held meanwhile. */
@@ -293,6 +314,8 @@ static int anthropic_fill(const struct jctx *c, struct action *a)
 		return get_seconds(c, "duration", a);
 	case ACT_WAIT:
 		return get_seconds(c, "duration", a);
+	case ACT_SETTLE:
+		return get_settle(c, a, -1, -1);
 	default:
 		return 0;
 	}
@@ -375,6 +398,8 @@ static int openai_fill(const struct jctx *c, struct action *a)
 			return rc;
 		a->ms = (int)v;
 		return 0;
+	case ACT_SETTLE:
+		return get_settle(c, a, -1, -1);
 	default:
 		return 0;
 	}
@@ -385,7 +410,7 @@ static const struct json_verb openai_verbs[] = {
     {"drag", ACT_DRAG, 1, 1},     {"keypress", ACT_KEY, 1, 1},
     {"move", ACT_MOVE, 1, 1},     {"screenshot", ACT_SCREENSHOT, 1, 1},
     {"scroll", ACT_SCROLL, 1, 1}, {"type", ACT_TYPE, 1, 1},
-    {"wait", ACT_WAIT, 1, 1},
+    {"wait", ACT_WAIT, 1, 1},     {"settle", ACT_SETTLE, 1, 1},
 };
 
 /* ---- E2B desktop SDK ---- */
@@ -405,6 +430,7 @@ static const struct json_verb e2b_verbs[] = {
     {"wait", ACT_WAIT, 1, 1},
     {"screenshot", ACT_SCREENSHOT, 1, 1},
     {"get_cursor_position", ACT_CURSOR, 1, 1},
+    {"settle", ACT_SETTLE, 1, 1},
 };
 
 static int e2b_fill(const struct jctx *c, struct action *a)
@@ -443,6 +469,94 @@ static int e2b_fill(const struct jctx *c, struct action *a)
 			return rc;
 		a->ms = (int)v;
 		return 0;
+	case ACT_SETTLE:
+		return get_settle(c, a, 0, 1);
+	default:
+		return 0;
+	}
+}
+
+/* ---- OSWorld computer_13 ---- */
+
+static const struct json_verb osworld_verbs[] = {
+    {"CLICK", ACT_CLICK, 1, 1},       {"MOVE_TO", ACT_MOVE, 1, 1},
+    {"MOUSE_DOWN", ACT_DOWN, 1, 1},   {"MOUSE_UP", ACT_UP, 1, 1},
+    {"RIGHT_CLICK", ACT_CLICK, 3, 1}, {"DOUBLE_CLICK", ACT_CLICK, 1, 2},
+    {"DRAG_TO", ACT_DRAG, 1, 1},      {"SCROLL", ACT_SCROLL, 1, 1},
+    {"TYPING", ACT_TYPE, 1, 1},       {"PRESS", ACT_KEY, 1, 1},
+    {"KEY_DOWN", ACT_KEYDOWN, 1, 1},  {"KEY_UP", ACT_KEYUP, 1, 1},
+    {"HOTKEY", ACT_KEY, 1, 1},        {"WAIT", ACT_WAIT, 1, 1},
+    {"FAIL", ACT_FAIL, 1, 1},         {"DONE", ACT_DONE, 1, 1},
+    {"SETTLE", ACT_SETTLE, 1, 1},
+};
+
+/* "button": left, right or middle (optional; left) */
+static int osworld_button(const struct jctx *c, struct action *a)
+{
+	const char *s = NULL;
+	int rc = get_str(c, "button", -1, 0, &s);
+
+	if (rc <= 0)
+		return rc;
+	a->button = act_button(s);
+	if (a->button < 1 || a->button > 3)
+		return need(c, "button", "as left, right or middle");
+	return 0;
+}
+
+static int osworld_fill(const struct jctx *c, struct action *a, const char *verb)
+{
+	const cJSON *v;
+	long long n = 0, x = 0, y = 0;
+	int rc;
+
+	switch (a->kind) {
+	case ACT_CLICK:
+		if ((rc = get_xy(c, a, 0)) < 0)
+			return rc;
+		if (strcmp(verb, "CLICK") != 0)
+			return 0;
+		if ((rc = osworld_button(c, a)) < 0 ||
+		    (rc = get_int(c, "num_clicks", -1, 0, 1, 3, &n)) < 0)
+			return rc;
+		if (rc > 0)
+			a->count = (int)n;
+		return 0;
+	case ACT_MOVE:
+		return get_xy(c, a, 1);
+	case ACT_DOWN:
+	case ACT_UP:
+		return osworld_button(c, a);
+	case ACT_DRAG: /* from the pointer, with the left button */
+		if ((rc = get_int(c, "x", -1, 1, -(1LL << 53), 1LL << 53, &x)) < 0 ||
+		    (rc = get_int(c, "y", -1, 1, -(1LL << 53), 1LL << 53, &y)) < 0)
+			return rc;
+		a->at_cursor = 1;
+		return act_add_point(c->p, a, x, y);
+	case ACT_SCROLL: /* pyautogui: dy > 0 scrolls up, dx > 0 right */
+		if ((rc = get_xy(c, a, 0)) < 0 ||
+		    (rc = get_int(c, "dx", -1, 1, -ACT_MAX_SCROLL, ACT_MAX_SCROLL, &x)) < 0 ||
+		    (rc = get_int(c, "dy", -1, 1, -ACT_MAX_SCROLL, ACT_MAX_SCROLL, &y)) < 0)
+			return rc;
+		a->dx = (int)x;
+		a->dy = (int)-y;
+		return 0;
+	case ACT_TYPE:
+		return get_text(c, a, "text", -1);
+	case ACT_KEY:
+		return get_key_chord(c, a, strcmp(verb, "HOTKEY") ? "key" : "keys", -1);
+	case ACT_KEYDOWN:
+	case ACT_KEYUP:
+		return get_key_chord(c, a, "key", -1);
+	case ACT_WAIT:
+		v = field(c, "seconds", -1);
+		if (!v) {
+			a->ms = 2000; /* OSWorld's own pause */
+			return 0;
+		}
+		return get_seconds(c, "seconds", a);
+	case ACT_SETTLE:
+		return get_settle(c, a, -1, -1);
 	default:
 		return 0;
 	}
@@ -450,11 +564,11 @@ static int e2b_fill(const struct jctx *c, struct action *a)
 
 /* ---- dispatch ---- */
 
-enum dialect { ANTHROPIC, OPENAI, E2B };
+enum dialect { ANTHROPIC, OPENAI, E2B, OSWORLD };
 
 static int dialect_action(struct act_parser *p, const cJSON *obj, enum dialect d, const char *name)
 {
-	static const char *const dnames[] = {"anthropic", "openai", "e2b"};
+	static const char *const dnames[] = {"anthropic", "openai", "e2b", "osworld"};
 	static const struct {
 		const struct json_verb *v;
 		size_t n;
@@ -462,6 +576,7 @@ static int dialect_action(struct act_parser *p, const cJSON *obj, enum dialect d
 	    {json_verbs, sizeof json_verbs / sizeof json_verbs[0]},
 	    {openai_verbs, sizeof openai_verbs / sizeof openai_verbs[0]},
 	    {e2b_verbs, sizeof e2b_verbs / sizeof e2b_verbs[0]},
+	    {osworld_verbs, sizeof osworld_verbs / sizeof osworld_verbs[0]},
 	};
 	struct jctx c = {p, dnames[d], name, obj, NULL};
 	const struct json_verb *vb = NULL;
@@ -481,12 +596,20 @@ static int dialect_action(struct act_parser *p, const cJSON *obj, enum dialect d
 		if (c.args && !cJSON_IsArray(c.args))
 			return act_fail(p, -EINVAL, "e2b %s needs args as a list", name);
 	}
+	if (d == OSWORLD && obj) {
+		const cJSON *par = cJSON_GetObjectItemCaseSensitive(obj, "parameters");
+		if (par && !cJSON_IsObject(par) && !cJSON_IsNull(par))
+			return act_fail(p, -EINVAL, "osworld %s needs parameters as an object",
+			                name);
+		c.obj = cJSON_IsObject(par) ? par : NULL;
+	}
 	act_init(p, &a, vb->kind);
 	a.button = vb->button;
 	a.count = vb->count;
 	rc = d == ANTHROPIC ? anthropic_fill(&c, &a)
 	     : d == OPENAI  ? openai_fill(&c, &a)
-	                    : e2b_fill(&c, &a);
+	     : d == E2B     ? e2b_fill(&c, &a)
+	                    : osworld_fill(&c, &a, name);
 	if (rc < 0) {
 		act_clear(&a);
 		return rc;
@@ -499,11 +622,19 @@ static int json_action(struct act_parser *p, const cJSON *obj, int depth)
 	const cJSON *action, *type, *method, *input, *actions, *el;
 	int rc;
 
+	if (cJSON_IsString(obj) && obj->valuestring &&
+	    (!strcmp(obj->valuestring, "WAIT") || !strcmp(obj->valuestring, "FAIL") ||
+	     !strcmp(obj->valuestring, "DONE"))) /* OSWorld's bare special actions */
+		return dialect_action(p, NULL, OSWORLD, obj->valuestring);
 	if (!cJSON_IsObject(obj))
 		return act_fail(p, -EINVAL, "an action must be a JSON object");
 	if (depth > WRAP_DEPTH)
 		return act_fail(p, -EINVAL, "actions wrapped too deep");
 	action = cJSON_GetObjectItemCaseSensitive(obj, "action");
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(obj, "action_type")))
+		return dialect_action(
+		    p, obj, OSWORLD,
+		    cJSON_GetObjectItemCaseSensitive(obj, "action_type")->valuestring);
 	type = cJSON_GetObjectItemCaseSensitive(obj, "type");
 	method = cJSON_GetObjectItemCaseSensitive(obj, "method");
 	input = cJSON_GetObjectItemCaseSensitive(obj, "input");
@@ -533,8 +664,8 @@ static int json_action(struct act_parser *p, const cJSON *obj, int depth)
 		return dialect_action(p, obj, OPENAI, type->valuestring);
 	}
 	return act_fail(p, -EINVAL,
-	                "a JSON action needs an \"action\" (Anthropic), \"type\" (OpenAI) or "
-	                "\"method\" (E2B) field");
+	                "a JSON action needs an \"action\" (Anthropic), \"type\" (OpenAI), "
+	                "\"method\" (E2B) or \"action_type\" (OSWorld) field");
 }
 
 /* cJSON turns "\u0000" into a NUL that would silently cut a string short. */

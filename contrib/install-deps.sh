@@ -20,6 +20,10 @@ RUNTIME="xvfb x11-utils x11-xserver-utils xterm xauth busybox python3 procps psm
 # (xsetroot), procps (pgrep, ps), fuse3 (fusermount3) are above.
 TEST="coreutils diffutils findutils grep sed mawk bash dash util-linux mount libc-bin \
 iproute2 xdotool"
+# Real applications for the input tests (50-55): Chromium (below), openbox,
+# mousepad (GTK 3), featherpad (Qt 5); setxkbmap is in x11-xkb-utils, the
+# layouts in xkb-data (both below, with the VM's packages).
+APPS="openbox mousepad featherpad"
 # Linux conventions (tests 30-34): man pages (mandoc lints them, man-db and
 # col read them), systemd-analyze verify for the units, make deb
 # (dpkg-buildpackage with debhelper, lintian), Chromium for the live view's
@@ -35,7 +39,7 @@ BENCH="scrot imagemagick openssh-server openssh-client sshfs" # tests/bench-proc
 # make fuzz: clang, and libFuzzer (libclang_rt.fuzzer), which clang does not pull in
 FUZZ="clang libclang-rt-14-dev"
 
-want="$BUILD $RUNTIME $TEST $VM $PACKAGING"
+want="$BUILD $RUNTIME $TEST $APPS $VM $PACKAGING"
 for arg in "$@"; do
 	case "$arg" in
 	bench) want="$want $BENCH" ;;

@@ -255,13 +255,16 @@ static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
 	return 0;
 }
 
-/* The headers of one request: ours, plus If-None-Match or a body type. NULL: ours. */
-static struct curl_slist *extra_headers(struct agentc *c, const struct agentc_req *rq)
+/* The headers of one request: ours, plus If-None-Match, a body type, or the
+ * session's options (X-Deskfs-Options: its frame and input timing). NULL: ours. */
+static struct curl_slist *extra_headers(struct agentc *c, const struct agentc_req *rq,
+					const char *options)
 {
 	struct curl_slist *extra = NULL;
-	char inm[160];
+	char inm[160], opt[256];
 	int put = strcmp(rq->method, "PUT") == 0;
-	if (!(rq->if_none_match && rq->if_none_match[0]) && !put)
+	int has_opt = options && options[0];
+	if (!(rq->if_none_match && rq->if_none_match[0]) && !put && !has_opt)
 		return NULL;
 	for (struct curl_slist *l = c->headers; l; l = l->next)
 		extra = curl_slist_append(extra, l->data);
@@ -271,6 +274,10 @@ static struct curl_slist *extra_headers(struct agentc *c, const struct agentc_re
 	}
 	if (put)
 		extra = curl_slist_append(extra, "Content-Type: application/octet-stream");
+	if (has_opt) {
+		snprintf(opt, sizeof opt, "X-Deskfs-Options: %s", options);
+		extra = curl_slist_append(extra, opt);
+	}
 	return extra;
 }
 
@@ -344,7 +351,7 @@ int agentc_do(struct agentc *c, const struct agentc_req *rq, const struct agentc
 
 	/* one handle per request in flight: callers never wait on each other */
 	CURL *h = handle_get(c);
-	struct curl_slist *extra = extra_headers(c, rq);
+	struct curl_slist *extra = extra_headers(c, rq, call ? call->options : NULL);
 	if (!h) {
 		curl_slist_free_all(extra);
 		return derr_set(e, ENOMEM, "internal", "out of memory");
@@ -600,7 +607,7 @@ struct agentc_job *agentc_submit(struct agentc *c, const struct agentc_req *rq, 
 		memcpy((void *)j->rq.body, rq->body, rq->len);
 	if (asprintf(&j->url, "%s%s", c->base, rq->path) < 0)
 		j->url = NULL;
-	j->extra = extra_headers(c, rq);
+	j->extra = extra_headers(c, rq, NULL); /* long polls: no frame to tell */
 	if (!j->rq.path || !j->url || (rq->len && !j->rq.body)) {
 		j->refs = 1;
 		agentc_job_unref(j);

@@ -54,6 +54,8 @@ struct agentc_call {
 	long timeout_ms;        /* the whole request's bound */
 	int (*intr)(void *arg); /* optional: nonzero when the caller gave up */
 	void *arg;
+	const char *options;    /* optional: the X-Deskfs-Options header's value (the
+	                         * session's frame and input timing, common/act.h) */
 };
 
 /* One request. body is sent for POST and PUT (len bytes, may hold NULs). */

@@ -24,6 +24,10 @@ struct cJSON;
 struct prov_ops {
 	const char *name;
 	const char *summary;
+	/* 1: the desktop is on this host (xvfb, display): the session gets a home owned by
+	 * its owner, which is its files/, and programs run there as the owner (the agent's
+	 * --run-as). 0: a guest's (VM, remote): programs and files are the guest's. */
+	int local;
 	/* 1 if usable here, 0 if not; why says which in words. */
 	int (*check)(char *why, size_t len);
 	int (*start)(struct sess *s, struct derr *e);

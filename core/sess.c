@@ -320,7 +320,7 @@ static int attach_agent(struct sess *s, struct derr *e)
 		goto out;
 	uint64_t end = util_mono_ms() + 10000;
 	do {
-		struct agentc_call call = {1000, NULL, NULL};
+		struct agentc_call call = {.timeout_ms = 1000};
 		r = agentc_request(c, "GET", "/v1/health", NULL, 0, &call, &out, e);
 		if (r == 0 || r == -EACCES || sess_should_stop(s))
 			break;
@@ -401,7 +401,7 @@ static int probe_agent(struct sess *s, struct derr *e)
 	long bound = s->conf.agent_timeout_ms > 0 ? s->conf.agent_timeout_ms : 10000;
 	pthread_mutex_unlock(&s->lock);
 	struct buf out = BUF_INIT;
-	struct agentc_call call = {bound, NULL, NULL};
+	struct agentc_call call = {.timeout_ms = bound};
 	int r = agentc_request(c, "GET", "/v1/health", NULL, 0, &call, &out, e);
 	agentc_unref(c);
 	buf_free(&out);

@@ -170,8 +170,33 @@ long sess_agent_timeout(struct sess *s)
 
 static long request_bound_ms(struct sess *s, const char *body, size_t len)
 {
-	long ms = sess_agent_timeout(s);
-	return body && len ? ms + act_bound_ms(body, len) : ms;
+	pthread_mutex_lock(&s->lock);
+	long ms = s->conf.agent_timeout_ms > 0 ? s->conf.agent_timeout_ms : 10000;
+	struct act_timing t = {s->conf.click_gap, s->conf.drag_step, s->conf.keymap_delay};
+	pthread_mutex_unlock(&s->lock);
+	return body && len ? ms + act_bound_ms_t(body, len, &t) : ms;
+}
+
+/*
+ * What every request tells the agent besides itself (the X-Deskfs-Options
+ * header, common/act.h): the session's frame (scale=WxH: screenshots at
+ * that size, action coordinates in it) and its input timing. The agent
+ * keeps no such state, so a restarted agent gets it with the next request.
+ */
+static void agent_options(struct sess *s, char *out, size_t len)
+{
+	struct act_opts o;
+	char frame[40];
+	act_opts_default(&o);
+	pthread_mutex_lock(&s->lock);
+	o.t.click_gap = s->conf.click_gap;
+	o.t.drag_step = s->conf.drag_step;
+	o.t.keymap_delay = s->conf.keymap_delay;
+	snprintf(frame, sizeof frame, "frame=%s", s->conf.scale);
+	pthread_mutex_unlock(&s->lock);
+	if (frame[6])
+		act_opts_parse(frame, &o, NULL, 0); /* checked when it was set */
+	act_opts_format(&o, out, len);
 }
 
 int sess_agent_can(struct sess *s, const char *cap)
@@ -224,7 +249,9 @@ int sess_agent_call(struct sess *s, const struct agentc_req *rq, long bound_ms, 
 		r = -EAGAIN;
 		goto out;
 	}
-	struct agentc_call call = {bound_ms > 0 ? bound_ms : sess_agent_timeout(s), intr, arg};
+	char opts[160];
+	agent_options(s, opts, sizeof opts);
+	struct agentc_call call = {bound_ms > 0 ? bound_ms : sess_agent_timeout(s), intr, arg, opts};
 	r = agentc_do(c, rq, &call, out, resp, &e);
 	agentc_unref(c);
 	if (r < 0 && r != -EINTR && !(flags & SESS_CALL_SILENT) &&
@@ -368,6 +395,7 @@ int sess_actions(struct sess *s, const char *text, size_t len, sess_intr_fn intr
 struct ctl_cmd {
 	const struct ctl_verb *verb;
 	int w, h;
+	char arg[16];
 };
 
 /* ctl verbs: one row each (name, argument parser, what it does). */
@@ -419,11 +447,31 @@ static int parse_size(const char *arg, struct ctl_cmd *c)
 	return util_parse_size(arg, 64, 8192, &c->w, &c->h);
 }
 
+/* scale WxH | scale none: the session's frame, at once (no restart) */
+static int parse_scale(const char *arg, struct ctl_cmd *c)
+{
+	char err[160];
+	if (strlen(arg) >= sizeof c->arg || !*arg || set_check_scale(arg, err, sizeof err) < 0)
+		return -EINVAL;
+	snprintf(c->arg, sizeof c->arg, "%s", arg);
+	return 0;
+}
+
+static int run_scale(struct sess *s, const struct ctl_cmd *c)
+{
+	pthread_mutex_lock(&s->lock);
+	snprintf(s->conf.scale, sizeof s->conf.scale, "%s", c->arg);
+	sess_persist_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
 static const struct ctl_verb ctl_verbs[] = {
 	{"stop", NULL, run_stop},
 	{"start", NULL, run_start},
 	{"restart", NULL, run_restart},
 	{"resize", parse_size, run_resize},
+	{"scale", parse_scale, run_scale},
 	{"clear-error", NULL, run_clear_error},
 	{NULL, NULL, NULL},
 };
@@ -431,7 +479,7 @@ static const struct ctl_verb ctl_verbs[] = {
 void sess_ctl_help(struct buf *out)
 {
 	buf_printf(out, "# write one command per line:\n"
-			"#   stop | start | restart | resize WxH | clear-error\n");
+			"#   stop | start | restart | resize WxH | scale WxH|none | clear-error\n");
 }
 
 /* Split text into lines; calls fn(line, ctx) for each non-blank one. */
@@ -484,7 +532,7 @@ static int ctl_parse_line(char *l, int lineno, void *ctx)
 	}
 	return derr_set(&p->e, EINVAL, "invalid_command",
 			"line %d: '%.60s' is not a command (stop, start, restart, resize WxH with "
-			"64..8192, clear-error)",
+			"64..8192, scale WxH with 16..8192 or none, clear-error)",
 			lineno, l);
 }
 

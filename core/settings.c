@@ -3,6 +3,7 @@
  */
 #include "core/settings.h"
 #include "core/util.h"
+#include "common/act.h"
 #include "core/prov_ops.h"
 
 #include <cjson/cJSON.h>
@@ -45,6 +46,22 @@ static int check_abs_path(const char *val, char *err, size_t errlen)
 	return -EINVAL;
 }
 
+/* scale: WxH (each 16..8192) or none; stored as "WxH" or "" */
+int set_check_scale(const char *val, char *err, size_t errlen)
+{
+	struct act_opts o;
+	char opt[64];
+
+	act_opts_default(&o);
+	snprintf(opt, sizeof opt, "frame=%.40s", val);
+	if (!*val || (!strpbrk(val, " \t,") && act_opts_parse(opt, &o, NULL, 0) == 0))
+		return 0;
+	snprintf(err, errlen, "scale must be WxH (each side 16..8192) or none, not '%.40s'", val);
+	return -EINVAL;
+}
+
+#define XSTR(v) STR(v)
+#define STR(v) #v
 #define F(field) offsetof(struct sess_conf, field), sizeof(((struct sess_conf *)0)->field)
 
 const struct setting settings[] = {
@@ -70,6 +87,16 @@ const struct setting settings[] = {
 	 check_url, 1},
 	{"token_file", SET_STR, 0, 0, F(token_file), "remote", NULL,
 	 "the remote agent's token, a file of yours", check_abs_path, 1},
+	{"scale", SET_STR, 0, 0, F(scale), NULL, NULL,
+	 "WxH: screenshots at that size, action coordinates in it (e.g. 1024x768); none",
+	 set_check_scale, 1},
+	{"click_gap", SET_INT, 0, ACT_TIMING_MAX_MS, F(click_gap), NULL, XSTR(ACT_CLICK_GAP_MS),
+	 "ms between the clicks of a double or triple click", NULL, 1},
+	{"drag_step", SET_INT, 0, ACT_TIMING_MAX_MS, F(drag_step), NULL, XSTR(ACT_DRAG_STEP_MS),
+	 "ms between the steps of a drag (press, motion, release)", NULL, 1},
+	{"keymap_delay", SET_INT, 0, ACT_TIMING_MAX_MS, F(keymap_delay), NULL,
+	 XSTR(ACT_KEYMAP_DELAY_MS), "ms around a key bound for a character the layout lacks",
+	 NULL, 1},
 	{NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 

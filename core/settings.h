@@ -33,6 +33,8 @@ struct sess_conf {
 	int boot_timeout_ms;  /* provider=qemu: bound for the guest agent to come up; 0: default */
 	char url[256];        /* provider=remote */
 	char token_file[256]; /* provider=remote */
+	char scale[16];       /* the frame, "WxH", or "" for none (screen pixels) */
+	int click_gap, drag_step, keymap_delay; /* input timing, ms (common/act.h) */
 };
 
 enum set_type {
@@ -70,5 +72,7 @@ int set_from_json(struct sess_conf *c, const struct cJSON *obj);
 void set_describe(const struct sess_conf *c, struct buf *out);
 /* The -o lines of --help. */
 void set_help(FILE *out);
+/* scale's check: "WxH" (16..8192 each), "none" or "": 0, else -EINVAL with err. */
+int set_check_scale(const char *val, char *err, size_t errlen);
 
 #endif

@@ -144,7 +144,7 @@ static int remote_health(struct sess *s, struct derr *e)
 	struct buf out = BUF_INIT;
 	if (!rm || !rm->probe || util_mono_ms() < rm->next_probe)
 		return 0;
-	struct agentc_call call = {1500, NULL, NULL};
+	struct agentc_call call = {.timeout_ms = 1500};
 	int r = agentc_request(rm->probe, "GET", "/v1/health", NULL, 0, &call, &out, e);
 	buf_free(&out);
 	rm->next_probe = util_mono_ms() + REMOTE_HEALTH_MS;

@@ -106,7 +106,7 @@ trap 'exit 130' INT TERM HUP
 # ---- prerequisites ----
 
 missing=""
-for t in scrot import xdotool xterm display convert Xvfb fusermount3 python3 xwininfo; do
+for t in scrot import xdotool xterm display convert Xvfb fusermount3 python3 xwininfo mousepad; do
 	command -v "$t" >/dev/null || missing="$missing $t"
 done
 [ -z "$missing" ] || fail "missing:$missing (contrib/install-deps.sh bench installs them)"
@@ -268,6 +268,17 @@ bt "$TMP/r.shot2" spawn -n "$N" -w 5 -t "$D2" -- \
 	scrot_shm scrot -o "$SHM"
 bt "$TMP/r.fresh2" read -n "$N" -w 3 -t "$D2" "$MNT/big/screenshot.png"
 
+say "screenshots 1920x1080 scaled to a 1024x768 frame (scale=1024x768)"
+echo 'scale 1024x768' >"$MNT/big/ctl" || fail "scale 1024x768 failed"
+bt "$TMP/r.shot2s" spawn -n "$N" -w 5 -t "$D2" -- deskfs cat "$MNT/big/screenshot.png"
+bt "$TMP/r.fresh2s" read -n "$N" -w 3 -t "$D2" "$MNT/big/screenshot.png"
+changer big stop
+sleep 0.3
+cat "$MNT/big/screenshot.png" >"$TMP/scaled.png" || fail "scaled screenshot failed"
+SCALEMATCH=$(DISPLAY=$D2 "$TOP/build/tests/pngtool" scalematch "$TMP/scaled.png" "$D2" 2>&1 | head -n1)
+changer big cont
+echo 'scale none' >"$MNT/big/ctl" || fail "scale none failed"
+
 # ---- 3. static screen: cache, sizes, staleness ----
 
 say "static screen: cached reads, PNG sizes, stale check"
@@ -284,6 +295,8 @@ bt "$TMP/r.cmp1" pngcmp "$TMP/d1.png" "$TMP/s1.png"
 bt "$TMP/r.cmp1i" pngcmp "$TMP/d1.png" "$TMP/i1.png"
 eval "PX=\$PHOTO_X_s"
 bt "$TMP/r.stale" stale -n 30 "$D1" $((PX + 60)) 60 "$MNT/s/screenshot.png"
+bt "$TMP/r.settle" write -n 20 -w 2 "$MNT/s/actions" "settle"
+bt "$TMP/r.settle300" write -n 10 -w 1 "$MNT/s/actions" "settle 300"
 cat "$MNT/big/screenshot.png" >"$TMP/d2.png" || fail "screenshot of big failed"
 DISPLAY=$D2 scrot -o "$TMP/s2.png" || fail "scrot failed"
 bt "$TMP/r.cmp2" pngcmp "$TMP/d2.png" "$TMP/s2.png"
@@ -298,6 +311,9 @@ bt "$TMP/r.click2" spawn -n "$N" -w 3 -- \
 	sh_click sh -c 'echo "$BT_LINE" > "$BT_ACT"' --- \
 	xdotool xdotool mousemove "$FX" "$FY" click 1 --- \
 	xdotool_d0 xdotool mousemove "$FX" "$FY" click --delay 0 1
+bt "$TMP/r.dclick" write -n 100 -w 10 "$MNT/s/actions" "double_click $FX $FY"
+bt "$TMP/r.dclick2" spawn -n "$N" -w 3 -- \
+	xdotool xdotool mousemove "$FX" "$FY" click --repeat 2 1
 # 100 characters, upper and lower case, digits, punctuation (no newline)
 TEXT='The quick brown fox jumps over the lazy dog; PACK MY BOX WITH FIVE DOZEN LIQUOR JUGS! 0123456789 ok.'
 [ ${#TEXT} -eq 100 ] || fail "TEXT is ${#TEXT} characters"
@@ -316,6 +332,23 @@ printf 'click 20 20\ntype %s\nkey Return\n' "$TEXT" >"$MNT/s/actions" || fail "a
 sleep 0.3
 TYPED=$(cat "$TMP/pid-typed.txt" 2>/dev/null)
 [ "$TYPED" = "$TEXT" ] && TYPED_OK=yes || TYPED_OK="NO (got '${TYPED:0:40}...')"
+# 100 non-ASCII characters (60 distinct Greek and Cyrillic letters): spare
+# keycodes, bound a batch at a time, into a GTK editor (it answers
+# _NET_WM_PING, which ends each keymap delay as soon as it has caught up) and
+# into the xterm (it does not: each delay is waited in full)
+UTEXT=$(python3 -c 'g = "αβγδεζηθικλμνξοπρστυφχψωΑΒΓΔΕΖΗΘΙΚΛΜΝ" + "абвгдежзийклмнопрстуфхцчш"; print((g[:60] + g[:40])[:100])')
+printf 'type %s\nkey Return\n' "$UTEXT" >"$MNT/s/actions" || fail "actions write failed"
+sleep 0.3
+UTYPED=$(sed -n 2p "$TMP/pid-typed.txt" 2>/dev/null)
+[ "$UTYPED" = "$UTEXT" ] && UTYPED_OK=yes || UTYPED_OK="NO (got '${UTYPED:0:20}...')"
+bt "$TMP/r.utype_x" write -n 5 -w 1 "$MNT/s/actions" "type $UTEXT"
+HOME=$TMP mousepad "$TMP/bench-mousepad.txt" >>"$TMP/clients.log" 2>&1 &
+CLIENTS="$CLIENTS $!"
+for i in $(seq 1 200); do xwininfo -root -tree 2>/dev/null | grep -q 'bench-mousepad' && break; sleep 0.05; done
+sleep 1
+printf 'click 300 300\n' >"$MNT/s/actions"
+bt "$TMP/r.utype_g" write -n 10 -w 2 "$MNT/s/actions" "type $UTEXT"
+bt "$TMP/r.utype_xd" spawn -n 3 -w 1 -- xdotool xdotool type "$UTEXT"
 echo "click $FX $FY" >"$MNT/s/actions" # leave the pointer on the free point
 
 # ---- 5. mkdir until ready ----
@@ -392,6 +425,12 @@ s2=$(med "$TMP/r.shot2" scrot_shm)
 row "screenshot 1920x1080, fresh: cat vs scrot -o /tmp/x.png" "$(ms "$d")" "$(ms "$s")" "$(x "$s" "$d") faster" "<=20 ms, >=6x" \
 	"$(verdict "$d <= 20" "$s / $d >= 6")"
 row "  same, vs scrot -o /dev/shm/x.png (tmpfs)" "$(ms "$d")" "$(ms "$s2")" "$(x "$s2" "$d") faster" "-" "info"
+ds=$(med "$TMP/r.shot2s" deskfs)
+row "screenshot 1920x1080 scaled to 1024x768 (scale=): cat vs unscaled cat" "$(ms "$ds")" "$(ms "$d") (unscaled)" "$(x2 "$ds" "$d")" "<=1x" \
+	"$(verdict "$ds <= $d")"
+a=$(med "$TMP/r.fresh2s" read)
+b=$(med "$TMP/r.fresh2" read)
+row "  same, in-process open+read+close, fresh" "$(ms "$a")" "$(ms "$b") (unscaled)" "$(x2 "$a" "$b")" "<=1x" "$(verdict "$a <= $b")"
 for k in 1 2; do
 	a=$(field "$TMP/r.cmp$k" pngcmp a_bytes)
 	b=$(field "$TMP/r.cmp$k" pngcmp b_bytes)
@@ -410,6 +449,10 @@ row "click: open+write+close in-process vs xdotool mousemove X Y click 1" "$(ms 
 	"$(verdict "$d <= 1" "$s / $d >= 100")"
 row "  same, vs xdotool mousemove X Y click --delay 0 1" "$(ms "$d")" "$(ms "$s2")" "$(x "$s2" "$d") faster" "<=1 ms, >=100x" \
 	"$(verdict "$d <= 1" "$s2 / $d >= 100")"
+d=$(med "$TMP/r.dclick" write)
+s=$(med "$TMP/r.dclick2" xdotool)
+row "double click: in-process write vs xdotool click --repeat 2 1" "$(ms "$d")" "$(ms "$s")" "$(x "$s" "$d") faster" "<=5 ms" \
+	"$(verdict "$d <= 5")"
 d=$(med "$TMP/r.click2" sh_click)
 row "  click as a whole shell command (sh -c \"echo ... > actions\")" "$(ms "$d")" "$(ms "$s2")" "$(x "$s2" "$d") faster" "-" "info"
 d=$(med "$TMP/r.type" write)
@@ -419,6 +462,18 @@ row "type 100 chars: in-process write vs xdotool type" "$(ms "$d")" "$(ms "$s")"
 row "  same, vs xdotool type --delay 0" "$(ms "$d")" "$(ms "$s2")" "$(x "$s2" "$d") faster" "<=5 ms" "$(verdict "$d <= 5")"
 d=$(med "$TMP/r.type2" sh_type)
 row "  type as a whole shell command vs xdotool --delay 0" "$(ms "$d")" "$(ms "$s2")" "$(x "$s2" "$d") faster" "-" "info"
+d=$(med "$TMP/r.utype_g" write)
+s=$(med "$TMP/r.utype_xd" xdotool)
+row "type 100 non-ASCII (60 distinct) into GTK vs xdotool type" "$(ms "$d")" "$(ms "$s")" "$(x "$s" "$d") faster" "<=xdotool" \
+	"$(verdict "$d <= $s")"
+d=$(med "$TMP/r.utype_x" write)
+row "  same into xterm (no ping answers: full keymap_delay waits)" "$(ms "$d")" "$(ms "$s")" "$(x "$s" "$d") faster" "-" "info"
+d=$(med "$TMP/r.settle" write)
+row "settle on a still screen (100 ms quiet): write time - 100 ms" "$(ms "$(awk -v v="$d" 'BEGIN { print v - 100 }')")" "-" "-" "<=5 ms" \
+	"$(verdict "$d - 100 <= 5")"
+d=$(med "$TMP/r.settle300" write)
+row "  settle 300 on a still screen: write time - 300 ms" "$(ms "$(awk -v v="$d" 'BEGIN { print v - 300 }')")" "-" "-" "<=5 ms" \
+	"$(verdict "$d - 300 <= 5")"
 d=$(med "$TMP/r.ready" ready)
 s=$(med "$TMP/r.xvfb" xvfb)
 row "mkdir until status=ready vs Xvfb alone (-displayfd)" "$(ms "$d")" "$(ms "$s")" "$(x "$d" "$s") slower" "<=100 ms" "$(verdict "$d <= 100")"
@@ -440,7 +495,9 @@ note "pixels: deskfs vs scrot differ in $(field "$TMP/r.cmp1" pngcmp diff_pixels
 note "fork+exec of \`true\` alone costs $(ms "$(med "$TMP/r.static" true)") here: the floor of any whole-command row"
 note "/tmp is $(stat -f -c %T /tmp) here; /dev/shm is $(stat -f -c %T /dev/shm)"
 note "xdotool's click waits its --delay (default 100 ms) even without --repeat; type's default delay is 12 ms per key"
-note "typed text reached an xterm intact: $TYPED_OK"
+note "typed text reached an xterm intact: $TYPED_OK; 100 non-ASCII characters too: $UTYPED_OK"
+note "scaled 1024x768 PNG: $(($(stat -c %s "$TMP/scaled.png") / 1024)) KiB; against the exact area average of the screen: $SCALEMATCH"
+note "xdotool click --repeat 2 waits its --delay (100 ms) between the clicks; deskfs's double click has the X server stamp the second press 1 ms after the first (click_gap $(awk '/^#define ACT_CLICK_GAP_MS/ { print $3 }' "$TOP/common/act.h") ms between them)"
 note "rmdir of a session: median $(ms "$(med "$TMP/r.ready" rmdir)")"
 note "memory: idle Xvfb $((MEM_X / 1024)) MB + agent $((MEM_A / 1024)) MB (of which Private_Dirty $((MEM_DIRTY / 1024)) MB); glx=1: Xvfb $((MEM_GX / 1024)) MB + agent $((MEM_GA / 1024)) MB (Private_Dirty $((MEM_GDIRTY / 1024)) MB: the rest is Private_Clean, mostly the GL libraries that only this one Xvfb maps, which a second glx session would share; Pss $((MEM_GPSS / 1024)) MB); the 1280x800 session with its clients: Xvfb $((MEM_SX / 1024)) MB + agent $((MEM_SA / 1024)) MB"
 note "20 sessions: all ready $ALL20_MS ms after the first mkdir; $(field "$TMP/r.par20" par shots_per_s) screenshots/s in aggregate vs $(field "$TMP/r.par1" par shots_per_s) with one session; per-session medians $(ms "$(field "$TMP/r.par20" par psmin)")..$(ms "$(field "$TMP/r.par20" par psmax)"); p90 $(ms "$(field "$TMP/r.par20" par p90)"); content = the 1280x800 screenshot shown full screen plus a changing window; 20 rmdirs in parallel took $RM20_MS ms"

@@ -11,7 +11,10 @@
  *     buttons and counts in range, drags with >= 2 points, typed text
  *     non-empty valid UTF-8, waits and holds within ACT_MAX_MS;
  *   - act_bound_ms() (the daemon's lenient parse) is at least the sum of
- *     the waits and holds of what the agent accepts.
+ *     the waits, holds and settle bounds of what the agent accepts, and at
+ *     least act_cost_ms() of each action (every pause the agent makes);
+ *   - act_opts_parse() leaves a frame of 0x0 or 16..8192 on each side, and
+ *     timing knobs within 0..ACT_TIMING_MAX_MS.
  * A broken promise calls abort(), which libFuzzer reports as a crash.
  *
  * Built and run by `make fuzz` (see tests/fuzz/README).
@@ -61,7 +64,8 @@ static void check_action(const struct act_screen *scr, const struct action *a)
 	REQUIRE(strcmp(act_kind_name(a->kind), "unknown") != 0);
 	if (!a->at_cursor && a->kind != ACT_DRAG && a->kind != ACT_TYPE && a->kind != ACT_KEY &&
 	    a->kind != ACT_KEYDOWN && a->kind != ACT_KEYUP && a->kind != ACT_HOLD &&
-	    a->kind != ACT_WAIT && a->kind != ACT_SCREENSHOT)
+	    a->kind != ACT_WAIT && a->kind != ACT_SCREENSHOT && a->kind != ACT_SETTLE &&
+	    a->kind != ACT_DONE && a->kind != ACT_FAIL)
 		REQUIRE(on_screen(scr, a->x, a->y));
 	switch (a->kind) {
 	case ACT_CLICK:
@@ -91,8 +95,10 @@ static void check_action(const struct act_screen *scr, const struct action *a)
 	default:
 		break;
 	}
+	if (a->kind == ACT_SETTLE)
+		REQUIRE(a->ms >= 1 && a->ms <= ACT_MAX_MS && a->max_ms >= 0 && a->max_ms <= ACT_MAX_MS);
 	if (a->kind == ACT_DRAG) {
-		REQUIRE(a->npath >= 2 && a->path);
+		REQUIRE(a->npath >= (a->at_cursor ? 1 : 2) && a->path);
 		for (int i = 0; i < a->npath; i++)
 			REQUIRE(on_screen(scr, a->path[i].x, a->path[i].y));
 	}
@@ -105,7 +111,7 @@ static void check_action(const struct act_screen *scr, const struct action *a)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct act_screen scr = {1280, 800};
+	static const struct act_screen scr = {1280, 800, 0, 0};
 	struct act_list l = {0};
 	char err[256];
 
@@ -120,15 +126,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		long ms = 0;
 		REQUIRE(l.n >= 0 && l.n <= ACT_MAX_ACTIONS);
+		long cost = 0;
 		for (int i = 0; i < l.n; i++) {
 			check_action(&scr, &l.v[i]);
-			ms += l.v[i].ms;
+			ms += l.v[i].kind == ACT_SETTLE ? l.v[i].max_ms
+			      : l.v[i].kind == ACT_WAIT || l.v[i].kind == ACT_HOLD ? l.v[i].ms
+			                                                           : 0;
+			cost += act_cost_ms(&l.v[i], NULL);
 		}
-		/* the daemon's bound (a lenient parse) covers every wait and hold the
-		 * agent will perform */
-		REQUIRE(act_bound_ms((const char *)data, size) >= ms);
+		/* the daemon's bound (a lenient parse) covers every wait, hold and
+		 * settle the agent will perform, and every pause it adds */
+		long bound = act_bound_ms((const char *)data, size);
+		REQUIRE(bound >= ms);
+		REQUIRE(bound >= cost);
 	}
 	act_list_free(&l);
+
+	/* The options header: whatever it holds, what is accepted is in range. */
+	if (size < 512) {
+		char text[512];
+		struct act_opts o;
+		memcpy(text, data, size);
+		text[size] = '\0';
+		act_opts_default(&o);
+		if (act_opts_parse(text, &o, err, sizeof err) == 0) {
+			REQUIRE((o.frame_w == 0 && o.frame_h == 0) ||
+			        (o.frame_w >= 16 && o.frame_w <= 8192 && o.frame_h >= 16 &&
+			         o.frame_h <= 8192));
+			REQUIRE(o.t.click_gap >= 0 && o.t.click_gap <= ACT_TIMING_MAX_MS);
+			REQUIRE(o.t.drag_step >= 0 && o.t.drag_step <= ACT_TIMING_MAX_MS);
+			REQUIRE(o.t.keymap_delay >= 0 && o.t.keymap_delay <= ACT_TIMING_MAX_MS);
+		} else {
+			REQUIRE(memchr(err, '\0', sizeof err) != NULL);
+		}
+	}
 
 	/* A tiny error buffer must come back terminated, never overrun (short
 	 * inputs only, to keep the throughput up). */

@@ -37,6 +37,24 @@ static int resize_ok(const char *arg)
 	return w >= 64 && w <= 8192 && h >= 64 && h <= 8192;
 }
 
+/* "scale"'s argument: none, 0x0, or WxH with each side 16..8192. */
+static int scale_ok(const char *arg)
+{
+	char *e;
+	arg += strspn(arg, " \t");
+	if (!strcmp(arg, "none"))
+		return 1;
+	errno = 0;
+	long long w = strtoll(arg, &e, 10);
+	if (e == arg || *e != 'x' || errno || *arg < '0' || *arg > '9')
+		return 0;
+	const char *h0 = e + 1;
+	long long h = strtoll(h0, &e, 10);
+	if (e == h0 || *e || errno || *h0 < '0' || *h0 > '9')
+		return 0;
+	return (w == 0 && h == 0) || (w >= 16 && w <= 8192 && h >= 16 && h <= 8192);
+}
+
 /* Every line of an accepted write: blank, a comment, or a valid command. */
 static void check_accepted(const char *text, size_t len)
 {
@@ -53,6 +71,13 @@ static void check_accepted(const char *text, size_t len)
 		if (!strcmp(l, "stop") || !strcmp(l, "start") || !strcmp(l, "restart") ||
 		    !strcmp(l, "clear-error"))
 			continue;
+		if (!strncmp(l, "scale", 5) && (l[5] == ' ' || l[5] == '\t')) {
+			if (!scale_ok(l + 5)) {
+				fprintf(stderr, "fuzz_ctl: accepted a bad scale: '%.80s'\n", l);
+				abort();
+			}
+			continue;
+		}
 		/* sscanf's "resize %dx%d": the blank matches any white space, or none */
 		REQUIRE(!strncmp(l, "resize", 6));
 		if (!resize_ok(l + 6)) {

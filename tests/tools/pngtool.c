@@ -6,6 +6,9 @@
  *	pngtool solid FILE rrggbb       exit 0 if every pixel is that colour
  *	pngtool match FILE :DISPLAY     exit 0 if every pixel equals the root
  *	                                window read back with plain XGetImage
+ *	pngtool scalematch FILE :DISPLAY   the same for a PNG scaled to another size:
+ *	                                every pixel within 2 of the exact area average
+ *	                                (in doubles) of the root window under it
  *
  * The comparison uses XGetImage (no MIT-SHM), a path independent of the
  * agent's capture, so a fast path that returns wrong pixels fails.
@@ -103,6 +106,50 @@ static int match_display(const struct img *im, const char *dpy_name)
 	return bad ? 1 : 0;
 }
 
+/* A scaled PNG against the exact area average of the root window. */
+static int scalematch_display(const struct img *im, const char *dpy_name)
+{
+	Display *d = XOpenDisplay(dpy_name);
+	if (!d) {
+		fprintf(stderr, "pngtool: cannot open display %s\n", dpy_name);
+		return 2;
+	}
+	Window root = DefaultRootWindow(d);
+	XWindowAttributes wa;
+	XGetWindowAttributes(d, root, &wa);
+	XImage *x = XGetImage(d, root, 0, 0, (unsigned)wa.width, (unsigned)wa.height, AllPlanes,
+			      ZPixmap);
+	int sw = wa.width, sh = wa.height, worst = 0, wx = 0, wy = 0;
+	double fx = (double)sw / im->w, fy = (double)sh / im->h;
+	for (int oy = 0; oy < im->h; oy++)
+		for (int ox = 0; ox < im->w; ox++) {
+			double y0 = oy * fy, y1 = y0 + fy, x0 = ox * fx, x1 = x0 + fx, acc[3] = {0};
+			for (int yy = (int)y0; yy < sh && yy < y1; yy++) {
+				double hy = (yy + 1 < y1 ? yy + 1 : y1) - (yy > y0 ? yy : y0);
+				for (int xx = (int)x0; xx < sw && xx < x1; xx++) {
+					double hx = (xx + 1 < x1 ? xx + 1 : x1) - (xx > x0 ? xx : x0);
+					unsigned long px = XGetPixel(x, xx, yy);
+					acc[0] += hx * hy * channel(px, x->red_mask);
+					acc[1] += hx * hy * channel(px, x->green_mask);
+					acc[2] += hx * hy * channel(px, x->blue_mask);
+				}
+			}
+			unsigned char *p = im->rgb + ((size_t)oy * (size_t)im->w + (size_t)ox) * 3;
+			for (int c = 0; c < 3; c++) {
+				int diff = abs((int)(acc[c] / (fx * fy) + 0.5) - p[c]);
+				if (diff > worst) {
+					worst = diff;
+					wx = ox;
+					wy = oy;
+				}
+			}
+		}
+	XDestroyImage(x);
+	XCloseDisplay(d);
+	printf("worst %d at (%d,%d), %dx%d from %dx%d\n", worst, wx, wy, im->w, im->h, sw, sh);
+	return worst > 2 ? 1 : 0;
+}
+
 static int run(int argc, char **argv, struct img *imp);
 
 int main(int argc, char **argv)
@@ -117,7 +164,7 @@ static int run(int argc, char **argv, struct img *imp)
 {
 	struct img im;
 	if (argc < 3) {
-		fprintf(stderr, "usage: pngtool size|pixel|solid|match FILE ...\n");
+		fprintf(stderr, "usage: pngtool size|pixel|solid|match|scalematch FILE ...\n");
 		return 2;
 	}
 	if (load(argv[2], imp) < 0)
@@ -149,6 +196,8 @@ static int run(int argc, char **argv, struct img *imp)
 	}
 	if (strcmp(argv[1], "match") == 0 && argc == 4)
 		return match_display(&im, argv[3]);
+	if (strcmp(argv[1], "scalematch") == 0 && argc == 4)
+		return scalematch_display(&im, argv[3]);
 	fprintf(stderr, "pngtool: bad arguments\n");
 	return 2;
 }

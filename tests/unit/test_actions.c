@@ -1,6 +1,8 @@
 /*
- * test_actions.c - unit tests for act_parse(): the text form, the three
- * JSON dialects, and every way a write can be wrong.
+ * test_actions.c - unit tests for act_parse(): the text form, the four
+ * JSON dialects (OSWorld's computer_13 too), settle, frames, the options
+ * a session sends (act_opts), what bounds count, and every way a write can
+ * be wrong.
  *
  *	make build/tests/test_actions && build/tests/test_actions
  *
@@ -17,6 +19,9 @@
 #include "agent/keys.h"
 #include "common/act.h"
 
+#define STR(v) XSTR(v)
+#define XSTR(v) #v
+
 static int passed, failed;
 
 #define CHECK(cond, name)                                                                          \
@@ -31,7 +36,7 @@ static int passed, failed;
 		}                                                                                  \
 	} while (0)
 
-static const struct act_screen scr = {1280, 800};
+static const struct act_screen scr = {1280, 800, 0, 0};
 static struct act_list L;
 static char err[512];
 static int rc;
@@ -527,6 +532,148 @@ static void test_e2b(void)
 	CHECK(bad("{\"method\": \"launch\"}", "unknown e2b action 'launch'"), "e2b unknown");
 }
 
+static void test_osworld(void)
+{
+#define OS(t, p) "{\"action_type\": \"" t "\", \"parameters\": {" p "}}"
+	CHECK(one(OS("CLICK", "\"x\": 5, \"y\": 6"), ACT_CLICK) && at(&L.v[0], 5, 6) &&
+	          L.v[0].button == 1 && L.v[0].count == 1,
+	      "osworld CLICK");
+	CHECK(one(OS("CLICK", "\"button\": \"right\", \"num_clicks\": 3"), ACT_CLICK) &&
+	          L.v[0].at_cursor && L.v[0].button == 3 && L.v[0].count == 3,
+	      "osworld CLICK at the cursor, button and num_clicks");
+	CHECK(one("{\"action_type\": \"CLICK\"}", ACT_CLICK) && L.v[0].at_cursor,
+	      "osworld CLICK without parameters");
+	CHECK(bad(OS("CLICK", "\"num_clicks\": 4"), "num_clicks 4 is out of range"),
+	      "osworld num_clicks 4");
+	CHECK(bad(OS("CLICK", "\"button\": \"back\""), "osworld CLICK needs button"),
+	      "osworld CLICK button back");
+	CHECK(bad(OS("CLICK", "\"x\": 5"), "osworld CLICK needs y"), "osworld x alone");
+	CHECK(one(OS("MOVE_TO", "\"x\": 7, \"y\": 8"), ACT_MOVE) && at(&L.v[0], 7, 8),
+	      "osworld MOVE_TO");
+	CHECK(bad(OS("MOVE_TO", ""), "osworld MOVE_TO needs x"), "osworld MOVE_TO no x");
+	CHECK(one(OS("MOUSE_DOWN", "\"button\": \"middle\""), ACT_DOWN) && L.v[0].button == 2 &&
+	          L.v[0].at_cursor,
+	      "osworld MOUSE_DOWN");
+	CHECK(one(OS("MOUSE_UP", ""), ACT_UP) && L.v[0].button == 1, "osworld MOUSE_UP");
+	CHECK(one(OS("RIGHT_CLICK", "\"x\": 1, \"y\": 1"), ACT_CLICK) && L.v[0].button == 3,
+	      "osworld RIGHT_CLICK");
+	CHECK(one(OS("DOUBLE_CLICK", ""), ACT_CLICK) && L.v[0].count == 2 && L.v[0].at_cursor,
+	      "osworld DOUBLE_CLICK");
+	CHECK(one(OS("DRAG_TO", "\"x\": 30, \"y\": 40"), ACT_DRAG) && L.v[0].at_cursor &&
+	          L.v[0].npath == 1 && L.v[0].path[0].x == 30,
+	      "osworld DRAG_TO: from the pointer");
+	CHECK(bad(OS("DRAG_TO", "\"x\": 3000, \"y\": 4"), "off the 1280x800 screen"),
+	      "osworld DRAG_TO off screen");
+	CHECK(one(OS("SCROLL", "\"dx\": 2, \"dy\": 3"), ACT_SCROLL) && L.v[0].dx == 2 &&
+	          L.v[0].dy == -3,
+	      "osworld SCROLL: dy > 0 is up (pyautogui)");
+	CHECK(bad(OS("SCROLL", "\"dy\": 3"), "osworld SCROLL needs dx"), "osworld SCROLL no dx");
+	CHECK(one(OS("TYPING", "\"text\": \"h\u00e9\""), ACT_TYPE) &&
+	          !strcmp(L.v[0].text, "h\xc3\xa9"),
+	      "osworld TYPING");
+	CHECK(bad(OS("TYPING", "\"text\": \"\""), "needs text (not empty)"),
+	      "osworld TYPING empty");
+	CHECK(one(OS("PRESS", "\"key\": \"enter\""), ACT_KEY) &&
+	          chord_is(&L.v[0].chords[0], 1, XK_Return, 0),
+	      "osworld PRESS enter");
+	CHECK(one(OS("PRESS", "\"key\": \"ctrlleft\""), ACT_KEY) &&
+	          chord_is(&L.v[0].chords[0], 1, XK_Control_L, 0),
+	      "osworld PRESS ctrlleft (pyautogui's name)");
+	CHECK(one(OS("KEY_DOWN", "\"key\": \"shiftleft\""), ACT_KEYDOWN) &&
+	          chord_is(&L.v[0].chords[0], 1, XK_Shift_L, 0),
+	      "osworld KEY_DOWN");
+	CHECK(one(OS("KEY_UP", "\"key\": \"num5\""), ACT_KEYUP) &&
+	          chord_is(&L.v[0].chords[0], 1, XK_KP_5, 0),
+	      "osworld KEY_UP num5");
+	CHECK(one(OS("HOTKEY", "\"keys\": [\"ctrl\", \"shift\", \"t\"]"), ACT_KEY) &&
+	          L.v[0].nchords == 1 && L.v[0].chords[0].n == 3 && L.v[0].chords[0].sym[2] == XK_t,
+	      "osworld HOTKEY is one chord");
+	CHECK(bad(OS("HOTKEY", "\"keys\": \"\""), "empty key combination"), "osworld HOTKEY empty");
+	CHECK(one("{\"action_type\": \"WAIT\"}", ACT_WAIT) && L.v[0].ms == 2000,
+	      "osworld WAIT: OSWorld's 2 s");
+	CHECK(one(OS("WAIT", "\"seconds\": 0.25"), ACT_WAIT) && L.v[0].ms == 250,
+	      "osworld WAIT seconds");
+	CHECK(one("{\"action_type\": \"DONE\"}", ACT_DONE), "osworld DONE");
+	CHECK(one("{\"action_type\": \"FAIL\"}", ACT_FAIL), "osworld FAIL");
+	CHECK(parse("[\"WAIT\", \"DONE\"]") == 0 && L.n == 2 && L.v[0].kind == ACT_WAIT &&
+	          L.v[1].kind == ACT_DONE,
+	      "osworld bare WAIT and DONE in an array");
+	CHECK(bad("[\"NOPE\"]", "must be a JSON object"), "a bare string that is no action");
+	CHECK(bad("{\"action_type\": \"JUMP\"}", "unknown osworld action 'JUMP'"),
+	      "osworld unknown");
+	CHECK(bad("{\"action_type\": \"CLICK\", \"parameters\": [1]}", "parameters as an object"),
+	      "osworld parameters not an object");
+	CHECK(bad("[" OS("CLICK", "") ", " OS("MOVE_TO", "\"x\": 1") "]", "item 2"),
+	      "osworld all or nothing, the item named");
+#undef OS
+}
+
+static void test_settle_frame(void)
+{
+	static const struct act_screen frame = {1024, 768, 1920, 1080};
+	struct act_opts o;
+	char buf[160];
+
+	CHECK(one("settle", ACT_SETTLE) && L.v[0].ms == ACT_SETTLE_QUIET_MS &&
+	          L.v[0].max_ms == ACT_SETTLE_MAX_MS,
+	      "settle: defaults");
+	CHECK(one("settle 300", ACT_SETTLE) && L.v[0].ms == 300 &&
+	          L.v[0].max_ms == ACT_SETTLE_MAX_MS,
+	      "settle QUIET");
+	CHECK(one("settle 300 900", ACT_SETTLE) && L.v[0].max_ms == 900, "settle QUIET MAX");
+	CHECK(bad("settle 0", "quiet milliseconds 0 is out of range"), "settle 0");
+	CHECK(bad("settle 1 2 3", "settle takes"), "settle 3 numbers");
+	CHECK(bad("settle 100 60001", "out of range"), "settle max too long");
+	CHECK(one("{\"action\": \"settle\", \"quiet_ms\": 50}", ACT_SETTLE) && L.v[0].ms == 50,
+	      "anthropic settle");
+	CHECK(one("{\"type\": \"settle\", \"max_ms\": 70}", ACT_SETTLE) && L.v[0].max_ms == 70,
+	      "openai settle");
+	CHECK(one("{\"method\": \"settle\", \"args\": [20, 30]}", ACT_SETTLE) && L.v[0].ms == 20 &&
+	          L.v[0].max_ms == 30,
+	      "e2b settle positional");
+	CHECK(bad("{\"method\": \"settle\", \"args\": [0]}", "out of range"), "e2b settle 0");
+	CHECK(one("drag_to 5 6 7 8", ACT_DRAG) && L.v[0].at_cursor && L.v[0].npath == 2,
+	      "drag_to: from the pointer");
+	CHECK(bad("drag_to 5", "drag_to takes"), "drag_to one number");
+	CHECK(one("done", ACT_DONE) && one("FAIL", ACT_FAIL), "done and fail");
+
+	act_list_free(&L);
+	rc = act_parse("click 1023 767", 14, &frame, &L, err, sizeof err);
+	CHECK(rc == 0 && at(&L.v[0], 1023, 767), "a frame takes its own last pixel");
+	act_list_free(&L);
+	rc = act_parse("click 1024 10", 13, &frame, &L, err, sizeof err);
+	CHECK(rc == -EINVAL && strstr(err, "off the 1024x768 frame") &&
+	          strstr(err, "screen is 1920x1080"),
+	      "an off-frame coordinate names the frame and the screen");
+
+	act_opts_default(&o);
+	CHECK(act_opts_parse("frame=1024x768 click_gap=3,keymap_delay=7", &o, err, sizeof err) ==
+	              0 &&
+	          o.frame_w == 1024 && o.frame_h == 768 && o.t.click_gap == 3 &&
+	          o.t.drag_step == ACT_DRAG_STEP_MS && o.t.keymap_delay == 7,
+	      "act_opts_parse");
+	act_opts_format(&o, buf, sizeof buf);
+	CHECK(!strcmp(buf, "frame=1024x768 click_gap=3 drag_step=" STR(
+	                       ACT_DRAG_STEP_MS) " keymap_delay=7"),
+	      "act_opts_format");
+	CHECK(act_opts_parse("frame=none", &o, err, sizeof err) == 0 && o.frame_w == 0,
+	      "frame=none");
+	CHECK(act_opts_parse("frame=10x10", &o, err, sizeof err) < 0, "a 10x10 frame is refused");
+	CHECK(act_opts_parse("click_gap=1001", &o, err, sizeof err) < 0 && strstr(err, "click_gap"),
+	      "a knob over a second is refused");
+	CHECK(act_opts_parse("colour=red", &o, err, sizeof err) < 0, "an unknown option");
+	CHECK(act_opts_parse(NULL, &o, err, sizeof err) == 0, "no options");
+
+	struct act_timing t = {10, 20, 30};
+	CHECK(act_bound_ms_t("double_click 1 1", 16, &t) == 10, "bound: a double click, one gap");
+	CHECK(act_bound_ms_t("triple_click 1 1", 16, &t) == 20, "bound: a triple click, two gaps");
+	CHECK(act_bound_ms_t("drag 1 1 2 2 3 3", 16, &t) ==
+	          (2 + ACT_DRAG_DWELL + 2 * ACT_DRAG_STEPS) * 20,
+	      "bound: a drag of two segments");
+	CHECK(act_bound_ms_t("settle 100 700", 14, &t) == 700, "bound: settle, its bound");
+	CHECK(act_bound_ms_t("type \xce\xb1", 7, &t) == 60, "bound: a spare keycode, two delays");
+}
+
 static void test_json_shapes(void)
 {
 	size_t i, n = 10000;
@@ -590,6 +737,8 @@ int main(void)
 	test_anthropic();
 	test_openai();
 	test_e2b();
+	test_osworld();
+	test_settle_frame();
 	test_json_shapes();
 	act_list_free(&L);
 	printf("%d passed, %d failed\n", passed, failed);
