@@ -93,9 +93,19 @@ __attribute__((noreturn)) static void child(const struct ident *id, const struct
 		goto fail;
 	if (dup2(io[0], 0) < 0 || dup2(io[1], 1) < 0 || dup2(io[2], 2) < 0)
 		goto fail;
+	/* every disposition back to default, glibc's own (32, 33) too: its
+	 * sigaction refuses those, the kernel's does not. Nothing a program
+	 * inherits from whoever started the agent survives. */
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		unsigned long mask;
+	} kdfl = {SIG_DFL, 0, NULL, 0};
 	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			sigaction(s, &dfl, NULL); /* glibc's own signals refuse: fine */
+		if (s != SIGKILL && s != SIGSTOP &&
+		    syscall(SYS_rt_sigaction, s, &kdfl, NULL, sizeof kdfl.mask) < 0)
+			sigaction(s, &dfl, NULL);
 	sigemptyset(&none);
 	setrlimit(RLIMIT_NOFILE, &id->nofile);
 	e = ident_child_become(id);
