@@ -124,6 +124,7 @@ build/tests/test_qmp: build/providers/qmp.o build/common/derr.o
 build/tests/test_evq: build/core/evq.o
 build/tests/test_fh: build/fs/fh.o
 build/tests/test_inode: build/fs/inode.o
+build/tests/test_ring: build/agent/ring.o
 # test_sess: the session core and the settings table against a fake provider
 # (its own prov_find: providers/ is not linked).
 build/tests/test_sess: $(filter build/core/% build/common/%,$(DAEMON_OBJ))

@@ -77,6 +77,7 @@
 #include "agent/svc.h"
 
 #define MAX_BODY (16u << 20) /* bytes in one request body (SVC_STREAM: no bound) */
+#define CONN_MEMORY (64u << 10) /* libmicrohttpd's buffer per connection */
 #define V1 "/v1"
 
 struct route {
@@ -667,7 +668,10 @@ int http_start(struct http_server **out, int listen_fd, const char *token, size_
 	    MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
 	    NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_END);
+	    on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
+	    /* room for large reads of a body: fewer calls per upload (pages are
+	     * only touched as used, so a parked request costs little) */
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_END);
 	if (!s->daemon) {
 		snprintf(err, errlen, "listen_failed: libmicrohttpd would not start");
 		rc = -EIO;

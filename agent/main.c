@@ -53,6 +53,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -325,6 +326,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	std_fds();
+	/* file reads (up to 4 MiB) and output rings reuse freed memory instead of
+	 * each mapping, faulting in and unmapping its own: ~2x faster reads */
+	mallopt(M_MMAP_THRESHOLD, 16 << 20);
+	mallopt(M_TRIM_THRESHOLD, 32 << 20);
 	if (ident_init(&id, o.run_as, o.home, err, sizeof err) < 0) {
 		fprintf(stderr, LOG_PREFIX "%s\n", err);
 		return 2;

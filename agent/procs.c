@@ -235,7 +235,7 @@ void procs_stop(struct procs *p)
 {
 	struct waiter *done = NULL;
 
-	if (!p)
+	if (!p || p->stopped)
 		return;
 	pthread_mutex_lock(&p->lock);
 	p->stopping = 1;
@@ -257,6 +257,7 @@ void procs_stop(struct procs *p)
 			g->pid = 0;
 	pthread_mutex_unlock(&p->lock);
 	pio_flush(done);
+	p->stopped = 1;
 }
 
 void procs_free(struct procs *p)
@@ -394,6 +395,10 @@ void procs_stdin(struct procs *p, const char *tag, const char *data, size_t len,
 	}
 	if (g->leader_gone || g->in_closed || g->eof_asked || g->in_fd < 0) {
 		stdin_closed(rep, g);
+		goto out;
+	}
+	if (p->stopping) { /* nothing may be parked any more */
+		svc_reply_errno(rep, EAGAIN, "stopping", "the agent is shutting down");
 		goto out;
 	}
 	if (park(p, g, W_IN, 0, rep, &w) < 0)

@@ -46,7 +46,7 @@ struct svc_reply;
 #define PROCS_KEEP (8u << 20)      /* bytes kept of each output stream */
 #define PROCS_READ_MAX (1u << 20)  /* bytes in one answer to an output read */
 #define PROCS_WAIT_MAX_MS 60000    /* a longer wait_ms is cut to this */
-#define PROCS_WAITERS_MAX 4096     /* requests parked at once (503 EAGAIN past it) */
+#define PROCS_WAITERS_MAX 1024     /* requests parked at once (503 EAGAIN past it) */
 #define PROCS_ARGS_MAX (1u << 20)  /* bytes of argv and env together (413 E2BIG) */
 
 struct procs_env {

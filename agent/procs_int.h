@@ -80,6 +80,7 @@ struct procs {
 	int nwaiters;                     /* parked requests */
 	int ngrace;                       /* programs in_grace */
 	int stopping;
+	int stopped; /* procs_stop is done (the thread that stops owns it) */
 	int ep, wake; /* epoll set, eventfd: set up once, then any thread */
 	pthread_t io;
 	int io_started;

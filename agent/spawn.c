@@ -1,8 +1,10 @@
 /*
  * spawn.c - fork, set up, execve (spawn.h).
  *
- * The child reports a failure before or at execve as its errno on a
- * close-on-exec pipe; end of file on that pipe means execve succeeded.
+ * vfork, as posix_spawn does (which cannot change the uid): the child
+ * shares our memory until execve, so it reports a failure there as its
+ * errno in a variable of the waiting thread; if vfork returns with none,
+ * execve succeeded.
  */
 #include "agent/spawn.h"
 
@@ -72,22 +74,29 @@ static void cloexec_from_3(void)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-/* The child, after fork (and, with a pty, forkpty's setsid and login_tty). */
-static void child(const struct ident *id, const struct spawn_req *rq, const int io[3],
-                  int status_fd)
+/*
+ * The child, between vfork and execve: it shares the agent's memory (and
+ * runs on its parent thread's stack, that thread waiting) while the
+ * agent's other threads run on, so it makes system calls only, takes no
+ * lock and writes nothing of the agent's but *err, on failure.
+ */
+__attribute__((noreturn)) static void child(const struct ident *id, const struct spawn_req *rq,
+                                            const int io[3], volatile int *err)
 {
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	sigset_t none;
 	int e;
 
-	if (!rq->pty && (setsid() < 0 || dup2(io[0], 0) < 0 || dup2(io[1], 1) < 0 ||
-	                 dup2(io[2], 2) < 0))
+	if (setsid() < 0)
+		goto fail;
+	if (rq->pty && ioctl(io[0], TIOCSCTTY, 0) < 0) /* the slave: our terminal */
+		goto fail;
+	if (dup2(io[0], 0) < 0 || dup2(io[1], 1) < 0 || dup2(io[2], 2) < 0)
 		goto fail;
 	for (int s = 1; s < NSIG; s++)
 		if (s != SIGKILL && s != SIGSTOP)
 			sigaction(s, &dfl, NULL); /* glibc's own signals refuse: fine */
 	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
 	setrlimit(RLIMIT_NOFILE, &id->nofile);
 	e = ident_child_become(id);
 	if (e < 0) {
@@ -98,12 +107,23 @@ static void child(const struct ident *id, const struct spawn_req *rq, const int 
 		goto fail;
 	umask(022);
 	cloexec_from_3();
+	sigprocmask(SIG_SETMASK, &none, NULL); /* last: nothing may run a handler here */
 	execve(rq->path, rq->argv, rq->envp);
 fail:
-	e = errno;
-	if (write(status_fd, &e, sizeof e) < 0)
-		e = 0;
+	*err = errno ? errno : EIO;
 	_exit(127);
+}
+
+/* Apart, so that nothing of spawn_start's lives across vfork's two returns. */
+__attribute__((noinline)) static pid_t start_child(const struct ident *id,
+                                                   const struct spawn_req *rq, const int io[3],
+                                                   volatile int *err)
+{
+	pid_t pid = vfork();
+
+	if (pid == 0)
+		child(id, rq, io, err);
+	return pid;
 }
 
 static void close_fd(int *fd)
@@ -122,44 +142,50 @@ static int nonblocking(int fd)
 
 int spawn_start(const struct ident *id, const struct spawn_req *rq, struct spawn_out *out)
 {
-	int in[2] = {-1, -1}, o[2] = {-1, -1}, e[2] = {-1, -1}, st[2] = {-1, -1};
-	int master = -1, rc = 0, child_errno = 0, io[3];
+	int in[2] = {-1, -1}, o[2] = {-1, -1}, e[2] = {-1, -1}, master = -1, slave = -1;
 	struct winsize ws = {.ws_row = rq->rows, .ws_col = rq->cols};
-	pid_t pid;
-	ssize_t n;
+	volatile int child_err = 0;
+	sigset_t all, old;
+	int rc = 0, io[3];
+	pid_t pid = -1;
 
 	memset(out, 0, sizeof *out);
 	out->in_fd = out->out_fd = out->err_fd = out->pidfd = -1;
-	if (pipe2(st, O_CLOEXEC) < 0)
-		return -errno;
-	if (!rq->pty && (pipe2(in, O_CLOEXEC) < 0 || pipe2(o, O_CLOEXEC) < 0 ||
-	                 pipe2(e, O_CLOEXEC) < 0)) {
-		rc = -errno;
-		goto out_close;
-	}
-	io[0] = in[0];
-	io[1] = o[1];
-	io[2] = e[1];
 	pthread_mutex_lock(&spawn_lock);
-	pid = rq->pty ? forkpty(&master, NULL, NULL, &ws) : fork();
-	if (pid == 0)
-		child(id, rq, io, st[1]);
+	if (rq->pty) {
+		/* openpty's descriptors are not O_CLOEXEC: only a spawn forks, and
+		 * spawns hold spawn_lock, so none can leak meanwhile */
+		if (openpty(&master, &slave, NULL, NULL, &ws) < 0) {
+			rc = -errno;
+			goto out_unlock;
+		}
+		fcntl(master, F_SETFD, FD_CLOEXEC);
+		fcntl(slave, F_SETFD, FD_CLOEXEC);
+		io[0] = io[1] = io[2] = slave;
+	} else {
+		if (pipe2(in, O_CLOEXEC) < 0 || pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0) {
+			rc = -errno;
+			goto out_unlock;
+		}
+		io[0] = in[0];
+		io[1] = o[1];
+		io[2] = e[1];
+	}
+	/* vfork: no copy of the agent's page tables, nor their teardown at
+	 * execve; this thread waits until the child has exec'd or died. No
+	 * signal handler may run in the child: all blocked until then. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = start_child(id, rq, io, &child_err);
 	if (pid < 0)
 		rc = -errno;
-	if (master >= 0)
-		fcntl(master, F_SETFD, FD_CLOEXEC);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+out_unlock:
 	pthread_mutex_unlock(&spawn_lock);
 	if (rc < 0)
 		goto out_close;
-	close_fd(&st[1]);
-	close_fd(&in[0]);
-	close_fd(&o[1]);
-	close_fd(&e[1]);
-	do
-		n = read(st[0], &child_errno, sizeof child_errno);
-	while (n < 0 && errno == EINTR);
-	if (n > 0) { /* it did not get to run: reap it */
-		rc = child_errno > 0 ? -child_errno : -EIO;
+	if (child_err) { /* it did not get to run: reap it */
+		rc = -child_err;
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		goto out_close;
@@ -189,9 +215,8 @@ int spawn_start(const struct ident *id, const struct spawn_req *rq, struct spawn
 		in[1] = o[0] = e[0] = -1;
 	}
 out_close:
-	close_fd(&st[0]);
-	close_fd(&st[1]);
 	close_fd(&master);
+	close_fd(&slave);
 	for (int i = 0; i < 2; i++) {
 		close_fd(&in[i]);
 		close_fd(&o[i]);

@@ -3,8 +3,9 @@
  * group of its own, with a clean signal mask and dispositions, as the
  * --run-as user (ident.h), in a working directory opened beforehand, its
  * standard input, output and error on pipes, or all three on a pty
- * (forkpty). Returns once the program runs (execve succeeded), or with
- * execve's own errno.
+ * (openpty, and the child takes it as its controlling terminal, as
+ * forkpty's child does). Returns once the program runs (execve succeeded),
+ * or with execve's own errno.
  *
  *	struct spawn_req rq = {.argv = argv, .envp = envp, .cwd_fd = dfd};
  *	char path[PATH_MAX];
@@ -16,10 +17,9 @@
  *
  * The parent's descriptors are O_CLOEXEC|O_NONBLOCK; the child closes
  * every descriptor but 0, 1 and 2 at exec, whatever its flags. The
- * child does nothing but system calls between fork and execve
- * (async-signal-safe); spawns are serialised (one fork at a time), so a
- * pty's slave, briefly open without O_CLOEXEC in the parent, reaches no
- * other child. Call spawn_find and spawn_start on a thread that holds the
+ * child (vfork: it borrows the agent's memory until execve) does nothing
+ * but system calls; spawns are serialised (one at a time), so a pty's
+ * descriptors, briefly open without O_CLOEXEC, reach no other child. Call spawn_find and spawn_start on a thread that holds the
  * user's file-system credentials (ident_enter), so that the search and
  * the working directory are checked as the user.
  */

@@ -9,6 +9,11 @@ that need many requests at once or timings (curl does the rest).
                                               "n N p50 X p95 Y max Z" (ms, non-200 count)
     agent_http.py SOCK TOKEN rss              the agent's VmRSS and VmHWM in KiB (by pid
                                               from SO_PEERCRED of the socket)
+    agent_http.py SOCK TOKEN rtt N [PROG]     N times: start PROG (true) and wait for its exit,
+                                              then forget it: "p50 X p95 Y" ms (one connection)
+    agent_http.py SOCK TOKEN many N           starts N `sleep 60` (m0..), prints the count
+                                              of each answer ("201:256 503:1"), then ends
+                                              and forgets them all
 
 Standard library only.
 """
@@ -27,9 +32,15 @@ class UnixConn(http.client.HTTPConnection):
         self.path_ = path
 
     def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.path_)
+        for _ in range(200):  # a full listen backlog: EAGAIN at once on a unix socket
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(self.timeout)
+            try:
+                s.connect(self.path_)
+                break
+            except BlockingIOError:
+                s.close()
+                time.sleep(0.01)
         self.sock = s
 
 
@@ -98,6 +109,43 @@ def rss(sock):
     print("%d %d" % (v["VmRSS"], v["VmHWM"]))
 
 
+def many(sock, tok, n):
+    codes = {}
+    for i in range(n):
+        st, _, _ = req(sock, tok, "POST", "/v1/procs",
+                       body=json.dumps({"tag": "m%d" % i, "argv": ["sleep", "60"]}).encode())
+        codes[st] = codes.get(st, 0) + 1
+    print(" ".join("%d:%d" % kv for kv in sorted(codes.items())))
+    for i in range(n):
+        req(sock, tok, "POST", "/v1/procs/m%d/ctl" % i, body=b"signal KILL")
+    for i in range(n):
+        req(sock, tok, "GET", "/v1/procs/m%d/exit?wait_ms=10000" % i)
+        req(sock, tok, "DELETE", "/v1/procs/m%d" % i)
+
+
+def rtt(sock, tok, n, prog):
+    c = UnixConn(sock)
+    h = {"Authorization": "Bearer " + tok}
+    t = []
+
+    def call(method, path, body=None):
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        d = r.read()
+        return r.status, d
+
+    for i in range(n):
+        t0 = time.monotonic()
+        st, _ = call("POST", "/v1/procs", json.dumps({"tag": "r%d" % i, "argv": [prog]}).encode())
+        st2, d = call("GET", "/v1/procs/r%d/exit?wait_ms=10000" % i)
+        t.append((time.monotonic() - t0) * 1000)
+        call("DELETE", "/v1/procs/r%d" % i)
+        if st != 201 or st2 != 200:
+            print("failed", st, st2, d)
+            return
+    print("p50 %.2f p95 %.2f" % (pct(t, 0.5), pct(t, 0.95)))
+
+
 def main():
     sock, tok, what = sys.argv[1:4]
     if what == "polls":
@@ -107,6 +155,10 @@ def main():
         print("n %d p50 %.2f p95 %.2f max %.2f bad %d" % (len(t), pct(t, 0.5), pct(t, 0.95), max(t), bad))
     elif what == "rss":
         rss(sock)
+    elif what == "rtt":
+        rtt(sock, tok, int(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else "true")
+    elif what == "many":
+        many(sock, tok, int(sys.argv[4]))
 
 
 if __name__ == "__main__":
