@@ -68,6 +68,7 @@ struct done {
 	struct timespec ts;
 	int px, py; /* pointer (screen pixels), for at_cursor actions and ACT_CURSOR */
 	int chars;  /* ACT_TYPE: code points */
+	unsigned long answered, unanswered; /* keymap waits a ping ended / that ran out */
 	/* ACT_SETTLE */
 	int settled;
 	unsigned long changes;
@@ -303,10 +304,11 @@ static void wheel(struct input *in, int b, int clicks)
 
 /* press, then the path in ACT_DRAG_STEPS steps per segment, then release,
  * drag_step apart (so that window managers and XDND see a drag, not a
- * jump); before the release, the window under the pointer is given up to
- * ACT_DRAG_DWELL steps to catch up with the motion (barrier.c), since a
- * browser that has not answered the drop target's first XDND position
- * cancels a drop */
+ * jump). Before the release the window under the pointer must catch up: a
+ * browser that has not answered the drop target's XDND position cancels
+ * the drop. One that answers pings (barrier.c) is waited for, then given
+ * three times its answer's latency (its renderer is as loaded as it is);
+ * one that does not gets ACT_DRAG_DWELL steps and one more. */
 static void drag(struct input *in, const struct action *a, const struct run *r)
 {
 	int x0, y0, first = 0;
@@ -331,9 +333,16 @@ static void drag(struct input *in, const struct action *a, const struct run *r)
 		x0 = x1;
 		y0 = y1;
 	}
-	barrier_wait(in->x, barrier_pointer_window(in->x),
-	             clk_mono_msf() + (double)ACT_DRAG_DWELL * r->t->drag_step, pause_cb, in);
-	pause_ms(in, r->t->drag_step);
+	/* a target that answers pings shows how loaded it is: its renderer
+	 * gets three times that answer's latency more (at least a step) */
+	Window w = barrier_pointer_window(in->x);
+	double t0 = clk_mono_msf(), lat;
+	barrier_wait(in->x, w,
+	             t0 + (w != None ? ACT_PING_MAX_MS : (double)ACT_DRAG_DWELL * r->t->drag_step),
+	             pause_cb, in);
+	lat = w != None ? clk_mono_msf() - t0 : 0;
+	lat = 3 * lat < ACT_PING_MAX_MS ? 3 * lat : ACT_PING_MAX_MS;
+	pause_ms(in, lat > r->t->drag_step ? (int)lat : r->t->drag_step);
 	button(in, a->button, 0);
 }
 
@@ -558,6 +567,11 @@ static cJSON *receipt_new(const struct action *a, const struct done *d, unsigned
 	}
 	if (a->kind == ACT_TYPE)
 		cJSON_AddNumberToObject(r, "chars", d->chars);
+	if (d->answered || d->unanswered) { /* waits around spare keycodes */
+		cJSON *k = cJSON_AddObjectToObject(r, "keymap_waits");
+		cJSON_AddNumberToObject(k, "answered", (double)d->answered);
+		cJSON_AddNumberToObject(k, "timed_out", (double)d->unanswered);
+	}
 	if (a->kind == ACT_KEY || a->kind == ACT_KEYDOWN || a->kind == ACT_KEYUP ||
 	    a->kind == ACT_HOLD)
 		add_keys(r, a);
@@ -613,9 +627,14 @@ int input_run(struct input *in, const struct act_list *l, const struct act_opts 
 		const struct action *a = &l->v[i];
 		struct done *d = &done[i];
 		struct timespec t0;
+		unsigned long ans0, un0;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		d->mark = xconn_error_mark(x);
+		keymap_stats(in->km, &ans0, &un0);
 		rc = perform(in, a, d, &run);
+		keymap_stats(in->km, &d->answered, &d->unanswered);
+		d->answered -= ans0;
+		d->unanswered -= un0;
 		if (rc == -ENOSPC) {
 			snprintf(err, errlen,
 			         "x_error: line %d: no spare keycode to bind a key to (%d spare)",

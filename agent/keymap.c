@@ -239,12 +239,25 @@ void keymap_pressed(struct keymap *km, KeyCode kc)
  */
 static void barrier(struct keymap *km, double when)
 {
-	if (when <= clk_mono_msf())
+	double now = clk_mono_msf();
+	Window w;
+
+	if (when <= now)
 		return;
-	if (barrier_wait(km->x, barrier_key_window(km->x), when, km->pause, km->pause_cls))
+	w = barrier_key_window(km->x);
+	/* a client that answers is waited for until it does (it proves more
+	 * than any time), one that does not for the keymap delay */
+	if (barrier_wait(km->x, w, w != None ? now + ACT_PING_MAX_MS : when, km->pause,
+	                 km->pause_cls))
 		km->pongs++;
 	else
 		km->waits++;
+}
+
+void keymap_stats(const struct keymap *km, unsigned long *answered, unsigned long *unanswered)
+{
+	*answered = km->pongs;
+	*unanswered = km->waits;
 }
 
 int keymap_prepare(struct keymap *km, const KeySym *syms, int n, const struct act_timing *t)

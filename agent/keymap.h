@@ -15,7 +15,9 @@
  *	}
  *	keymap_free(km);      (gives the spare keycodes their empty mapping back)
  *
- * Timing (struct act_timing's keymap_delay, "d"): a client re-reads the
+ * Timing (struct act_timing's keymap_delay, "d"; a client that answers
+ * _NET_WM_PING is waited for until it answers instead, barrier.c, at most
+ * ACT_PING_MAX_MS): a client re-reads the
  * mapping when it learns of a change and then looks up key events it has
  * not handled yet, so a keycode bound to a new keysym is pressed only d
  * after the binding (the client must have the new mapping), and a keycode
@@ -58,5 +60,7 @@ void keymap_pressed(struct keymap *km, KeyCode kc);
 void keymap_hold(struct keymap *km, KeyCode kc, int down);
 /* Spare keycodes in the pool. */
 int keymap_spare(const struct keymap *km);
+/* Waits so far that a client's ping answer ended, and that ran their time. */
+void keymap_stats(const struct keymap *km, unsigned long *answered, unsigned long *unanswered);
 
 #endif

@@ -137,12 +137,15 @@ const char *act_kind_name(enum act_kind k);
  *   keymap_delay  after a spare keycode is bound to a new keysym, before
  *                 its key is pressed; and after a key was last pressed,
  *                 before its keycode may be bound to another keysym
- * A client that answers _NET_WM_PING (Chromium, GTK, Qt) ends a keymap
- * delay, and the wait before a drag's release, as soon as it has handled
- * what came before (agent/barrier.c): for those the knobs are bounds.
+ * A client that answers _NET_WM_PING (Chromium, GTK, Qt) is waited for
+ * instead, until it answers (at most ACT_PING_MAX_MS), which proves it
+ * handled what came before (agent/barrier.c): a keymap delay ends then,
+ * and a drag's release waits three times the answer's latency more (the
+ * time a browser's renderer takes to accept the drop, scaled by load).
  * Bounds count them: a multi-click costs (count - 1) gaps, a drag
- * 2 + ACT_DRAG_DWELL + ACT_DRAG_STEPS * segments steps, and every ACT_REBIND_POOL_MIN
- * keysyms that may need a spare keycode two keymap delays (one pool of
+ * 2 + ACT_DRAG_DWELL + ACT_DRAG_STEPS * segments steps and two ping waits,
+ * and every ACT_REBIND_POOL_MIN keysyms that may need a spare keycode two
+ * waits of the longer of keymap_delay and ACT_PING_MAX_MS (one pool of
  * spare keycodes is bound at once; Xvfb has 19, any X server at least
  * ACT_REBIND_POOL_MIN is assumed).
  */
@@ -156,6 +159,7 @@ struct act_timing {
 #define ACT_TIMING_MAX_MS 1000 /* each knob is 0..this */
 #define ACT_DRAG_STEPS 8       /* motion steps per segment of a drag */
 #define ACT_DRAG_DWELL 4       /* steps the target may take to catch up before the release */
+#define ACT_PING_MAX_MS 1000   /* the longest wait for a client's _NET_WM_PING answer */
 #define ACT_REBIND_POOL_MIN 8
 
 /* What a session asks of the agent, besides the actions themselves: its

@@ -38,10 +38,12 @@ static long key_rebinds(const struct action *a)
 	return n + a->mods.n;
 }
 
-/* Two keymap delays per ACT_REBIND_POOL_MIN rebinds, rounded up. */
+/* Two waits per ACT_REBIND_POOL_MIN rebinds, rounded up: each the keymap
+ * delay, or a ping's answer. */
 static long rebind_ms(long n, const struct act_timing *t)
 {
-	return (n + ACT_REBIND_POOL_MIN - 1) / ACT_REBIND_POOL_MIN * 2L * t->keymap_delay;
+	long wait = t->keymap_delay > ACT_PING_MAX_MS ? t->keymap_delay : ACT_PING_MAX_MS;
+	return (n + ACT_REBIND_POOL_MIN - 1) / ACT_REBIND_POOL_MIN * 2L * wait;
 }
 
 long act_cost_ms(const struct action *a, const struct act_timing *t)
@@ -66,7 +68,8 @@ long act_cost_ms(const struct action *a, const struct act_timing *t)
 		       rebind_ms(key_rebinds(a), t);
 	case ACT_DRAG:
 		segs = a->at_cursor ? a->npath : a->npath - 1;
-		return (2 + ACT_DRAG_DWELL + ACT_DRAG_STEPS * segs) * (long)t->drag_step;
+		return (2 + ACT_DRAG_DWELL + ACT_DRAG_STEPS * segs) * (long)t->drag_step +
+		       2L * ACT_PING_MAX_MS;
 	default:
 		return rebind_ms(key_rebinds(a), t);
 	}

@@ -95,7 +95,7 @@ const struct setting settings[] = {
 	{"drag_step", SET_INT, 0, ACT_TIMING_MAX_MS, F(drag_step), NULL, XSTR(ACT_DRAG_STEP_MS),
 	 "ms between the steps of a drag (press, motion, release)", NULL, 1},
 	{"keymap_delay", SET_INT, 0, ACT_TIMING_MAX_MS, F(keymap_delay), NULL,
-	 XSTR(ACT_KEYMAP_DELAY_MS), "ms around a key bound for a character the layout lacks",
+	 XSTR(ACT_KEYMAP_DELAY_MS), "ms around a key bound for a character the layout lacks (clients answering pings: until they answer)",
 	 NULL, 1},
 	{NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };

@@ -32,7 +32,9 @@ p = Page(s, tmp, tools)
 if not T.check(p.layout, "Chromium shows the page (it reported its layout)"):
     T.end()
     sys.exit(0)
-T.check(p.calibrate(), "the page sees the pointer move (where it is on the screen)")
+if not T.check(p.calibrate(), "the page sees the pointer move (where it is on the screen)"):
+    T.end()
+    sys.exit(0)
 
 def reset():
     # a marker click far from the last one, past Chromium's double-click time

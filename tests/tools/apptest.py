@@ -15,6 +15,7 @@ Chromium runs headful on the session's Xvfb (X input is what is tested): as
 root with --no-sandbox, and without background networking (the machine has no
 network but the package mirrors).
 """
+import atexit
 import json
 import os
 import shutil
@@ -64,6 +65,7 @@ class Tests:
 
 
 T = Tests()
+atexit.register(T.end)  # a script that dies still ends what it started
 
 
 class Session:
@@ -146,11 +148,16 @@ class Page:
         return ev[-1]["seq"] if ev else 0
 
     def calibrate(self):
-        """Where the page's (0,0) is on the screen: move the pointer over it."""
+        """Where the page's (0,0) is on the screen: move the pointer over it
+        (again, until the page says: its window may map after the page has
+        loaded)."""
         since = self.last_seq()
-        for x in (700, 710):
-            self.s.act("move %d 700" % x)
-        e = T.wait(lambda: self.first("offset", since), 10)
+        e = None
+        for i in range(60):
+            self.s.act("move %d 700" % (700 + 10 * (i % 2)))
+            e = T.wait(lambda: self.first("offset", since), 0.5)
+            if e:
+                break
         if e:
             self.ox, self.oy = e["x"], e["y"]
         return e is not None

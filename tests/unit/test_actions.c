@@ -668,10 +668,11 @@ static void test_settle_frame(void)
 	CHECK(act_bound_ms_t("double_click 1 1", 16, &t) == 10, "bound: a double click, one gap");
 	CHECK(act_bound_ms_t("triple_click 1 1", 16, &t) == 20, "bound: a triple click, two gaps");
 	CHECK(act_bound_ms_t("drag 1 1 2 2 3 3", 16, &t) ==
-	          (2 + ACT_DRAG_DWELL + 2 * ACT_DRAG_STEPS) * 20,
+	          (2 + ACT_DRAG_DWELL + 2 * ACT_DRAG_STEPS) * 20 + 2 * ACT_PING_MAX_MS,
 	      "bound: a drag of two segments");
 	CHECK(act_bound_ms_t("settle 100 700", 14, &t) == 700, "bound: settle, its bound");
-	CHECK(act_bound_ms_t("type \xce\xb1", 7, &t) == 60, "bound: a spare keycode, two delays");
+	CHECK(act_bound_ms_t("type \xce\xb1", 7, &t) == 2 * ACT_PING_MAX_MS,
+	      "bound: a spare keycode, two waits");
 }
 
 static void test_json_shapes(void)

@@ -48,20 +48,20 @@ static void test_bound(void)
 	BOUND("wait 15000", 15000);
 	BOUND("sleep 20", 20);
 	BOUND("click 10 10\nwait 100\n\n# wait 9999\nwait 200\n", 300);
-	BOUND("hold shift 500", 500 + 2 * ACT_KEYMAP_DELAY_MS); /* + one possible rebind batch */
+	BOUND("hold shift 500", 500 + 2 * ACT_PING_MAX_MS); /* + one possible rebind batch */
 	BOUND("wait 60000\nwait 60000\nwait 60000", 180000);
 	BOUND("click 100000 100000\nwait 7", 7);     /* no screen known: any coordinate */
-	BOUND("key XF86Frobnicate\nwait 5", 5 + 2 * ACT_KEYMAP_DELAY_MS); /* any plausible key name */
+	BOUND("key XF86Frobnicate\nwait 5", 5 + 2 * ACT_PING_MAX_MS); /* any plausible key name */
 	BOUND("type ascii only, 0 pauses", 0);
 	BOUND("type \xce\xb1\xce\xb2\xce\xb3\xce\xb4\xce\xb5\xce\xb6\xce\xb7\xce\xb8\xce\xb9", /* 9: two batches */
-	      4 * ACT_KEYMAP_DELAY_MS);
+	      4 * ACT_PING_MAX_MS);
 	/* JSON dialects */
 	BOUND("{\"action\":\"wait\",\"duration\":1.5}", 1500);
 	BOUND("{\"type\":\"tool_use\",\"name\":\"computer\",\"input\":{\"action\":\"wait\","
 	      "\"duration\":2}}",
 	      2000);
 	BOUND("{\"action\":\"hold_key\",\"text\":\"shift\",\"duration\":0.25}",
-	      250 + 2 * ACT_KEYMAP_DELAY_MS);
+	      250 + 2 * ACT_PING_MAX_MS);
 	BOUND("{\"type\":\"wait\"}", 1000); /* OpenAI's wait: one second */
 	BOUND("{\"type\":\"wait\",\"ms\":250}", 250);
 	BOUND("{\"type\":\"computer_call\",\"action\":{\"type\":\"wait\",\"ms\":30}}", 30);
