@@ -134,4 +134,7 @@ long sess_agent_timeout(struct sess *s);
 /* Does the session's agent say it can (health's capabilities)? Unknown: yes. */
 int sess_agent_can(struct sess *s, const char *cap);
 
+/* sess_ops.c: the line splitter of every line-command file (ctl, .ctl, procs/ctl). */
+int sess_for_each_line(const char *text, size_t len, int (*fn)(char *, int, void *), void *ctx);
+
 #endif

@@ -482,8 +482,9 @@ void sess_ctl_help(struct buf *out)
 			"#   stop | start | restart | resize WxH | scale WxH|none | clear-error\n");
 }
 
-/* Split text into lines; calls fn(line, ctx) for each non-blank one. */
-static int for_each_line(const char *text, size_t len, int (*fn)(char *, int, void *), void *ctx)
+/* Split text into lines; calls fn(line, lineno, ctx) for each non-blank,
+ * non-comment one, trimmed; stops at the first error. -EINVAL on a NUL. */
+int sess_for_each_line(const char *text, size_t len, int (*fn)(char *, int, void *), void *ctx)
 {
 	int lineno = 0, r = 0;
 	if (memchr(text, '\0', len))
@@ -538,7 +539,7 @@ static int ctl_parse_line(char *l, int lineno, void *ctx)
 
 static int ctl_parse(const char *text, size_t len, struct ctl_parse *p)
 {
-	int r = for_each_line(text, len, ctl_parse_line, p);
+	int r = sess_for_each_line(text, len, ctl_parse_line, p);
 	if (r < 0 && !p->e.code[0])
 		derr_set(&p->e, -r, "invalid_command", "bad bytes in a ctl write");
 	return r;
@@ -643,7 +644,7 @@ static int gctl_line(char *l, int lineno, void *ctx)
 int sess_global_ctl_check(const char *text, size_t len, char *err, size_t errlen)
 {
 	struct gctl g = {.dry = 1};
-	int r = memchr(text, '\0', len) ? -EINVAL : for_each_line(text, len, gctl_line, &g);
+	int r = memchr(text, '\0', len) ? -EINVAL : sess_for_each_line(text, len, gctl_line, &g);
 	if (r < 0)
 		snprintf(err, errlen, "%s: %s", g.e.code[0] ? g.e.code : "invalid_command",
 			 g.e.code[0] ? g.e.msg : "NUL byte");
@@ -656,10 +657,10 @@ int sess_global_ctl(const char *text, size_t len, uid_t uid, gid_t gid, struct d
 	if (memchr(text, '\0', len))
 		return derr_set(e, EINVAL, "invalid_command", "NUL byte in a .ctl write");
 	/* Validate every line first: malformed input performs nothing. */
-	int r = for_each_line(text, len, gctl_line, &g);
+	int r = sess_for_each_line(text, len, gctl_line, &g);
 	if (r == 0) {
 		g.dry = 0;
-		r = for_each_line(text, len, gctl_line, &g);
+		r = sess_for_each_line(text, len, gctl_line, &g);
 	}
 	if (r < 0) {
 		*e = g.e;

@@ -265,27 +265,14 @@ out:
 }
 
 /* Each non-blank, non-comment line of text, trimmed, to fn; stops at the first error. */
-static int each_line(const char *text, size_t len, int (*fn)(const char *, int, void *),
-		     void *ctx, struct derr *e)
+static int each_line(const char *text, size_t len, int (*fn)(char *, int, void *), void *ctx,
+		     struct derr *e)
 {
-	int lineno = 0, r = 0;
 	if (memchr(text, '\0', len))
 		return derr_set(e, EINVAL, "invalid_command", "a NUL byte in the write");
-	char *copy = strndup(text, len);
-	if (!copy)
-		return derr_set(e, ENOMEM, "internal", "out of memory");
-	char *save = NULL;
-	for (char *l = strtok_r(copy, "\n", &save); l && r == 0; l = strtok_r(NULL, "\n", &save)) {
-		lineno++;
-		size_t n = strlen(l);
-		while (n && (l[n - 1] == '\r' || l[n - 1] == ' ' || l[n - 1] == '\t'))
-			l[--n] = '\0';
-		while (*l == ' ' || *l == '\t')
-			l++;
-		if (*l && *l != '#')
-			r = fn(l, lineno, ctx);
-	}
-	free(copy);
+	int r = sess_for_each_line(text, len, fn, ctx);
+	if (r == -ENOMEM && !e->code[0])
+		derr_set(e, ENOMEM, "internal", "out of memory");
 	return r;
 }
 
@@ -295,7 +282,7 @@ struct start_parse {
 	struct derr e;
 };
 
-static int start_line(const char *l, int lineno, void *ctx)
+static int start_line(char *l, int lineno, void *ctx)
 {
 	struct start_parse *p = ctx;
 	if (p->n >= MAX_PROC_LINES)
@@ -378,7 +365,7 @@ void sess_procs_ctl_help(struct buf *out)
 
 /* ---- one program ---- */
 
-static int ctl_line_ok(const char *l, int lineno, void *ctx)
+static int ctl_line_ok(char *l, int lineno, void *ctx)
 {
 	struct derr *e = ctx;
 	static const char *const sigs[] = {"TERM", "KILL", "INT", "HUP", "STOP", "CONT", NULL};
@@ -409,7 +396,7 @@ struct ctl_send {
 	void *arg;
 };
 
-static int ctl_line_send(const char *l, int lineno, void *ctx)
+static int ctl_line_send(char *l, int lineno, void *ctx)
 {
 	struct ctl_send *c = ctx;
 	char path[128];
