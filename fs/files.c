@@ -15,7 +15,7 @@
  * takes it from there under h->lock and replies. The interrupt callback
  * is registered before the request is parked, so a signal that arrives
  * in between is seen by fuse_req_interrupted() under the same lock; it
- * knows the handle by id (see stream_interrupt), never by address.
+ * knows the handle by id (see fs_parked_interrupt), never by address.
  */
 #include "fs/fs.h"
 #include "core/sess_ops.h"
@@ -71,11 +71,12 @@ static void stream_wake(void *arg)
 }
 
 /*
- * The interrupt of a parked read. It gets the handle's id, not its address:
- * a release may be freeing the handle at this very moment, so it takes its
- * own reference, or finds the handle gone (and its parked read answered).
+ * The interrupt of a parked request (a stream read, a result read, a raw
+ * write: all park in h->req). It gets the handle's id, not its address: a
+ * release may be freeing the handle at this very moment, so it takes its
+ * own reference, or finds the handle gone (and its parked request answered).
  */
-static void stream_interrupt(fuse_req_t req, void *arg)
+void fs_parked_interrupt(fuse_req_t req, void *arg)
 {
 	struct fs_fh *ref = fs_fh_hold((uint64_t)(uintptr_t)arg);
 	if (!ref)
@@ -84,6 +85,8 @@ static void stream_interrupt(fuse_req_t req, void *arg)
 	pthread_mutex_lock(&h->lock);
 	if (h->req == req) {
 		h->req = NULL;
+		if (h->kind == K_RAW) /* the bytes may still go in; the writer gave up on them */
+			sess_async_cancel(h->async);
 		fuse_reply_err(req, EINTR);
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -92,7 +95,7 @@ static void stream_interrupt(fuse_req_t req, void *arg)
 
 static void stream_read(fuse_req_t req, struct fs_handle *h, size_t size)
 {
-	fuse_req_interrupt_func(req, stream_interrupt, (void *)(uintptr_t)h->id);
+	fuse_req_interrupt_func(req, fs_parked_interrupt, (void *)(uintptr_t)h->id);
 	pthread_mutex_lock(&h->lock);
 	if (h->req) { /* one parked read per open; a second reader waits its turn */
 		pthread_mutex_unlock(&h->lock);

@@ -21,7 +21,7 @@
  *            from them (a VM's network pays per request), within
  *            FILES_RA_TOTAL for all opens together.
  *
- * Interrupts know the handle by id (see files.c's stream_interrupt): a
+ * Interrupts know the handle by id (see files.c's fs_parked_interrupt): a
  * release may be freeing it at that moment.
  */
 #include "fs/fs.h"
@@ -116,27 +116,10 @@ static int result_ask_locked(struct fs_handle *h)
 	return a ? 0 : r;
 }
 
-/* The interrupt of a parked read or write (both kinds park in h->req). */
-static void remote_interrupt(fuse_req_t req, void *arg)
-{
-	struct fs_fh *ref = fs_fh_hold((uint64_t)(uintptr_t)arg);
-	if (!ref)
-		return;
-	struct fs_handle *h = fs_fh_obj(ref);
-	pthread_mutex_lock(&h->lock);
-	if (h->req == req) {
-		h->req = NULL;
-		if (h->kind == K_RAW) /* the bytes may still go in; the writer gave up on them */
-			sess_async_cancel(h->async);
-		fuse_reply_err(req, EINTR);
-	}
-	pthread_mutex_unlock(&h->lock);
-	fs_fh_drop(ref);
-}
 
 static void result_read(fuse_req_t req, struct fs_handle *h, size_t size, off_t off)
 {
-	fuse_req_interrupt_func(req, remote_interrupt, (void *)(uintptr_t)h->id);
+	fuse_req_interrupt_func(req, fs_parked_interrupt, (void *)(uintptr_t)h->id);
 	pthread_mutex_lock(&h->lock);
 	if (h->have) {
 		result_reply_locked(h, req, size, off);
@@ -203,7 +186,7 @@ static void raw_done(void *arg, int r, struct buf *data)
 static void raw_write(fuse_req_t req, struct fs_handle *h, const char *buf, size_t size)
 {
 	int r = 0;
-	fuse_req_interrupt_func(req, remote_interrupt, (void *)(uintptr_t)h->id);
+	fuse_req_interrupt_func(req, fs_parked_interrupt, (void *)(uintptr_t)h->id);
 	pthread_mutex_lock(&h->lock);
 	if (h->req || h->async) { /* one write in flight per open keeps the bytes in order */
 		pthread_mutex_unlock(&h->lock);

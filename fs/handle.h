@@ -66,4 +66,7 @@ void fs_remote_release(struct fs_handle *h);
 /* the handle goes: what it read ahead too */
 void fs_remote_free(struct fs_handle *h);
 
+/* files.c: the interrupt of any request parked in h->req (arg: the handle's id). */
+void fs_parked_interrupt(fuse_req_t req, void *arg);
+
 #endif
