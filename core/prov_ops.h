@@ -44,6 +44,9 @@ struct prov_ops {
 	 * session's lock held: touch only conf, data (host_data's) and record. */
 	void (*describe)(struct sess *s, const struct sess_conf *conf, void *data,
 			 struct cJSON *record);
+	/* Optional: the session was renamed (a warm pool's claim): host_dir and
+	 * host_artdir changed. Runs while the lifecycle waits between health checks. */
+	void (*renamed)(struct sess *s);
 };
 
 /* The providers this daemon has (NULL-terminated, static); set once at start. */

@@ -6,6 +6,7 @@
 #include "core/sess_int.h"
 #include "core/agentc.h"
 #include "core/home.h"
+#include "core/pool.h"
 #include "core/statedir.h"
 #include "common/derr.h"
 #include "core/prov_ops.h"
@@ -368,6 +369,13 @@ static int wait_stop_req(struct sess *s, unsigned ms)
 	pthread_mutex_lock(&s->lock);
 	if (!s->stop_req)
 		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+	/* a claim renames the session: it waits here, between two health checks */
+	while (s->hold && !s->stop_req) {
+		s->held = 1;
+		pthread_cond_broadcast(&s->cond);
+		pthread_cond_wait(&s->cond, &s->lock);
+	}
+	s->held = 0;
 	int r = s->stop_req;
 	pthread_mutex_unlock(&s->lock);
 	return r;
@@ -632,10 +640,12 @@ static struct sess *find_locked(const char *name, uint64_t sid)
 	return NULL;
 }
 
-static struct sess *get_ref(const char *name, uint64_t sid)
+static struct sess *get_ref(const char *name, uint64_t sid, int members)
 {
 	pthread_mutex_lock(&reg.lock);
 	struct sess *s = find_locked(name, sid);
+	if (s && name && s->pool[0] && !members) /* a pool's member has no name yet */
+		s = NULL;
 	if (s)
 		__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
 	pthread_mutex_unlock(&reg.lock);
@@ -644,15 +654,15 @@ static struct sess *get_ref(const char *name, uint64_t sid)
 
 struct sess *sess_get(const char *name)
 {
-	return get_ref(name, 0);
+	return get_ref(name, 0, 0);
 }
 
 struct sess *sess_get_sid(uint64_t sid)
 {
-	return get_ref(NULL, sid);
+	return get_ref(NULL, sid, 0);
 }
 
-int sess_names(char ***names, uint64_t **sids, int *n)
+static int names_of(char ***names, uint64_t **sids, int *n, int members)
 {
 	pthread_mutex_lock(&reg.lock);
 	int cnt = reg.count, i = 0;
@@ -664,13 +674,20 @@ int sess_names(char ***names, uint64_t **sids, int *n)
 		free(*sids);
 		return -ENOMEM;
 	}
-	for (struct reg_node *p = reg.head; p; p = p->next, i++) {
+	for (struct reg_node *p = reg.head; p; p = p->next) {
+		if (p->s->pool[0] && !members)
+			continue;
 		(*names)[i] = strdup(p->s->name);
-		(*sids)[i] = p->s->sid;
+		(*sids)[i++] = p->s->sid;
 	}
 	pthread_mutex_unlock(&reg.lock);
-	*n = cnt;
+	*n = i;
 	return 0;
+}
+
+int sess_names(char ***names, uint64_t **sids, int *n)
+{
+	return names_of(names, sids, n, 0);
 }
 
 void sess_names_free(char **names, uint64_t *sids, int n)
@@ -810,6 +827,9 @@ int sess_may_access(const struct sess *s, uid_t uid)
 	return uid == 0 || uid == s->owner;
 }
 
+static int create_named(const char *name, const struct sess_conf *conf, uid_t owner,
+			gid_t group, const char *pool, struct sess **out, struct derr *e);
+
 int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid_t group,
 		struct sess **out, struct derr *e)
 {
@@ -819,6 +839,35 @@ int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid
 			 name);
 		return -EINVAL;
 	}
+	/* a warm pool of this template hands over a ready member, renamed */
+	int r = pool_claim(name, conf, owner, group, out, e);
+	if (r != -ENOENT)
+		return r;
+	return create_named(name, conf, owner, group, NULL, out, e);
+}
+
+int sess_create_member(const char *tmpl, const struct sess_conf *conf, uid_t owner,
+		       gid_t group, struct sess **out, struct derr *e)
+{
+	char name[32], rnd[9];
+	int r = util_random_hex(rnd, 4);
+	if (r < 0)
+		return derr_set(e, -r, "internal", "no randomness for a member's name");
+	snprintf(name, sizeof name, SESS_MEMBER_PREFIX "%s", rnd);
+	return create_named(name, conf, owner, group, tmpl, out, e);
+}
+
+int sess_member_name(const char *name)
+{
+	size_t n = strlen(SESS_MEMBER_PREFIX);
+	return strncmp(name, SESS_MEMBER_PREFIX, n) == 0 && strlen(name) == n + 8 &&
+	       strspn(name + n, "0123456789abcdef") == 8;
+}
+
+/* Register and start a session; pool: the template of a warm pool it waits in, or NULL. */
+static int create_named(const char *name, const struct sess_conf *conf, uid_t owner,
+			gid_t group, const char *pool, struct sess **out, struct derr *e)
+{
 	if (!prov_lookup(conf->provider)) {
 		derr_set(e, 0, "invalid_provider", "unknown provider '%s'", conf->provider);
 		return -EINVAL;
@@ -832,6 +881,8 @@ int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid
 	}
 	s->owner = owner;
 	s->group = group;
+	if (pool)
+		snprintf(s->pool, sizeof s->pool, "%s", pool);
 	pthread_mutex_lock(&reg.lock);
 	if (find_locked(name, 0)) {
 		pthread_mutex_unlock(&reg.lock);
@@ -910,6 +961,8 @@ struct sess *sess_adopt(const char *name, const struct sess_conf *conf, const ch
 	snprintf(s->id, sizeof s->id, "%s", id);
 	s->created_at = created_at;
 	s->restored = 1;
+	if (sess_member_name(name)) /* hidden from the start; its record names the pool */
+		snprintf(s->pool, sizeof s->pool, "?");
 	pthread_mutex_lock(&reg.lock);
 	if (find_locked(name, 0)) {
 		pthread_mutex_unlock(&reg.lock);
@@ -920,6 +973,116 @@ struct sess *sess_adopt(const char *name, const struct sess_conf *conf, const ch
 	register_locked(s, node);
 	pthread_mutex_unlock(&reg.lock);
 	return s;
+}
+
+/* The members of warm pools (of tmpl, or all), each with a reference. */
+int sess_members(const char *tmpl, struct sess ***out, int *n)
+{
+	pthread_mutex_lock(&reg.lock);
+	*out = calloc((size_t)reg.count + 1, sizeof **out);
+	*n = 0;
+	if (!*out) {
+		pthread_mutex_unlock(&reg.lock);
+		return -ENOMEM;
+	}
+	for (struct reg_node *p = reg.head; p; p = p->next)
+		if (p->s->pool[0] && (!tmpl || strcmp(p->s->pool, tmpl) == 0)) {
+			__atomic_add_fetch(&p->s->refs, 1, __ATOMIC_ACQ_REL);
+			(*out)[(*n)++] = p->s;
+		}
+	pthread_mutex_unlock(&reg.lock);
+	return 0;
+}
+
+/* Pause the lifecycle between two health checks, bounded; 0 once it waits. */
+static int hold_lifecycle(struct sess *s, unsigned ms)
+{
+	uint64_t end = util_mono_ms() + ms;
+	pthread_mutex_lock(&s->lock);
+	s->hold = 1;
+	pthread_cond_broadcast(&s->cond);
+	while (!s->held && s->status == SESS_READY && util_mono_ms() < end) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10 * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+	}
+	int r = s->held ? 0 : -EAGAIN;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static void release_lifecycle(struct sess *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->hold = 0;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * A claim: a ready member of a warm pool becomes session NAME of owner. Its state
+ * directory is renamed (the record follows), and the provider learns its new paths
+ * (prov->renamed) while the lifecycle waits. -EAGAIN: the member is not ready to be
+ * handed over (the caller creates a session the usual way).
+ */
+int sess_claim(struct sess *s, const char *name, uid_t owner, gid_t group, struct derr *e)
+{
+	char dir[PATH_MAX], artdir[PATH_MAX];
+	int r = hold_lifecycle(s, 2000);
+	if (r < 0)
+		return derr_set(e, EAGAIN, "pool_busy", "the pool's member was not idle");
+	pthread_mutex_lock(&reg.lock);
+	int mine = 0;
+	for (struct reg_node *n = reg.head; n; n = n->next)
+		mine += n->s->owner == owner && n->s != s;
+	if (find_locked(name, 0)) {
+		r = derr_set(e, EEXIST, "exists", "session '%s' already exists", name);
+	} else if (owner != 0 && reg.opts.max_user_sessions > 0 &&
+		   mine >= reg.opts.max_user_sessions) {
+		r = derr_set(e, EAGAIN, "too_many_sessions",
+			     "uid %u has %d sessions, the most one user may have "
+			     "(max_user_sessions); rmdir one first",
+			     (unsigned)owner, mine);
+	} else {
+		snprintf(dir, sizeof dir, "%s/%s", reg.opts.statedir, name);
+		snprintf(artdir, sizeof artdir, "%s/artifacts", dir);
+		struct stat st;
+		if (lstat(dir, &st) == 0 && (!S_ISDIR(st.st_mode) || !statedir_is_marked(dir) ||
+					     util_rm_rf(dir) < 0))
+			r = derr_set(e, EEXIST, "state_dir",
+				     "%s exists and cannot be replaced", dir);
+		else if (rename(s->dir, dir) < 0)
+			r = derr_set(e, errno, "state_dir", "cannot rename %s: %s", s->dir,
+				     strerror(errno));
+	}
+	if (r == 0) {
+		pthread_mutex_lock(&s->lock);
+		snprintf(s->name, sizeof s->name, "%s", name);
+		memcpy(s->dir, dir, sizeof s->dir);
+		memcpy(s->artdir, artdir, sizeof s->artdir);
+		s->owner = owner;
+		s->group = group;
+		s->pool[0] = '\0';
+		sess_persist_locked(s);
+		pthread_mutex_unlock(&s->lock);
+	}
+	pthread_mutex_unlock(&reg.lock);
+	if (r == 0 && s->prov->renamed)
+		s->prov->renamed(s);
+	release_lifecycle(s);
+	if (r == 0) {
+		cJSON *ev = cJSON_CreateObject();
+		cJSON_AddStringToObject(ev, "type", "created");
+		cJSON_AddStringToObject(ev, "provider", s->conf.provider);
+		cJSON_AddStringToObject(ev, "id", s->id);
+		cJSON_AddBoolToObject(ev, "from_pool", 1);
+		sess_publish(s, ev, 1);
+		state_event(s);
+	}
+	return r;
 }
 
 /* Take name (and only the session `only`, when given) out of the registry. */
@@ -953,7 +1116,7 @@ static struct sess *unregister(const char *name, struct sess *only)
  */
 int sess_destroy(const char *name)
 {
-	struct sess *s = sess_get(name);
+	struct sess *s = get_ref(name, 0, 1); /* a pool's members too */
 	if (!s)
 		return -ENOENT;
 	pthread_mutex_lock(&s->op_lock);
@@ -1010,7 +1173,8 @@ void sess_shutdown(void)
 	char **names;
 	uint64_t *sids;
 	int n;
-	if (sess_names(&names, &sids, &n) < 0)
+	pool_stop(); /* no member starts from now on */
+	if (names_of(&names, &sids, &n, 1) < 0)
 		return;
 	/* every stream reader gets its EOF first, while the mount still answers */
 	for (int i = 0; i < n; i++) {

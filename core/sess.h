@@ -82,6 +82,16 @@ struct evq_hub *sess_events(struct sess *s);
 /* May uid see and use s? (its owner, or root) */
 int sess_may_access(const struct sess *s, uid_t uid);
 int sess_destroy(const char *name);
+
+/* Warm pools (core/pool.c): a member waits hidden, named SESS_MEMBER_PREFIX + 8 hex. */
+#define SESS_MEMBER_PREFIX ".pool-"
+int sess_create_member(const char *tmpl, const struct sess_conf *conf, uid_t owner,
+		       gid_t group, struct sess **out, struct derr *e);
+int sess_member_name(const char *name);
+/* The members of the pool of tmpl (NULL: of every pool), referenced; free the array. */
+int sess_members(const char *tmpl, struct sess ***out, int *n);
+/* Hand a ready member over as session name of owner (renamed); -EAGAIN if it is busy. */
+int sess_claim(struct sess *s, const char *name, uid_t owner, gid_t group, struct derr *e);
 struct sess *sess_get(const char *name);
 struct sess *sess_get_sid(uint64_t sid);
 void sess_put(struct sess *s);

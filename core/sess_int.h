@@ -114,6 +114,14 @@ struct sess {
 	void *prov_data;                   /* provider's own, freed by its stop */
 	int restored; /* adopted from an earlier daemon: the next start re-attaches */
 
+	/* Warm pools (core/pool.c). A member waits hidden (no lookup, no listing) under a
+	 * name of the form .pool-XXXXXXXX; a claim renames it (sess_claim), which is the
+	 * only time name, dir, artdir, owner and group change: under reg.lock and s->lock,
+	 * with the lifecycle paused between two health checks (hold/held). */
+	char pool[65]; /* protected by reg.lock and lock (either to read): its template */
+	int hold;      /* protected by lock: the lifecycle must pause */
+	int held;      /* protected by lock: it has paused */
+
 	struct evq_hub events; /* this session's `events` stream */
 };
 

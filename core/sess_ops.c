@@ -3,6 +3,7 @@
  */
 #include "core/sess_ops.h"
 #include "core/sess_int.h"
+#include "core/pool.h"
 #include "core/agentc.h"
 #include "common/act.h"
 #include "core/prov_ops.h"
@@ -580,16 +581,37 @@ struct gctl {
 	gid_t gid;
 };
 
+/* pool TEMPLATE size=N: keep N sessions of TEMPLATE ready (core/pool.c). */
+static int gctl_pool(struct gctl *g, const char *tmpl, char *save, int lineno)
+{
+	char *kv = strtok_r(NULL, " \t", &save), *end = NULL, why[300];
+	long size = kv && strncmp(kv, "size=", 5) == 0 ? strtol(kv + 5, &end, 10) : -1;
+	if (size < 0 || !end || *end || end == kv + 5 || strtok_r(NULL, " \t", &save))
+		return derr_set(&g->e, EINVAL, "invalid_command",
+				"line %d: expected 'pool TEMPLATE size=N'", lineno);
+	struct sess_conf conf = sess_options()->defaults;
+	if (set_parse(&conf, "provider", "qemu", why, sizeof why) < 0 ||
+	    set_parse(&conf, "template", tmpl, why, sizeof why) < 0)
+		return derr_set(&g->e, EINVAL, "invalid_template", "line %d: %s", lineno, why);
+	if (g->dry)
+		return size > 64 ? derr_set(&g->e, EINVAL, "invalid_size",
+					    "line %d: a pool's size is 0..64", lineno)
+				 : 0;
+	return pool_set(tmpl, (int)size, g->uid, g->gid, &g->e);
+}
+
 static int gctl_line(char *l, int lineno, void *ctx)
 {
 	struct gctl *g = ctx;
 	char *save = NULL;
 	char *verb = strtok_r(l, " \t", &save);
 	char *name = strtok_r(NULL, " \t", &save);
+	if (verb && name && strcmp(verb, "pool") == 0)
+		return gctl_pool(g, name, save, lineno);
 	if (!verb || !name || (strcmp(verb, "create") != 0 && strcmp(verb, "destroy") != 0)) {
 		derr_set(&g->e, 0, "invalid_command",
-			 "line %d: expected 'create NAME [key=value ...]' or "
-			 "'destroy NAME'",
+			 "line %d: expected 'create NAME [key=value ...]', "
+			 "'destroy NAME' or 'pool TEMPLATE size=N'",
 			 lineno);
 		return -EINVAL;
 	}
@@ -677,7 +699,8 @@ void sess_global_info(struct buf *out)
 	const struct sess_opts *o = sess_options();
 	buf_printf(out,
 		   "deskfs %s\n"
-		   "# defaults for mkdir; write 'create NAME key=value ...' or 'destroy NAME'\n",
+		   "# defaults for mkdir; write 'create NAME key=value ...', 'destroy NAME'\n"
+		   "# or 'pool TEMPLATE size=N' (warm pools: .pools.json)\n",
 		   DESKFS_VERSION);
 	set_describe(&o->defaults, out);
 	buf_printf(out, "state_dir=%s\nmax_sessions=%d\nmax_user_sessions=%d\n", o->statedir,

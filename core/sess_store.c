@@ -47,6 +47,8 @@ int sess_persist_locked(struct sess *s)
 	cJSON_AddStringToObject(j, "xauthority", s->xauth);
 	cJSON_AddStringToObject(j, "agent_sock", s->agent_sock);
 	cJSON_AddStringToObject(j, "agent_url", s->agent_url);
+	if (s->pool[0])
+		cJSON_AddStringToObject(j, "pool", s->pool);
 	cJSON *procs = cJSON_AddArrayToObject(j, "procs");
 	for (int i = 0; i < SESS_MAX_PROCS; i++) {
 		const struct proc *p = &s->procs[i];
@@ -151,7 +153,8 @@ static int restore_one(const char *dir, const char *name)
 		return r;
 	j = cJSON_ParseWithLength(txt, len);
 	r = -EINVAL;
-	if (!j || strcmp(jstr(j, "name"), name) != 0 || !util_name_valid(name))
+	if (!j || strcmp(jstr(j, "name"), name) != 0 ||
+	    !(util_name_valid(name) || sess_member_name(name)))
 		goto out;
 	struct sess_conf conf = sess_options()->defaults;
 	/* the settings table reads back what it wrote; a refused value is no record of ours */
@@ -167,6 +170,10 @@ static int restore_one(const char *dir, const char *name)
 	}
 	s->owner = (uid_t)jnum(j, "owner");
 	s->group = (gid_t)jnum(j, "group");
+	/* a warm pool's member stays one (hidden) until claimed */
+	snprintf(s->pool, sizeof s->pool, "%s", sess_member_name(name) ? jstr(j, "pool") : "");
+	if (sess_member_name(name) && !s->pool[0])
+		snprintf(s->pool, sizeof s->pool, "?");
 	snprintf(s->display, sizeof s->display, "%s", jstr(j, "display"));
 	snprintf(s->xauth, sizeof s->xauth, "%s", jstr(j, "xauthority"));
 	snprintf(s->agent_sock, sizeof s->agent_sock, "%s", jstr(j, "agent_sock"));
@@ -308,7 +315,7 @@ int sess_restore_all(void)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(d))) {
 		char path[PATH_MAX + 300];
-		if (de->d_name[0] == '.' || !util_name_valid(de->d_name))
+		if (!util_name_valid(de->d_name) && !sess_member_name(de->d_name))
 			continue;
 		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
 		if (!statedir_is_marked(path))

@@ -10,6 +10,7 @@
 #include "fs/cli.h"
 #include "fs/log.h"
 #include "core/agentc.h"
+#include "core/pool.h"
 #include "core/sess_ops.h"
 #include "core/settings.h"
 #include "core/statedir.h"
@@ -248,6 +249,8 @@ int main(int argc, char *argv[])
 	r = sess_restore_all();
 	if (r > 0)
 		fs_log(LOG_INFO, "deskfs: %d recorded session(s) found in %s", r, so.statedir);
+	if (pool_start() < 0) /* warm pools refill from here on */
+		fs_log(LOG_WARNING, "deskfs: cannot start the warm pools' keeper");
 	fs_notify_ready(fo.mountpoint); /* systemd Type=notify: READY=1 */
 
 	cfg = fuse_loop_cfg_create();

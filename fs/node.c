@@ -8,6 +8,7 @@
  * children are named.
  */
 #include "fs/fs.h"
+#include "core/pool.h"
 #include "core/sess_ops.h"
 
 #include <cjson/cJSON.h>
@@ -103,6 +104,11 @@ static void text_global(struct sess *s, struct buf *out)
 static void text_providers(struct sess *s, struct buf *out)
 {
 	sess_providers_json(out);
+}
+
+static void text_pools(struct sess *s, struct buf *out)
+{
+	pool_json(out);
 }
 
 static struct evq_hub *hub_global(struct sess *s)
@@ -223,6 +229,7 @@ static const struct fs_node control_rows[] = {
 	/* anyone may create; destroy checks the owner */
 	{".ctl", K_CTL, S_IFREG | 0666, .text = text_global, .lines = lines_gctl},
 	{".providers.json", K_SNAPSHOT, S_IFREG | 0444, .text = text_providers},
+	{".pools.json", K_SNAPSHOT, S_IFREG | 0444, .text = text_pools},
 	{".events", K_STREAM, S_IFREG | 0444, .hub = hub_global},
 	{NULL},
 };
