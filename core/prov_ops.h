@@ -44,6 +44,10 @@ struct prov_ops {
 	 * session's lock held: touch only conf, data (host_data's) and record. */
 	void (*describe)(struct sess *s, const struct sess_conf *conf, void *data,
 			 struct cJSON *record);
+	/* Optional: a ctl verb the provider carries out (qemu: forward, unforward), on a
+	 * FUSE thread, any state of the session; arg is the rest of the line (checked by
+	 * the core's ctl row). NULL: the core answers ENOTSUP. */
+	int (*ctl)(struct sess *s, const char *verb, const char *arg, struct derr *e);
 };
 
 /* The providers this daemon has (NULL-terminated, static); set once at start. */
