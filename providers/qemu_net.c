@@ -102,7 +102,9 @@ static int hostfwd(struct qmp *q, int add, int port, struct derr *e)
 	else
 		snprintf(line, sizeof line, "hostfwd_remove " NET_ID " tcp:127.0.0.1:%d", port);
 	int r = hmp(q, line, &txt, e);
-	if (r == 0 && txt[strspn(txt, " \r\n")]) {
+	/* hostfwd_add says nothing when it succeeds; hostfwd_remove says
+	 * "host forwarding rule for ... removed" (or "not found") */
+	if (r == 0 && (add ? txt[strspn(txt, " \r\n")] != '\0' : !strstr(txt, " removed"))) {
 		txt[strcspn(txt, "\r\n")] = '\0';
 		r = derr_set(e, EIO, "qemu_hostfwd", "QEMU refused '%s': %s", line, txt);
 	}
