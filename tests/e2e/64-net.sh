@@ -130,6 +130,15 @@ check_eq "unforward 9090 after re-attach" ok "$(op write "$U/ctl" "unforward 909
 check_eq "forward 8081 after re-attach" ok "$(op write "$U/ctl" "forward 8081")"
 check_eq "  8080 kept its port, 8081 has one" "8080:$UH 8081:" "$(ports "$U" | sed 's/8081:[0-9]*$/8081:/')"
 
+# a stopped VM: the setting only, applied by its next start
+check_eq "stop n0" ok "$(op write "$N/ctl" stop)"
+check_eq "forward 8080 on a stopped VM" ok "$(op write "$N/ctl" "forward 8080")"
+check_eq "  session.json lists it, with no host port yet" "8080:-" "$(ports "$N")"
+check "deskfs --dry-run: net=user lifts restrict=on and tells the guest" bash -c \
+	"'$BIN/deskfs' --dry-run -o provider=qemu,net=user '$MNT' | grep -q 'deskfs.net=user' &&
+	 ! '$BIN/deskfs' --dry-run -o provider=qemu,net=user '$MNT' | grep -q restrict=on &&
+	 '$BIN/deskfs' --dry-run -o provider=qemu '$MNT' | grep -q restrict=on"
+
 check "rmdir of the VMs" rmdir "$N" "$U" "$MNT/x1"
 check_eq "  no qemu of ours is left" "" "$(qemus)"
 check "  127.0.0.1:$UH is closed" bash -c "! curl -s -m 5 -o /dev/null http://127.0.0.1:$UH/"
