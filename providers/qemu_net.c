@@ -216,9 +216,12 @@ static int net_ctl(struct sess *s, struct qmp *q, struct qemu_net *net, int add,
 	if (add && n == SET_MAX_FORWARDS)
 		return derr_set(e, ENOSPC, "too_many_forwards",
 		                "a session forwards at most %d ports", SET_MAX_FORWARDS);
-	pthread_mutex_lock(&net->lock);
-	int live = q && net->applied;
-	pthread_mutex_unlock(&net->lock);
+	int live = 0;
+	if (q && net) {
+		pthread_mutex_lock(&net->lock);
+		live = net->applied;
+		pthread_mutex_unlock(&net->lock);
+	}
 	if (live) {
 		if ((r = nlv = live_read(q, lv, 32, e)) < 0)
 			return r;
