@@ -53,6 +53,9 @@ const char *host_home(const struct sess *s);
 uid_t host_owner(const struct sess *s);
 gid_t host_group(const struct sess *s);
 void host_conf(struct sess *s, struct sess_conf *out);
+/* Change one setting (set_parse's rules) and write the record: 0, or -EINVAL with e
+ * saying why. For settings a provider changes live (qemu: forward). */
+int host_conf_set(struct sess *s, const char *key, const char *val, struct derr *e);
 const char *host_agent_path(void);   /* the deskfs-agent binary */
 const char *host_statedir(void);
 

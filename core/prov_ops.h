@@ -47,6 +47,10 @@ struct prov_ops {
 	/* Optional: the session was renamed (a warm pool's claim): host_dir and
 	 * host_artdir changed. Runs while the lifecycle waits between health checks. */
 	void (*renamed)(struct sess *s);
+	/* Optional: a ctl verb the provider carries out (qemu: forward, unforward), on a
+	 * FUSE thread, any state of the session; arg is the rest of the line (checked by
+	 * the core's ctl row). NULL: the core answers ENOTSUP. */
+	int (*ctl)(struct sess *s, const char *verb, const char *arg, struct derr *e);
 };
 
 /* The providers this daemon has (NULL-terminated, static); set once at start. */

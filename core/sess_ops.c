@@ -467,6 +467,29 @@ static int run_scale(struct sess *s, const struct ctl_cmd *c)
 	return 0;
 }
 
+/* forward PORT | unforward PORT: a guest port (checked here), carried out by the provider */
+static int parse_port(const char *arg, struct ctl_cmd *c)
+{
+	char err[160];
+	int port;
+	if (strlen(arg) >= sizeof c->arg || set_check_forward_port(arg, &port, err, sizeof err) < 0)
+		return -EINVAL;
+	snprintf(c->arg, sizeof c->arg, "%d", port);
+	return 0;
+}
+
+static int run_prov_ctl(struct sess *s, const struct ctl_cmd *c)
+{
+	struct derr e = DERR_INIT;
+	int r = s->prov->ctl ? s->prov->ctl(s, c->verb->name, c->arg, &e)
+			     : derr_set(&e, ENOTSUP, "not_supported",
+					"provider %s has no ports to forward (only qemu sessions do)",
+					s->prov->name);
+	if (r < 0)
+		sess_fail(s, 0, &e);
+	return r;
+}
+
 static const struct ctl_verb ctl_verbs[] = {
 	{"stop", NULL, run_stop},
 	{"start", NULL, run_start},
@@ -474,13 +497,16 @@ static const struct ctl_verb ctl_verbs[] = {
 	{"resize", parse_size, run_resize},
 	{"scale", parse_scale, run_scale},
 	{"clear-error", NULL, run_clear_error},
+	{"forward", parse_port, run_prov_ctl},
+	{"unforward", parse_port, run_prov_ctl},
 	{NULL, NULL, NULL},
 };
 
 void sess_ctl_help(struct buf *out)
 {
 	buf_printf(out, "# write one command per line:\n"
-			"#   stop | start | restart | resize WxH | scale WxH|none | clear-error\n");
+			"#   stop | start | restart | resize WxH | scale WxH|none | clear-error\n"
+			"#   forward PORT | unforward PORT   (qemu: a guest TCP port <-> 127.0.0.1)\n");
 }
 
 /* Split text into lines; calls fn(line, lineno, ctx) for each non-blank,
@@ -534,7 +560,8 @@ static int ctl_parse_line(char *l, int lineno, void *ctx)
 	}
 	return derr_set(&p->e, EINVAL, "invalid_command",
 			"line %d: '%.60s' is not a command (stop, start, restart, resize WxH with "
-			"64..8192, scale WxH with 16..8192 or none, clear-error)",
+			"64..8192, scale WxH with 16..8192 or none, clear-error, forward PORT and "
+			"unforward PORT with a guest TCP port 1..65535 but the agent's 7070)",
 			lineno, l);
 }
 

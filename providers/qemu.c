@@ -37,6 +37,7 @@
 #include "common/logtail.h"
 #include "providers/prov.h"
 #include "providers/qemu.h"
+#include "providers/qemu_net.h"
 #include "providers/qmp.h"
 #include "core/host.h"
 #include "core/util.h"
@@ -65,6 +66,7 @@ struct vm {
 	struct qmp *qmp; /* protected by lock; set once, freed with the vm */
 	int guest_up;    /* atomic: the guest handles the power button */
 	unsigned shots;  /* atomic: screendump file names */
+	struct qemu_net net; /* its own locks (qemu_net.h) */
 
 	/* the lifecycle's own (thread, or op_lock after it) */
 	int lfd;
@@ -115,6 +117,7 @@ static void vm_put(struct vm *vm)
 	qmp_free(vm->qmp);
 	cJSON_Delete(vm->timeline);
 	cJSON_Delete(vm->status);
+	qemu_net_destroy(&vm->net);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }
@@ -127,6 +130,7 @@ static struct vm *vm_new(struct sess *s)
 	vm->refs = 1; /* the session's (host_set_data) */
 	vm->lfd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
+	qemu_net_init(&vm->net);
 	vm->timeline = cJSON_CreateArray();
 	snprintf(vm->step, sizeof vm->step, "booting");
 	snprintf(vm->qmp_path, sizeof vm->qmp_path, "%s/qmp.sock", host_dir(s));
@@ -383,6 +387,8 @@ static int qemu_start(struct sess *s, struct derr *e)
 	pthread_mutex_unlock(&vm->lock);
 	timeline_add(vm, "qmp_connected", qmp_version(q));
 	r = read_host_port(vm, e);
+	if (r == 0)
+		r = qemu_net_apply(s, q, &vm->net, e); /* the recorded forwards */
 	if (r < 0)
 		goto out;
 	r = wait_for_agent(s, vm, e);
@@ -420,6 +426,8 @@ static int qemu_reattach(struct sess *s, struct derr *e)
 	vm->qmp = q;
 	pthread_mutex_unlock(&vm->lock);
 	timeline_add(vm, "reattached", qmp_version(q));
+	if ((r = qemu_net_apply(s, q, &vm->net, e)) < 0) /* the forwards QEMU kept */
+		return r;
 	snprintf(vm->step, sizeof vm->step, "agent_ready");
 	__atomic_store_n(&vm->guest_up, 1, __ATOMIC_RELEASE);
 	host_readiness(s, RD_DESKTOP_READY);
@@ -585,6 +593,7 @@ out:
 static void qemu_describe(struct sess *s, const struct sess_conf *conf, void *data, cJSON *j)
 {
 	struct vm *vm = data;
+	qemu_net_describe(vm ? &vm->net : NULL, conf, j);
 	cJSON *o = cJSON_AddObjectToObject(j, "vm");
 	cJSON_AddNumberToObject(o, "memory_mb", conf->memory);
 	cJSON_AddNumberToObject(o, "cpus", conf->cpus);
@@ -596,6 +605,15 @@ static void qemu_describe(struct sess *s, const struct sess_conf *conf, void *da
 	cJSON_AddNumberToObject(o, "guest_port", QEMU_GUEST_PORT);
 	if (vm->host_port)
 		cJSON_AddNumberToObject(o, "host_port", vm->host_port);
+}
+
+/* forward / unforward: live while QEMU's monitor is up, else the record only */
+static int qemu_ctl(struct sess *s, const char *verb, const char *arg, struct derr *e)
+{
+	struct vm *vm = vm_get(s);
+	int r = qemu_net_ctl(s, vm ? vm_qmp(vm) : NULL, vm ? &vm->net : NULL, verb, arg, e);
+	vm_put(vm);
+	return r;
 }
 
 static int qemu_check(char *why, size_t len)
@@ -623,4 +641,5 @@ const struct prov_ops prov_qemu = {
     .stop = qemu_stop,
     .capture = qemu_capture,
     .describe = qemu_describe,
+    .ctl = qemu_ctl,
 };

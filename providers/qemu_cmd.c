@@ -20,7 +20,8 @@
  * what is asked for: a VGA framebuffer (QMP screendump), virtio-tablet (an
  * absolute pointer; the PS/2 keyboard is q35's own), virtio-net with
  * user-mode networking restricted to the hostfwd of the agent's port (the
- * guest reaches neither the host nor the outside), a balloon that only
+ * guest reaches neither the host nor the outside; net=user lifts that, and
+ * forwards are added live: qemu_net.c), a balloon that only
  * reports free pages (QEMU gives them back: ~20 MB less RSS), and the
  * serial console in a file. The token travels by fw_cfg from the session's
  * 0600 token file, never in argv, which every user can read in ps.
@@ -33,6 +34,7 @@
 #include "common/exe.h"
 #include "providers/prov.h"
 #include "providers/qemu.h"
+#include "providers/qemu_net.h"
 #include "core/sess.h"
 
 #include <errno.h>
@@ -290,8 +292,9 @@ void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets 
 	 * that buys little inside a single-purpose, RAM-only guest */
 	snprintf(c->append, sizeof c->append,
 	         "console=ttyS0 quiet panic=-1 cryptomgr.notests init_on_alloc=0 "
-	         "deskfs.size=%dx%d deskfs.port=%d%s%s",
-	         conf->width, conf->height, QEMU_GUEST_PORT, extra && *extra ? " " : "",
+	         "deskfs.size=%dx%d deskfs.port=%d%s%s%s",
+	         conf->width, conf->height, QEMU_GUEST_PORT, qemu_net_kernel_word(conf),
+	         extra && *extra ? " " : "",
 	         extra ? extra : "");
 	add(c, "%s", a->qemu);
 	add(c, "-name");
@@ -339,9 +342,10 @@ void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets 
 	add(c, "file,id=console,path=%s,append=on", p->console);
 	add(c, "-serial");
 	add(c, "chardev:console");
-	/* host port 0: the kernel picks a free one, read back over QMP */
+	char netdev[256]; /* qemu_net.c: restrict=on unless net=user, the agent's hostfwd */
+	qemu_net_netdev(conf, QEMU_GUEST_PORT, netdev, sizeof netdev);
 	add(c, "-netdev");
-	add(c, "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:0-:%d", QEMU_GUEST_PORT);
+	add(c, "%s", netdev);
 	add(c, "-device");
 	add(c, "virtio-net-pci,netdev=net0,romfile=");
 	add(c, "-device");
