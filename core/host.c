@@ -28,6 +28,11 @@ const char *host_name(const struct sess *s)
 	return s->name;
 }
 
+const char *host_id(const struct sess *s)
+{
+	return s->id;
+}
+
 const char *host_dir(const struct sess *s)
 {
 	return s->dir;

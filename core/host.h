@@ -46,6 +46,7 @@ int host_should_stop(struct sess *s);
 void host_readiness(struct sess *s, enum sess_readiness r);
 
 const char *host_name(const struct sess *s);
+const char *host_id(const struct sess *s);     /* its uuid: stays through a pool's claim */
 const char *host_dir(const struct sess *s);    /* the session's state directory (0700, ours) */
 const char *host_artdir(const struct sess *s); /* its artifacts/ */
 /* A local session's home (its files/, programs' HOME and cwd), owned by its owner; "" if none. */

@@ -7,7 +7,8 @@
  *	$ echo 'click 10 10' > /mnt/desk/vm1/actions      (waits for the agent)
  *	$ rmdir /mnt/desk/vm1                             (powerdown, quit, TERM, KILL)
  *
- * start: listen on STATEDIR/NAME/qmp.sock, spawn QEMU (qemu_cmd.c builds the
+ * start: listen on STATEDIR/.qmp-ID.sock (by the session's id: a pool's claim
+ * renames its directory), spawn QEMU (qemu_cmd.c builds the
  * command line), accept its monitor connection, negotiate, read back the
  * host port that hostfwd picked, then follow the guest's steps on the serial
  * console (contrib/guest/init prints "deskfs: desktop_ready", then
@@ -133,7 +134,10 @@ static struct vm *vm_new(struct sess *s)
 	qemu_net_init(&vm->net);
 	vm->timeline = cJSON_CreateArray();
 	snprintf(vm->step, sizeof vm->step, "booting");
-	snprintf(vm->qmp_path, sizeof vm->qmp_path, "%s/qmp.sock", host_dir(s));
+	/* by id, not by name: a pool's claim renames the session's directory, and QEMU
+	 * reconnects (after a daemon restart) to the path it was started with */
+	snprintf(vm->qmp_path, sizeof vm->qmp_path, "%s/.qmp-%s.sock", host_statedir(),
+		 host_id(s));
 	snprintf(vm->console, sizeof vm->console, "%s/console.log", host_artdir(s));
 	struct stat st;
 	vm->con_off = stat(vm->console, &st) == 0 ? st.st_size : 0; /* append=on: skip old boots */
@@ -561,6 +565,15 @@ static void qemu_stop(struct sess *s)
 	}
 }
 
+/* A pool's claim renamed the session (the lifecycle waits meanwhile): the
+ * console QEMU appends to is the same file, under the new directory. */
+static void qemu_renamed(struct sess *s)
+{
+	struct vm *vm = host_data(s);
+	if (vm)
+		snprintf(vm->console, sizeof vm->console, "%s/console.log", host_artdir(s));
+}
+
 static int qemu_capture(struct sess *s, struct buf *out, struct derr *e)
 {
 	char path[PATH_MAX + 32], *data = NULL;
@@ -640,6 +653,7 @@ const struct prov_ops prov_qemu = {
     .reattach = qemu_reattach,
     .stop = qemu_stop,
     .capture = qemu_capture,
+    .renamed = qemu_renamed,
     .describe = qemu_describe,
     .ctl = qemu_ctl,
 };

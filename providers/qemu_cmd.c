@@ -393,7 +393,7 @@ int prov_qemu_dry_run(const struct sess_conf *conf, const char *statedir, FILE *
 	}
 	prov_qemu_accel(&acc);
 	snprintf(p.name, sizeof p.name, "NAME");
-	snprintf(p.qmp, sizeof p.qmp, "%s/NAME/qmp.sock", statedir);
+	snprintf(p.qmp, sizeof p.qmp, "%s/.qmp-ID.sock", statedir);
 	snprintf(p.console, sizeof p.console, "%s/NAME/artifacts/console.log", statedir);
 	snprintf(p.token, sizeof p.token, "%s/NAME/token", statedir);
 	prov_qemu_build_cmd(c, &a, &acc, conf, &p);

@@ -40,7 +40,7 @@ check "--dry-run exits 0" test $? -eq 0
 check "it prints the exact qemu command line" \
 	grep -qE '^qemu: [^ ]*qemu-system-x86_64 .*-M q35 .*-kernel [^ ]*/vmlinux .*-initrd [^ ]*/initramfs.cpio' <<<"$DRY"
 check "with QMP on a socket the daemon listens on, and the console in a file" \
-	grep -qE -- '-chardev socket,id=qmp,path=[^ ]*/qmp.sock,.*-mon chardev=qmp,mode=control .*path=[^ ]*/artifacts/console.log' <<<"$DRY"
+	grep -qE -- '-chardev socket,id=qmp,path=[^ ]*/.qmp-ID.sock,.*-mon chardev=qmp,mode=control .*path=[^ ]*/artifacts/console.log' <<<"$DRY"
 check "with hostfwd to 127.0.0.1 and no other way out" \
 	grep -qE 'user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:0-:7070' <<<"$DRY"
 check "the token goes by fw_cfg from a file, never in argv" \
