@@ -71,7 +71,7 @@ check_eq "session.json: qemu, runtime_ready, the requested size" "qemu runtime_r
 	"$(jget "$MNT/vm1/session.json" "j['provider'],j['readiness'],j['width'],j['height']" | tr -d "(),'")"
 check "session.json names the VM: pid, QMP socket, accelerator, endpoint" python3 -c "
 import json,sys; j=json.load(open('$MNT/vm1/session.json'))
-v=j['vm']; sys.exit(0 if j['pids']['qemu']>0 and v['qmp_socket'].endswith('qmp.sock') and v['accel'] in ('kvm','tcg')
+v=j['vm']; sys.exit(0 if j['pids']['qemu']>0 and v['qmp_socket'].endswith('.sock') and v['accel'] in ('kvm','tcg')
   and j['agent']['endpoint'].startswith('http://127.0.0.1:') and j['agent']['attached'] else 1)"
 check "readiness went booting -> desktop_ready -> bridge_listening -> bridge_attached -> runtime_ready" python3 -c "
 import json,sys
