@@ -32,6 +32,11 @@ const char *host_dir(const struct sess *s)
 	return s->dir;
 }
 
+const char *host_origin(const struct sess *s)
+{
+	return s->origin;
+}
+
 const char *host_artdir(const struct sess *s)
 {
 	return s->artdir;
