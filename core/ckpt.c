@@ -265,7 +265,9 @@ int ckpt_restore(struct sess *s, const char *c, struct derr *e)
 	cJSON_Delete(info);
 	if (r < 0)
 		return r;
+	__atomic_store_n(&s->discard, 1, __ATOMIC_RELEASE); /* its state goes: no powerdown */
 	sess_stop(s);
+	__atomic_store_n(&s->discard, 0, __ATOMIC_RELEASE);
 	/* the machine is C's: its size and memory are, whatever a resize said since */
 	pthread_mutex_lock(&s->lock);
 	s->conf.memory = cc.memory;

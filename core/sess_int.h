@@ -116,6 +116,7 @@ struct sess {
 	/* a checkpoint dir the next start resumes from ("" : boot); written under op_lock
 	 * while no lifecycle thread runs, read by that thread, cleared when it has started */
 	char origin[PATH_MAX];
+	int discard; /* atomic: the running machine is thrown away next (a restore): stop fast */
 
 	struct evq_hub events; /* this session's `events` stream */
 };

@@ -565,7 +565,7 @@ static void qemu_stop(struct sess *s)
 	struct qmp *q = vm ? vm_qmp(vm) : NULL;
 	if (q && p->owned && qemu_running(p)) {
 		/* a guest that handles the power button goes down cleanly */
-		if (__atomic_load_n(&vm->guest_up, __ATOMIC_ACQUIRE) &&
+		if (__atomic_load_n(&vm->guest_up, __ATOMIC_ACQUIRE) && !host_discard(s) &&
 		    qmp_execute(q, "system_powerdown", NULL, 1000, NULL, &err) == 0)
 			wait_exit(p, POWERDOWN_MS);
 		if (qemu_running(p) &&
