@@ -14,6 +14,7 @@ need_xvfb
 need_cmd qemu-system-x86_64 "apt-get install qemu-system-x86"
 [ -s "$TOP/build/guest/vmlinux" ] || skip_all "no VM guest (make guest)"
 N=${BENCH_FORKS:-10}
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 qpid() { python3 -c "import json; print(json.load(open('$MNT/$1/session.json'))['pids']['qemu'])"; }
 pss_mb() { awk '/^Pss:/ {printf "%d", $2/1024}' "/proc/$1/smaps_rollup"; }
@@ -40,8 +41,9 @@ pss=$(for i in 1 2 3; do pss_mb "$(qpid f$i)"; echo; done | median)
 frss=$(rss_mb "$(qpid f1)")
 for i in 1 2 3; do rmdir "$MNT/f$i"; done
 t0=$(ms_now)
-for i in $(seq 1 "$N"); do echo "create g$i from=src/m1" >"$MNT/.ctl" & done
-wait
+pids=""
+for i in $(seq 1 "$N"); do echo "create g$i from=src/m1" >"$MNT/.ctl" & pids="$pids $!"; done
+wait $pids # (a bare wait would wait for the daemon too)
 all=$(($(ms_now) - t0))
 ready=0
 for i in $(seq 1 "$N"); do [ "$(cat "$MNT/g$i/status" 2>/dev/null)" = ready ] && ready=$((ready + 1)); done
