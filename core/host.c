@@ -38,6 +38,16 @@ const char *host_dir(const struct sess *s)
 	return s->dir;
 }
 
+const char *host_origin(const struct sess *s)
+{
+	return s->origin;
+}
+
+int host_discard(struct sess *s)
+{
+	return __atomic_load_n(&s->discard, __ATOMIC_ACQUIRE);
+}
+
 const char *host_artdir(const struct sess *s)
 {
 	return s->artdir;

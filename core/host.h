@@ -60,6 +60,13 @@ int host_conf_set(struct sess *s, const char *key, const char *val, struct derr 
 const char *host_agent_path(void);   /* the deskfs-agent binary */
 const char *host_statedir(void);
 
+/* The checkpoint directory this start resumes from (a fork or a restore), or "" for a
+ * cold start. Set by the core before start; the lifecycle thread reads it. */
+const char *host_origin(const struct sess *s);
+
+/* 1 when the stop under way throws the machine away (a restore): no clean shutdown. */
+int host_discard(struct sess *s);
+
 /* The agent's token (this start's); a remote provider may set the one it was given. */
 void host_token(struct sess *s, char *out, size_t len);
 void host_set_token(struct sess *s, const char *tok);

@@ -283,7 +283,7 @@ static void keep_one(const struct plan *pl, struct sess **mem, int n)
 		if (r < 0)
 			derr_set(&e, -r, "invalid_template", "%s", why);
 		else
-			r = sess_create_member(pl->tmpl, &conf, pl->owner, pl->group, NULL, &e);
+			r = sess_create_member(pl->tmpl, &conf, NULL, pl->owner, pl->group, &e);
 		if (r < 0) {
 			pthread_mutex_lock(&P.lock);
 			struct pool *p = find_locked(pl->tmpl);

@@ -5,6 +5,7 @@
 #include "core/sess.h"
 #include "core/sess_int.h"
 #include "core/agentc.h"
+#include "core/ckpt.h"
 #include "core/home.h"
 #include "core/pool.h"
 #include "core/statedir.h"
@@ -431,6 +432,8 @@ static void *lifecycle_main(void *arg)
 	else
 		r = s->prov->start(s, &e);
 	s->restored = 0;
+	if (r == 0 && s->origin[0] && !sess_should_stop(s)) /* a fork or restore */
+		r = ckpt_rekey(s, &e);
 	if (r == 0 && !sess_should_stop(s))
 		r = attach_agent(s, &e);
 	if (sess_should_stop(s))
@@ -537,6 +540,11 @@ static void stop_locked(struct sess *s, enum sess_status final)
 
 int sess_start(struct sess *s)
 {
+	return sess_start_origin(s, NULL);
+}
+
+int sess_start_origin(struct sess *s, const char *origin)
+{
 	pthread_mutex_lock(&s->op_lock);
 	int r = 0;
 	if (s->destroyed) { /* a thread must never outlive the registry's reference */
@@ -550,7 +558,16 @@ int sess_start(struct sess *s)
 	if (!running) {
 		if (s->thread_live)
 			stop_locked(s, SESS_STOPPED);
+		/* no lifecycle thread runs now: origin is ours to set */
+		snprintf(s->origin, sizeof s->origin, "%s", origin ? origin : "");
+		if (origin && *origin) { /* a restore is a new machine: a new id */
+			pthread_mutex_lock(&s->lock);
+			util_uuid4(s->id);
+			pthread_mutex_unlock(&s->lock);
+		}
 		r = start_locked(s);
+	} else if (origin && *origin) {
+		r = -EBUSY; /* started meanwhile by someone else */
 	}
 	pthread_mutex_unlock(&s->op_lock);
 	return r;
@@ -828,10 +845,17 @@ int sess_may_access(const struct sess *s, uid_t uid)
 }
 
 static int create_named(const char *name, const struct sess_conf *conf, uid_t owner,
-			gid_t group, const char *pool, struct sess **out, struct derr *e);
+			gid_t group, const char *pool, const char *origin, struct sess **out,
+			struct derr *e);
 
 int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid_t group,
 		struct sess **out, struct derr *e)
+{
+	return sess_create_from(name, conf, NULL, owner, group, out, e);
+}
+
+int sess_create_from(const char *name, const struct sess_conf *conf, const char *origin,
+		     uid_t owner, gid_t group, struct sess **out, struct derr *e)
 {
 	if (!util_name_valid(name)) {
 		derr_set(e, 0, "invalid_name",
@@ -843,18 +867,18 @@ int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid
 	int r = pool_claim(name, conf, owner, group, out, e);
 	if (r != -ENOENT)
 		return r;
-	return create_named(name, conf, owner, group, NULL, out, e);
+	return create_named(name, conf, owner, group, NULL, origin, out, e);
 }
 
-int sess_create_member(const char *tmpl, const struct sess_conf *conf, uid_t owner,
-		       gid_t group, struct sess **out, struct derr *e)
+int sess_create_member(const char *tmpl, const struct sess_conf *conf, const char *origin,
+		       uid_t owner, gid_t group, struct derr *e)
 {
 	char name[32], rnd[9];
 	int r = util_random_hex(rnd, 4);
 	if (r < 0)
 		return derr_set(e, -r, "internal", "no randomness for a member's name");
 	snprintf(name, sizeof name, SESS_MEMBER_PREFIX "%s", rnd);
-	return create_named(name, conf, owner, group, tmpl, out, e);
+	return create_named(name, conf, owner, group, tmpl, origin, NULL, e);
 }
 
 int sess_member_name(const char *name)
@@ -864,9 +888,11 @@ int sess_member_name(const char *name)
 	       strspn(name + n, "0123456789abcdef") == 8;
 }
 
-/* Register and start a session; pool: the template of a warm pool it waits in, or NULL. */
+/* Register and start a session; pool: the template of a warm pool it waits in, or
+ * NULL; origin: the checkpoint it resumes from, or NULL. */
 static int create_named(const char *name, const struct sess_conf *conf, uid_t owner,
-			gid_t group, const char *pool, struct sess **out, struct derr *e)
+			gid_t group, const char *pool, const char *origin, struct sess **out,
+			struct derr *e)
 {
 	if (!prov_lookup(conf->provider)) {
 		derr_set(e, 0, "invalid_provider", "unknown provider '%s'", conf->provider);
@@ -931,8 +957,10 @@ static int create_named(const char *name, const struct sess_conf *conf, uid_t ow
 	cJSON_AddStringToObject(ev, "type", "created");
 	cJSON_AddStringToObject(ev, "provider", conf->provider);
 	cJSON_AddStringToObject(ev, "id", s->id);
+	if (origin)
+		cJSON_AddStringToObject(ev, "from", origin);
 	sess_publish(s, ev, 1);
-	sess_start(s);
+	sess_start_origin(s, origin);
 	if (out)
 		*out = s;
 	else

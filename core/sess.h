@@ -71,6 +71,9 @@ struct evq_hub *sess_global_events(void);
 
 int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid_t group,
 		struct sess **out, struct derr *e);
+/* A fork: the session starts from the checkpoint directory origin (core/ckpt.c). */
+int sess_create_from(const char *name, const struct sess_conf *conf, const char *origin,
+		     uid_t owner, gid_t group, struct sess **out, struct derr *e);
 /* What fs may know of a session (immutable after create). */
 uint64_t sess_sid(const struct sess *s);
 const char *sess_name(const struct sess *s);
@@ -85,8 +88,8 @@ int sess_destroy(const char *name);
 
 /* Warm pools (core/pool.c): a member waits hidden, named SESS_MEMBER_PREFIX + 8 hex. */
 #define SESS_MEMBER_PREFIX ".pool-"
-int sess_create_member(const char *tmpl, const struct sess_conf *conf, uid_t owner,
-		       gid_t group, struct sess **out, struct derr *e);
+int sess_create_member(const char *tmpl, const struct sess_conf *conf, const char *origin,
+		       uid_t owner, gid_t group, struct derr *e);
 int sess_member_name(const char *name);
 /* The members of the pool of tmpl (NULL: of every pool), referenced; free the array. */
 int sess_members(const char *tmpl, struct sess ***out, int *n);
@@ -100,6 +103,8 @@ int sess_names(char ***names, uint64_t **sids, int *n);
 void sess_names_free(char **names, uint64_t *sids, int n);
 
 int sess_start(struct sess *s);
+/* Start from a checkpoint directory (a restore: new id, new token); -EBUSY if it runs. */
+int sess_start_origin(struct sess *s, const char *origin);
 void sess_stop(struct sess *s);
 int sess_should_stop(struct sess *s);
 void sess_set_readiness(struct sess *s, enum sess_readiness r);

@@ -21,10 +21,14 @@
  * absolute pointer; the PS/2 keyboard is q35's own), virtio-net with
  * user-mode networking restricted to the hostfwd of the agent's port (the
  * guest reaches neither the host nor the outside; net=user lifts that, and
- * forwards are added live: qemu_net.c), a balloon that only
- * reports free pages (QEMU gives them back: ~20 MB less RSS), and the
- * serial console in a file. The token travels by fw_cfg from the session's
- * 0600 token file, never in argv, which every user can read in ps.
+ * forwards are added live: qemu_net.c), and the serial console
+ * in a file. No balloon: its free page reporting (~20 MB less RSS) punches
+ * holes in the memory *file* on QEMU 7.2 even where it is mapped privately
+ * (fixed in 8.1), so a fork would write its checkpoint's ram under every
+ * other fork (tests/e2e/63-forks.sh caught it); and a device whose features
+ * the guest negotiated cannot be left out of a fork alone. The token
+ * travels by fw_cfg from the session's 0600 token file, never in argv,
+ * which every user can read in ps.
  * -sandbox denies QEMU new privileges and child processes.
  *
  * $DESKFS_QEMU_APPEND adds words to the kernel command line, for debugging
@@ -267,6 +271,35 @@ int prov_qemu_boot_timeout_ms(const struct sess_conf *conf, const struct prov_qe
 
 static void add(struct prov_qemu_cmd *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/*
+ * Guest RAM as a file (qemu_snap.c says which): a cold boot's is the
+ * session's RAMFILE on tmpfs, share=on, so a checkpoint copies it instead of
+ * streaming it; a fork's is a checkpoint's ram, share=off (MAP_PRIVATE):
+ * every fork shares the pages it has not written, and the file is never
+ * written. Part of the command line, which stays a pure function of conf.
+ */
+static void add_memory_backend(struct prov_qemu_cmd *c, const struct sess_conf *conf,
+                               const struct prov_qemu_paths *p)
+{
+	if (!p->ram[0])
+		return;
+	add(c, "-object");
+	add(c, "memory-backend-file,id=ram,size=%dM,mem-path=%s,share=%s", conf->memory, p->ram,
+	    p->ram_shared ? "on" : "off");
+	add(c, "-machine");
+	add(c, "memory-backend=ram");
+}
+
+/* A fork or restore: QEMU waits for its state (migrate-incoming over QMP). */
+static void add_incoming(struct prov_qemu_cmd *c, const struct prov_qemu_paths *p)
+{
+	if (!p->incoming)
+		return;
+	add(c, "-incoming");
+	add(c, "defer");
+}
+
 static void add(struct prov_qemu_cmd *c, const char *fmt, ...)
 {
 	if (c->argc >= QEMU_MAX_ARGS - 1)
@@ -317,6 +350,7 @@ void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets 
 	}
 	add(c, "-m");
 	add(c, "%d", conf->memory);
+	add_memory_backend(c, conf, p);
 	add(c, "-smp");
 	add(c, "%d", conf->cpus);
 	add(c, "-nodefaults");
@@ -352,10 +386,9 @@ void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets 
 	add(c, "VGA");
 	add(c, "-device");
 	add(c, "virtio-tablet-pci");
-	add(c, "-device");
-	add(c, "virtio-balloon-pci,free-page-reporting=on");
 	add(c, "-fw_cfg");
 	add(c, "name=opt/deskfs/token,file=%s", p->token);
+	add_incoming(c, p);
 }
 
 /* ---- --dry-run ---- */
@@ -396,6 +429,9 @@ int prov_qemu_dry_run(const struct sess_conf *conf, const char *statedir, FILE *
 	snprintf(p.qmp, sizeof p.qmp, "%s/.qmp-ID.sock", statedir);
 	snprintf(p.console, sizeof p.console, "%s/NAME/artifacts/console.log", statedir);
 	snprintf(p.token, sizeof p.token, "%s/NAME/token", statedir);
+	snprintf(p.ram, sizeof p.ram, "/dev/shm/deskfs-HASH/NAME.ram");
+	p.ram_shared = 1;
+	p.incoming = 0;
 	prov_qemu_build_cmd(c, &a, &acc, conf, &p);
 
 	fprintf(out, "qemu:");
