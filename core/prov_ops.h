@@ -44,9 +44,10 @@ struct prov_ops {
 	 * session's lock held: touch only conf, data (host_data's) and record. */
 	void (*describe)(struct sess *s, const struct sess_conf *conf, void *data,
 			 struct cJSON *record);
-	/* Optional: the session was renamed (a warm pool's claim): host_dir and
-	 * host_artdir changed. Runs while the lifecycle waits between health checks. */
-	void (*renamed)(struct sess *s);
+	/* Optional: the session was renamed from old (a warm pool's claim): host_name,
+	 * host_dir and host_artdir changed. Runs while the lifecycle waits between
+	 * health checks. */
+	void (*renamed)(struct sess *s, const char *old);
 	/* Optional: a ctl verb the provider carries out (qemu: forward, unforward), on a
 	 * FUSE thread, any state of the session; arg is the rest of the line (checked by
 	 * the core's ctl row). NULL: the core answers ENOTSUP. */

@@ -1058,7 +1058,7 @@ static void release_lifecycle(struct sess *s)
  */
 int sess_claim(struct sess *s, const char *name, uid_t owner, gid_t group, struct derr *e)
 {
-	char dir[PATH_MAX], artdir[PATH_MAX];
+	char dir[PATH_MAX], artdir[PATH_MAX], old[sizeof s->name];
 	int r = hold_lifecycle(s, 2000);
 	if (r < 0)
 		return derr_set(e, EAGAIN, "pool_busy", "the pool's member was not idle");
@@ -1088,6 +1088,7 @@ int sess_claim(struct sess *s, const char *name, uid_t owner, gid_t group, struc
 	}
 	if (r == 0) {
 		pthread_mutex_lock(&s->lock);
+		memcpy(old, s->name, sizeof old);
 		snprintf(s->name, sizeof s->name, "%s", name);
 		memcpy(s->dir, dir, sizeof s->dir);
 		memcpy(s->artdir, artdir, sizeof s->artdir);
@@ -1099,7 +1100,7 @@ int sess_claim(struct sess *s, const char *name, uid_t owner, gid_t group, struc
 	}
 	pthread_mutex_unlock(&reg.lock);
 	if (r == 0 && s->prov->renamed)
-		s->prov->renamed(s);
+		s->prov->renamed(s, old);
 	release_lifecycle(s);
 	if (r == 0) {
 		cJSON *ev = cJSON_CreateObject();

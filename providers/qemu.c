@@ -595,12 +595,18 @@ static void qemu_stop(struct sess *s)
 }
 
 /* A pool's claim renamed the session (the lifecycle waits meanwhile): the
- * console QEMU appends to is the same file, under the new directory. */
-static void qemu_renamed(struct sess *s)
+ * console QEMU appends to is the same file, under the new directory, and its
+ * memory file (mapped by QEMU, copied by checkpoints) takes the new name. */
+static void qemu_renamed(struct sess *s, const char *old)
 {
 	struct vm *vm = host_data(s);
+	struct derr e = DERR_INIT;
+	char from[PATH_MAX], to[PATH_MAX];
 	if (vm)
 		snprintf(vm->console, sizeof vm->console, "%s/console.log", host_artdir(s));
+	if (prov_qemu_ram_path(old, from, sizeof from, &e) == 0 &&
+	    prov_qemu_ram_path(host_name(s), to, sizeof to, &e) == 0)
+		rename(from, to); /* none (a fork runs on its checkpoint's): nothing to do */
 }
 
 static int qemu_capture(struct sess *s, struct buf *out, struct derr *e)
