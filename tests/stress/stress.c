@@ -54,7 +54,7 @@ const char *const stress_op_name[OP_N] = {
 	"mkdir", "rmdir", "read", "read O_NONBLOCK", "events O_NONBLOCK", "events blocking",
 	"poll", "actions valid", "actions invalid", "split lines", "huge line", ".ctl write",
 	"ctl write", "dup+close race", "readdir", "stat", "procs start", "procs read",
-	"procs exit", "procs ctl", "procs stdin", "procs rmdir", "files rw", "files ns", "checkpoints", "close",
+	"procs exit", "procs ctl", "procs stdin", "procs rmdir", "files rw", "files ns", "checkpoints", "pools", "close",
 };
 
 #define HUGE (5u << 20) /* over the 4 MiB line bound */
@@ -677,6 +677,38 @@ static void op_ckpt(struct worker *w, const char *sess)
 	}
 }
 
+/* Warm pools: .pools.json read, bad pool lines; with VMs, a pool of one resized,
+ * claimed (a create of its template) and the claim destroyed. */
+static void op_pool(struct worker *w, const char *sess)
+{
+	char p[512], line[128];
+	path_of(p, sizeof p, NULL, ".ctl");
+	switch (rnd(w, qemu ? 6 : 3)) {
+	case 0:
+		path_of(p, sizeof p, NULL, ".pools.json");
+		op_read_path(w, p, 0);
+		return;
+	case 1:
+		snprintf(line, sizeof line, "pool minimal size=%s\n", rnd(w, 2) ? "-1" : "x");
+		break;
+	case 2:
+		snprintf(line, sizeof line, "pool nosuch%u size=1\n", rnd(w, 3));
+		break;
+	case 3:
+		snprintf(line, sizeof line, "pool minimal size=%u\n", rnd(w, 2));
+		break;
+	case 4:
+		snprintf(line, sizeof line,
+			 "create m%d provider=qemu template=minimal memory=256 width=320 height=200\n",
+			 user_idx);
+		break;
+	default:
+		snprintf(line, sizeof line, "destroy m%d\n", user_idx);
+		break;
+	}
+	note(OP_POOL, write_pieces(p, line, strlen(line), 1 << 20));
+}
+
 static void do_act_good(struct worker *w, const char *s) { op_actions(w, s, 1); }
 static void do_act_bad(struct worker *w, const char *s) { op_actions(w, s, 0); }
 static void do_gctl(struct worker *w, const char *s) { op_gctl(w); }
@@ -750,6 +782,7 @@ static struct op_row {
 	{OP_FILES_RW, 6, op_files_rw},
 	{OP_FILES_NS, 6, op_files_ns},
 	{OP_CKPT, 3, op_ckpt},
+	{OP_POOL, 2, op_pool},
 };
 #define NOPS (sizeof ops / sizeof *ops)
 static unsigned weight_sum;
