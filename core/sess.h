@@ -15,7 +15,8 @@
  * registry lock -> s->op_lock -> s->lock. Never call out (HTTP, waitpid
  * loops, provider code) with s->lock held.
  *
- * Desktop operations (capture, observe, actions, ctl) are in sess_ops.c.
+ * The registry is sess_reg.c; desktop operations (capture, observe, actions,
+ * ctl) are in sess_ops.c.
  */
 #ifndef DESKFS_SESS_H
 #define DESKFS_SESS_H

@@ -13,7 +13,7 @@
  *
  * Locks, in the only order they may be taken:
  *
- *   reg.lock (sess.c)      the registry: list, count, next sid, lock fd
+ *   reg.lock (sess_reg.c)    the registry: list, count, next sid, lock fd
  *     -> s->op_lock        start/stop/restart/destroy of one session;
  *                          guards thread, thread_live. Held across joining
  *                          the lifecycle thread and prov->stop (bounded:
@@ -27,7 +27,7 @@
  *                          across I/O to an agent, a guest, QMP or a child.
  *         -> evq locks     the event hubs (evq.c), then a subscriber's
  *                          lock, then the per-uid budget lock.
- *   waiters.lock (sess.c)  the per-session and per-uid counts of server
+ *   waiters.lock (sess.c)   the per-session and per-uid counts of server
  *                          threads waiting on desktops; a leaf.
  *   agentc's lock          its idle handles only; a leaf.
  *   fs: the inode table lock and the handle table lock are leaves; a
@@ -145,6 +145,15 @@ int sess_agent_call(struct sess *s, const struct agentc_req *rq, long bound_ms, 
 long sess_agent_timeout(struct sess *s);
 /* Does the session's agent say it can (health's capabilities)? Unknown: yes. */
 int sess_agent_can(struct sess *s, const char *cap);
+
+/* sess.c: the lifecycle, for the registry (sess_reg.c). Callers hold op_lock. */
+void sess_lc_state_event(struct sess *s);     /* persist, and publish the state */
+enum sess_status sess_lc_request_stop(struct sess *s);
+void sess_lc_join(struct sess *s);            /* the thread, then the agent client */
+void sess_lc_stop(struct sess *s, enum sess_status final);
+/* Pause the lifecycle between two health checks (a claim), bounded; 0 once it waits. */
+int sess_lc_hold(struct sess *s, unsigned ms);
+void sess_lc_release(struct sess *s);
 
 /* sess_ops.c: the line splitter of every line-command file (ctl, .ctl, procs/ctl). */
 int sess_for_each_line(const char *text, size_t len, int (*fn)(char *, int, void *), void *ctx);
