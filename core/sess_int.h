@@ -13,7 +13,9 @@
  *
  * Locks, in the only order they may be taken:
  *
- *   reg.lock (sess_reg.c)    the registry: list, count, next sid, lock fd
+ *   P.lock (pool.c)        the warm pools; never held across a start, stop
+ *                          or claim (a member being claimed is marked instead)
+ *   reg.lock (sess_reg.c)  the registry: list, count, next sid, lock fd
  *     -> s->op_lock        start/stop/restart/destroy of one session;
  *                          guards thread, thread_live. Held across joining
  *                          the lifecycle thread and prov->stop (bounded:
