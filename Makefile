@@ -155,7 +155,7 @@ GUEST_DIR   := $(GUEST_CACHE)/guest-$(GUEST_HASH)
 TMPL_HASH   := $(shell { echo $(GUEST_HASH); cat contrib/templates/*; } 2>/dev/null | sha256sum | cut -c1-16)
 TEMPLATES   := $(patsubst contrib/templates/%.list,%,$(wildcard contrib/templates/*.list))
 
-template-%: bin/deskfs-agent
+$(TEMPLATES:%=template-%): template-%: bin/deskfs-agent
 	@test -s $(GUEST_CACHE)/template-$*-$(TMPL_HASH)/base.img || \
 		DESKFS_CACHE=$(GUEST_CACHE) contrib/build-guest.sh --recipe $* \
 			$(GUEST_CACHE)/template-$*-$(TMPL_HASH) bin/deskfs-agent

@@ -271,33 +271,9 @@ static void templates_list(struct sess *none, const char *darg, fuse_req_t req,
 	free(all);
 }
 
-/* Saved with `template save` in .ctl: nothing is made or removed here. */
-static int templates_mkdir(struct sess *none, const char *darg, const char *name, mode_t mode,
-			   struct fs_entry *out, fuse_req_t req)
-{
-	return -EROFS;
-}
-
-static int templates_remove(struct sess *none, const char *darg, const char *name,
-			    fuse_req_t req)
-{
-	return -EROFS;
-}
-
-static int templates_rename(struct sess *none, const char *darg, const char *name,
-			    const char *newdarg, const char *newname, unsigned flags,
-			    fuse_req_t req)
-{
-	return -EROFS;
-}
-
-static const struct fs_dir templates_dir = {.lookup = templates_lookup,
-					    .list = templates_list,
-					    .mkdir = templates_mkdir,
-					    .rmdir = templates_remove,
-					    .unlink = templates_remove,
-					    .rename = templates_rename,
-					    .create = templates_mkdir};
+/* Read-only: the control plane is not changed by name (fs/ops.c answers
+ * EPERM); `template save` / `template delete` in .ctl make and remove them. */
+static const struct fs_dir templates_dir = {.lookup = templates_lookup, .list = templates_list};
 
 /* The control plane: names starting with '.'; everything else is a session. */
 static const struct fs_node control_rows[] = {
