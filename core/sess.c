@@ -4,6 +4,7 @@
  */
 #include "core/sess.h"
 #include "core/sess_int.h"
+#include "core/tmpl.h"
 #include "core/agentc.h"
 #include "core/ckpt.h"
 #include "core/home.h"
@@ -846,6 +847,11 @@ int sess_create_from(const char *name, const struct sess_conf *conf, const char 
 		derr_set(e, 0, "invalid_provider", "unknown provider '%s'", conf->provider);
 		return -EINVAL;
 	}
+	struct sess_conf tc = *conf; /* the template's: it exists, its memory (core/tmpl.h) */
+	int tr = tmpl_conf_check(&tc, e);
+	if (tr < 0)
+		return tr;
+	conf = &tc;
 	struct reg_node *node = calloc(1, sizeof *node);
 	struct sess *s = sess_alloc(name, conf);
 	int r = 0;
