@@ -2,6 +2,7 @@
 #
 #   make demo           install what is missing, build, mount, drive a session, clean up
 #   make check          the same set-up, then every test (unit + end to end)
+#   make template-desktop   the desktop template (build/template-desktop; make templates: all)
 #   make bench          screenshots and input against scrot / import / xdotool
 #   make fuzz           libFuzzer on the parsers, FUZZ_SECONDS (60) per target
 #   make stress         the FUSE-surface fuzzer on an ASan mount, STRESS_SECONDS (600)
@@ -66,7 +67,8 @@ STRESS_BIN := build/tests/stress
 
 BINS := bin/deskfs bin/deskfs-agent bin/deskfs-view
 
-.PHONY: all deps demo check unit e2e bench install install-guest uninstall clean guest deb stress
+.PHONY: all deps demo check unit e2e bench install install-guest uninstall clean guest deb stress \
+	templates template-desktop
 
 all: $(DEPS_STAMP) $(BINS) $(UNIT_BIN) $(TOOL_BIN) $(STRESS_BIN)
 
@@ -148,6 +150,19 @@ GUEST_HASH  := $(shell { cat contrib/build-guest.sh contrib/guest/* $(AGENT_SRC)
 	$(wildcard agent/*.h) $(COMMON_SRC) $(wildcard common/*.h); echo '$(CC) $(CFLAGS) $(SANITIZE)'; } 2>/dev/null | \
 	sha256sum | cut -c1-16)
 GUEST_DIR   := $(GUEST_CACHE)/guest-$(GUEST_HASH)
+# Templates with a root filesystem (contrib/templates/T.list): the same
+# kernel and agent, a base image; build/template-T links to the cached one.
+TMPL_HASH   := $(shell { echo $(GUEST_HASH); cat contrib/templates/*; } 2>/dev/null | sha256sum | cut -c1-16)
+TEMPLATES   := $(patsubst contrib/templates/%.list,%,$(wildcard contrib/templates/*.list))
+
+$(TEMPLATES:%=template-%): template-%: bin/deskfs-agent
+	@test -s $(GUEST_CACHE)/template-$*-$(TMPL_HASH)/base.img || \
+		DESKFS_CACHE=$(GUEST_CACHE) contrib/build-guest.sh --recipe $* \
+			$(GUEST_CACHE)/template-$*-$(TMPL_HASH) bin/deskfs-agent
+	@touch $(GUEST_CACHE)/template-$*-$(TMPL_HASH)
+	@ln -sfn $(GUEST_CACHE)/template-$*-$(TMPL_HASH) build/template-$*
+
+templates: guest $(TEMPLATES:%=template-%)
 
 guest: bin/deskfs-agent
 	@test -s $(GUEST_DIR)/initramfs.cpio || \
@@ -158,10 +173,10 @@ guest: bin/deskfs-agent
 unit: all
 	@tests/run.sh unit
 
-e2e: all guest
+e2e: all guest template-desktop
 	@tests/run.sh e2e
 
-check: all guest
+check: all guest template-desktop
 	@tests/run.sh all
 
 demo: all guest
@@ -230,14 +245,20 @@ install: $(BINS) $(UNITS:contrib/%=build/%)
 	install -m 0644 $(UNITS:contrib/%=build/%) $(DESTDIR)$(SYSTEMDUNITDIR)/
 	install -m 0755 contrib/build-guest.sh $(DESTDIR)$(DATADIR)/contrib/
 	install -m 0755 $(wildcard contrib/guest/*) $(DESTDIR)$(DATADIR)/contrib/guest/
+	install -d $(DESTDIR)$(DATADIR)/contrib/templates
+	install -m 0644 $(wildcard contrib/templates/*) $(DESTDIR)$(DATADIR)/contrib/templates/
 	@# never overwrite a configured /etc/default/deskfs
 	test -e $(DESTDIR)$(SYSCONFDIR)/default/deskfs || \
 		install -m 0644 contrib/systemd/deskfs.default $(DESTDIR)$(SYSCONFDIR)/default/deskfs
 
-install-guest: guest
+install-guest: templates
 	install -d $(DESTDIR)$(PREFIX)/share/deskfs/guest
 	install -m 0644 build/guest/vmlinux build/guest/initramfs.cpio build/guest/manifest.txt \
 		$(DESTDIR)$(PREFIX)/share/deskfs/guest/
+	for t in $(TEMPLATES); do \
+		install -d $(DESTDIR)$(PREFIX)/share/deskfs/templates/$$t && \
+		install -m 0644 build/template-$$t/* $(DESTDIR)$(PREFIX)/share/deskfs/templates/$$t/ || exit 1; \
+	done
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BINS)))

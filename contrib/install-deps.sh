@@ -34,7 +34,9 @@ PACKAGING="mandoc man-db bsdextrautils systemd debhelper dpkg-dev lintian chromi
 # kernel's payload, xkb-data and x11-xkb-utils (xkbcomp) for the guest's
 # Xvfb. The guest's kernel and busybox-static are not installed here: the
 # recipe fetches them with apt-get download and unpacks them aside.
-VM="qemu-system-x86 qemu-system-data lz4 xkb-data x11-xkb-utils"
+# Templates with a root filesystem (make template-desktop): mmdebstrap makes
+# the Debian root, mkfs.ext4 (e2fsprogs) the read-only base image from it.
+VM="qemu-system-x86 qemu-system-data lz4 xkb-data x11-xkb-utils mmdebstrap e2fsprogs"
 BENCH="scrot imagemagick openssh-server openssh-client sshfs" # tests/bench-procs.sh: ssh and sshfs, the peers
 # make fuzz: clang, and libFuzzer (libclang_rt.fuzzer), which clang does not pull in
 FUZZ="clang libclang-rt-14-dev"

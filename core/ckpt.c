@@ -9,6 +9,7 @@
  * runs on the session's lifecycle thread.
  */
 #include "core/ckpt.h"
+#include "core/pool.h"
 #include "core/agentc.h"
 #include "core/prov_ops.h"
 #include "core/sess.h"
@@ -392,6 +393,11 @@ int ckpt_gctl_create(const char *name, char **kv, int nkv, uid_t uid, gid_t gid,
 	}
 	if ((r = fork_conf_check(&c0, &conf, e)) < 0 || dry)
 		return r < 0 ? r : 1;
+	if (strncmp(kv[from], "template=", 9) == 0) { /* a warm pool of it hands one over */
+		r = pool_claim(kv[from] + 9, name, &conf, uid, gid, NULL, e);
+		if (r != -ENOENT)
+			return r < 0 ? r : 1;
+	}
 	struct sess *s = NULL;
 	r = sess_create_from(name, &conf, dir, uid, gid, &s, e);
 	if (r < 0)

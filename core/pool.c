@@ -28,6 +28,7 @@
  * pool (claiming) so the keeper leaves it alone.
  */
 #include "core/pool.h"
+#include "core/ckpt.h"
 #include "core/sess.h"
 #include "core/sess_int.h"
 #include "core/util.h"
@@ -78,14 +79,6 @@ static int may_differ(const char *name)
 		if (strcmp(*p, name) == 0)
 			return 1;
 	return 0;
-}
-
-static void conf_template(const struct sess_conf *c, char *out, size_t len)
-{
-	const struct setting *st = set_find("template");
-	out[0] = '\0';
-	if (st)
-		set_format(c, st, out, len);
 }
 
 /* Do the settings of a member fit those a create asked for? */
@@ -276,14 +269,22 @@ static void keep_one(const struct plan *pl, struct sess **mem, int n)
 	for (int want = pl->size - ready - warming; want > 0 && pl->retry_ok; want--) {
 		struct sess_conf conf = sess_options()->defaults;
 		struct derr e = DERR_INIT;
-		char why[300];
-		int r = set_parse(&conf, "provider", "qemu", why, sizeof why);
-		if (r == 0)
-			r = set_parse(&conf, "template", pl->tmpl, why, sizeof why);
-		if (r < 0)
-			derr_set(&e, -r, "invalid_template", "%s", why);
-		else
-			r = sess_create_member(pl->tmpl, &conf, NULL, pl->owner, pl->group, &e);
+		char why[300], dir[PATH_MAX];
+		/* a saved template's members are forks of its checkpoint */
+		int r = ckpt_template_find(pl->tmpl, pl->owner, dir, sizeof dir, &conf, &e);
+		if (r == 1) {
+			r = sess_create_member(pl->tmpl, &conf, dir, pl->owner, pl->group, &e);
+		} else if (r == 0) {
+			conf = sess_options()->defaults;
+			r = set_parse(&conf, "provider", "qemu", why, sizeof why);
+			if (r == 0)
+				r = set_parse(&conf, "template", pl->tmpl, why, sizeof why);
+			if (r < 0)
+				derr_set(&e, -r, "invalid_template", "%s", why);
+			else
+				r = sess_create_member(pl->tmpl, &conf, NULL, pl->owner, pl->group,
+						       &e);
+		}
 		if (r < 0) {
 			pthread_mutex_lock(&P.lock);
 			struct pool *p = find_locked(pl->tmpl);
@@ -436,13 +437,9 @@ int pool_set(const char *tmpl, int size, uid_t uid, gid_t gid, struct derr *e)
 	return r;
 }
 
-int pool_claim(const char *name, const struct sess_conf *conf, uid_t owner, gid_t group,
-	       struct sess **out, struct derr *e)
+int pool_claim(const char *tmpl, const char *name, const struct sess_conf *conf, uid_t owner,
+	       gid_t group, struct sess **out, struct derr *e)
 {
-	char tmpl[300];
-	conf_template(conf, tmpl, sizeof tmpl);
-	if (!tmpl[0])
-		return -ENOENT;
 	struct sess **mem = NULL, *s = NULL;
 	int n = 0, slot = -1;
 	if (sess_members(tmpl, &mem, &n) < 0)

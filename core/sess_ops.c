@@ -2,6 +2,7 @@
  * sess_ops.c - see sess_ops.h.
  */
 #include "core/sess_ops.h"
+#include "core/tmpl.h"
 #include "core/sess_int.h"
 #include "core/pool.h"
 #include "core/agentc.h"
@@ -721,6 +722,7 @@ static int gctl_line(char *l, int lineno, void *ctx)
 		return r < 0 ? r : 0;
 	struct sess_conf conf = sess_options()->defaults;
 	char kverr[300];
+	int prov_given = 0, tmpl_given = 0;
 	for (char *kv = strtok_r(NULL, " \t", &save); kv; kv = strtok_r(NULL, " \t", &save)) {
 		char *eq = strchr(kv, '=');
 		if (!eq || eq == kv) {
@@ -733,9 +735,22 @@ static int gctl_line(char *l, int lineno, void *ctx)
 			derr_set(&g->e, 0, "invalid_setting", "line %d: %s", lineno, kverr);
 			return -EINVAL;
 		}
+		prov_given |= strcmp(kv, "provider") == 0;
+		tmpl_given |= strcmp(kv, "template") == 0;
 	}
-	if (g->dry)
-		return 0;
+	/* template= implies provider=qemu; a mount's default template= stays
+	 * with qemu sessions (core/tmpl.h) */
+	if (tmpl_given && conf.template[0] && !prov_given)
+		snprintf(conf.provider, sizeof conf.provider, "qemu");
+	if (prov_given && !tmpl_given && strcmp(conf.provider, "qemu") != 0)
+		conf.template[0] = '\0';
+	if (g->dry) {
+		struct sess_conf tc = conf;
+		int r = tmpl_conf_check(&tc, &g->e);
+		if (r < 0)
+			derr_prefix(&g->e, "line %d: ", lineno);
+		return r;
+	}
 	return sess_create(name, &conf, g->uid, g->gid, NULL, &g->e);
 }
 

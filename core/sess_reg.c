@@ -4,6 +4,7 @@
  * sess_int.h for the locking rules.
  */
 #include "core/pool.h"
+#include "core/tmpl.h"
 #include "core/sess.h"
 #include "core/sess_int.h"
 #include "core/agentc.h"
@@ -289,13 +290,19 @@ int sess_create_from(const char *name, const struct sess_conf *conf, const char 
 			 name);
 		return -EINVAL;
 	}
-	/* a warm pool of this template hands over a ready member, renamed */
-	int r = pool_claim(name, conf, owner, group, out, e);
-	if (r != -ENOENT)
+	struct sess_conf tc = *conf; /* the template's: it exists, its memory (core/tmpl.h) */
+	int r = tmpl_conf_check(&tc, e);
+	if (r < 0)
 		return r;
-	return create_named(name, conf, owner, group, NULL, origin, out, e);
+	/* a warm pool of this (recipe) template hands over a ready member, renamed;
+	 * a saved template's pool is ckpt.c's to ask */
+	if (!origin && tc.template[0]) {
+		r = pool_claim(tc.template, name, &tc, owner, group, out, e);
+		if (r != -ENOENT)
+			return r;
+	}
+	return create_named(name, &tc, owner, group, NULL, origin, out, e);
 }
-
 int sess_create_member(const char *tmpl, const struct sess_conf *conf, const char *origin,
 		       uid_t owner, gid_t group, struct derr *e)
 {
@@ -324,6 +331,11 @@ static int create_named(const char *name, const struct sess_conf *conf, uid_t ow
 		derr_set(e, 0, "invalid_provider", "unknown provider '%s'", conf->provider);
 		return -EINVAL;
 	}
+	struct sess_conf tc = *conf; /* the template's: it exists, its memory (core/tmpl.h) */
+	int tr = tmpl_conf_check(&tc, e);
+	if (tr < 0)
+		return tr;
+	conf = &tc;
 	struct reg_node *node = calloc(1, sizeof *node);
 	struct sess *s = sess_alloc(name, conf);
 	int r = 0;

@@ -5,6 +5,7 @@
 #include "core/util.h"
 #include "common/act.h"
 #include "core/prov_ops.h"
+#include "core/tmpl.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -18,6 +19,16 @@ static int check_provider(const char *val, char *err, size_t errlen)
 	if (prov_lookup(val))
 		return 0;
 	snprintf(err, errlen, "unknown provider '%.40s' (see .providers.json)", val);
+	return -EINVAL;
+}
+
+/* the name's form only: whether it exists is asked at create (tmpl_conf_check) */
+static int check_template(const char *val, char *err, size_t errlen)
+{
+	if (!*val || (util_name_valid(val) && strlen(val) < TMPL_NAME_MAX))
+		return 0;
+	snprintf(err, errlen, "template must be a name ([A-Za-z0-9][A-Za-z0-9._-]{0,62}), not '%.40s'",
+		 val);
 	return -EINVAL;
 }
 
@@ -142,8 +153,11 @@ const struct setting settings[] = {
 	 "seconds a read or write waits for the session to be ready", NULL, 1},
 	{"agent_timeout", SET_SECS, 1, 600, F(agent_timeout_ms), NULL, "10",
 	 "seconds one agent request may take; a hung agent costs this", NULL, 1},
-	{"memory", SET_INT, 128, 65536, F(memory), "qemu", "256", "the VM's memory in MiB", NULL,
-	 1},
+	{"memory", SET_INT, 128, 65536, F(memory), "qemu", NULL,
+	 "the VM's memory in MiB (default: the template's memory_mb, 256 for minimal)", NULL, 1},
+	{"template", SET_STR, 0, 0, F(template), "qemu", NULL,
+	 "what the VM boots (see .templates/; default minimal); implies provider=qemu",
+	 check_template, 1},
 	{"cpus", SET_INT, 1, 64, F(cpus), "qemu", "1", "the VM's virtual CPUs", NULL, 1},
 	{"boot_timeout", SET_SECS, 1, 600, F(boot_timeout_ms), "qemu", NULL,
 	 "seconds the VM's agent may take to come up (default: 30, 90 under TCG)", NULL, 1},

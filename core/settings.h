@@ -29,8 +29,9 @@ struct sess_conf {
 	int glx;              /* provider=xvfb: keep Xvfb's GLX extension */
 	int ready_timeout_ms; /* how long a desktop operation waits for ready */
 	int agent_timeout_ms; /* how long one agent request may take (a hung agent costs this) */
-	int memory, cpus;     /* VM providers */
+	int memory, cpus;     /* VM providers; memory 0: the template's (set at create) */
 	int boot_timeout_ms;  /* provider=qemu: bound for the guest agent to come up; 0: default */
+	char template[64];    /* provider=qemu: the template booted (core/tmpl.h); "": minimal */
 	char url[256];        /* provider=remote */
 	char token_file[256]; /* provider=remote */
 	char scale[16];       /* the frame, "WxH", or "" for none (screen pixels) */

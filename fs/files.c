@@ -135,6 +135,10 @@ static int open_log(struct fs_handle *h)
 /* Build a snapshot's bytes at open; desktop rows wait for the desktop. */
 static int build_snapshot(struct fs_handle *h, fuse_req_t req)
 {
+	if (h->row->kind == K_SNAPSHOT && h->row->text_arg) {
+		h->row->text_arg(h->s, h->arg, &h->data);
+		return 0;
+	}
 	if (h->row->kind == K_SNAPSHOT || h->row->kind == K_CTL) {
 		h->row->text(h->s, &h->data);
 		return 0;

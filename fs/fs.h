@@ -9,8 +9,8 @@
  * directory provider (struct fs_dir): lookup and list of their children,
  * and, where the directory allows them, mkdir, rmdir, unlink, rename,
  * create, symlink and link (a provider without one answers EPERM). The
- * providers: the root and a session (node.c), artifacts/ (node.c), procs/
- * and procs/TAG/ (node_procs.c), files/ (node_files.c), checkpoints/ and
+ * providers: the root and a session (node.c), artifacts/ and .templates/ (node.c),
+ * procs/ and procs/TAG/ (node_procs.c), files/ (node_files.c), checkpoints/ and
  * checkpoints/C/ (node_ckpt.c). Each inode carries an argument its rows use: an
  * artifact's name, a program's tag, a path in files/. Every inode the
  * kernel sees lives in the inode table (fs/inode.c) with its lookup count;
@@ -106,6 +106,8 @@ struct fs_node {
 	mode_t mode;
 	/* K_SNAPSHOT, K_CTL's read side: the bytes (also their size for getattr) */
 	void (*text)(struct sess *s, struct buf *out);
+	/* K_SNAPSHOT rows made per name (.templates/T.json): the bytes, by the argument */
+	void (*text_arg)(struct sess *s, const char *arg, struct buf *out);
 	/* K_DESKTOP: capture (waits for ready, interruptible through req) */
 	int (*desktop)(struct sess *s, const char *arg, struct buf *data, struct blob **png,
 		       fuse_req_t req);

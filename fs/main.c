@@ -33,6 +33,7 @@ struct cli {
 	int help, version, dry_run;
 	struct sess_conf defaults; /* -o SETTING=VALUE, one row of core/settings.c each */
 	int bad;                   /* a setting was refused (said on stderr) */
+	int provider_given;        /* -o provider=: -o template= does not imply qemu then */
 };
 
 /* allow_other goes on to FUSE; we note it to make sessions per-user. A
@@ -52,6 +53,7 @@ static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outa
 		fs_log(LOG_ERR, "deskfs: -o %s: %s", arg, err);
 		c->bad = 1;
 	}
+	c->provider_given |= strcmp(kv, "provider") == 0;
 	return 0;
 }
 
@@ -142,6 +144,9 @@ static int build_opts(const struct cli *c, const char *mnt, struct sess_opts *o)
 	if (c->bad)
 		return -EINVAL;
 	o->defaults = c->defaults;
+	/* -o template=T implies provider=qemu, as template= does on a create line */
+	if (o->defaults.template[0] && !c->provider_given)
+		snprintf(o->defaults.provider, sizeof o->defaults.provider, "qemu");
 	o->max_sessions = c->max_sessions > 0 ? c->max_sessions : 64;
 	o->max_user_sessions = c->max_user_sessions > 0 ? c->max_user_sessions : 16;
 	o->keep = c->keep;
@@ -165,7 +170,8 @@ static int dry_run(const struct cli *c, const char *mnt)
 	if (build_opts(c, mnt ? mnt : ".", &o) < 0)
 		return 2;
 	if (strcmp(o.defaults.provider, "qemu") != 0) {
-		fs_log(LOG_ERR, "deskfs: --dry-run shows a VM's command line: add -o provider=qemu");
+		fs_log(LOG_ERR, "deskfs: --dry-run shows a VM's command line: add -o provider=qemu "
+		       "(or -o template=T)");
 		return 2;
 	}
 	return prov_qemu_dry_run(&o.defaults, c->statedir || mnt ? o.statedir : "STATEDIR",

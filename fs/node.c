@@ -10,6 +10,7 @@
 #include "fs/fs.h"
 #include "core/pool.h"
 #include "core/sess_ops.h"
+#include "core/tmpl.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -225,6 +226,62 @@ static void session_list(struct sess *s, const char *darg, fuse_req_t req, struc
 static const struct fs_dir session_dir = {.lookup = session_lookup, .list = session_list};
 const struct fs_node fs_session_node = {NULL, K_DIR, S_IFDIR | 0700, .dir = &session_dir};
 
+/* .templates/: T.json for every template (core/tmpl.h), read-only; the
+ * checkpoints side saves and deletes them through .ctl, never here. */
+static void text_template(struct sess *s, const char *arg, struct buf *out)
+{
+	struct tmpl t;
+	struct derr e = DERR_INIT;
+	if (tmpl_find(arg, &t, &e) < 0)
+		return;
+	cJSON *j = cJSON_CreateObject();
+	tmpl_to_json(&t, j);
+	char *txt = cJSON_Print(j);
+	if (txt)
+		buf_printf(out, "%s\n", txt);
+	free(txt);
+	cJSON_Delete(j);
+}
+
+static const struct fs_node template_node = {NULL, K_SNAPSHOT, S_IFREG | 0444,
+					     .text_arg = text_template};
+
+static int templates_lookup(struct sess *none, const char *darg, const char *name,
+			    struct fs_entry *out, fuse_req_t req)
+{
+	struct tmpl t;
+	struct derr e = DERR_INIT;
+	size_t n = strlen(name);
+	char tname[TMPL_NAME_MAX];
+	if (n <= 5 || n - 5 >= sizeof tname || strcmp(name + n - 5, ".json") != 0)
+		return -ENOENT;
+	snprintf(tname, sizeof tname, "%.*s", (int)(n - 5), name);
+	if (tmpl_find(tname, &t, &e) < 0 || strcmp(t.name, tname) != 0)
+		return -ENOENT;
+	out->node = &template_node;
+	snprintf(out->arg, sizeof out->arg, "%s", tname);
+	return 0;
+}
+
+static void templates_list(struct sess *none, const char *darg, fuse_req_t req,
+			   struct fs_dirlist *l)
+{
+	struct tmpl *all;
+	char name[TMPL_NAME_MAX + 8];
+	int n;
+	if (tmpl_list(&all, &n) < 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof name, "%s.json", all[i].name);
+		fs_dirlist_add(l, name, S_IFREG | 0444);
+	}
+	free(all);
+}
+
+/* Read-only: the control plane is not changed by name (fs/ops.c answers
+ * EPERM); `template save` / `template delete` in .ctl make and remove them. */
+static const struct fs_dir templates_dir = {.lookup = templates_lookup, .list = templates_list};
+
 /* The control plane: names starting with '.'; everything else is a session. */
 static const struct fs_node control_rows[] = {
 	/* anyone may create; destroy checks the owner */
@@ -232,6 +289,7 @@ static const struct fs_node control_rows[] = {
 	{".providers.json", K_SNAPSHOT, S_IFREG | 0444, .text = text_providers},
 	{".pools.json", K_SNAPSHOT, S_IFREG | 0444, .text = text_pools},
 	{".events", K_STREAM, S_IFREG | 0444, .hub = hub_global},
+	{".templates", K_DIR, S_IFDIR | 0555, .dir = &templates_dir},
 	{NULL},
 };
 
@@ -325,8 +383,14 @@ int fs_stat(struct fs_inode *in, struct stat *st, fuse_req_t req)
 		sess_put(s);
 		return r;
 	}
-	if (n->kind == K_SNAPSHOT || (n->kind == K_CTL && !s))
+	if (n->kind == K_SNAPSHOT && n->text_arg) {
+		struct buf b = BUF_INIT;
+		n->text_arg(s, arg, &b);
+		st->st_size = (off_t)b.len;
+		buf_free(&b);
+	} else if (n->kind == K_SNAPSHOT || (n->kind == K_CTL && !s)) {
 		st->st_size = text_size(s, n->text);
+	}
 	else if (n->kind == K_DESKTOP || n->kind == K_RESULT) /* the last one built */
 		st->st_size = (off_t)fs_inode_size_hint(in);
 	if (n->kind == K_RLOG && s) { /* a growing log elsewhere: tail -f asks its size */

@@ -360,7 +360,7 @@ static int qemu_start(struct sess *s, struct derr *e)
 	struct qmp *q = NULL;
 	int r;
 
-	if (prov_qemu_find_assets(&a, why, sizeof why) < 0) {
+	if (prov_qemu_sess_assets(s, &a, why, sizeof why) < 0) {
 		derr_set(e, 0, "qemu_unavailable", "%s", why);
 		return -ENOENT;
 	}

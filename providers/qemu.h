@@ -20,6 +20,9 @@ struct prov_qemu_assets {
 	char guest[PATH_MAX];  /* the directory contrib/build-guest.sh made */
 	char kernel[PATH_MAX]; /* guest/vmlinux */
 	char initrd[PATH_MAX]; /* guest/initramfs.cpio */
+	char base[PATH_MAX];   /* guest/base.img (read-only root disk), or "" for none */
+	char tmpl[64];         /* the template's name (core/tmpl.h) */
+	int memory_mb;         /* the template's memory: when conf->memory is 0 */
 };
 
 struct prov_qemu_accel {
@@ -47,8 +50,17 @@ struct prov_qemu_cmd {
 	int argc;
 };
 
-/* 0 if the binary and the guest are all there; else -ENOENT, why says what is missing. */
+/* 0 if the binary and the guest are all there; else -ENOENT, why says what is missing.
+ * The guest is template tmpl's ("" or "minimal": build/guest; core/tmpl.h);
+ * a saved template boots its source template's kernel, initramfs and base. */
+int prov_qemu_find_template(struct prov_qemu_assets *a, const char *tmpl, char *why, size_t len);
+/* The same for the minimal guest. */
 int prov_qemu_find_assets(struct prov_qemu_assets *a, char *why, size_t len);
+/* The same for session s's template (its conf). */
+struct sess;
+int prov_qemu_sess_assets(struct sess *s, struct prov_qemu_assets *a, char *why, size_t len);
+/* The VM's memory in MiB: the session's, or its template's default, or 256. */
+int prov_qemu_memory(const struct sess_conf *conf, const struct prov_qemu_assets *a);
 /* KVM if the CPU has vmx/svm and a vCPU really runs (probed once, bounded); else TCG. */
 void prov_qemu_accel(struct prov_qemu_accel *out);
 void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets *a,

@@ -8,10 +8,15 @@
  *	accel: tcg
  *	...
  *
- * The guest (contrib/build-guest.sh) is looked for in $DESKFS_GUEST, then
+ * The guest is the session's template's (setting template=, core/tmpl.h:
+ * "" is minimal, contrib/build-guest.sh's guest, looked for in $DESKFS_GUEST,
  * next to the daemon (BINDIR/../build/guest in a work tree, where make
  * links it; BINDIR/../share/deskfs/guest when installed), then in
- * /usr/local/share/deskfs/guest and /usr/share/deskfs/guest.
+ * /usr/local/share/deskfs/guest and /usr/share/deskfs/guest). A template
+ * with a root filesystem adds its base.img as a read-only virtio disk and
+ * deskfs.root=vda to the kernel command line: the guest's init mounts it
+ * under an overlay with a tmpfs upper (contrib/guest/init), so the image is
+ * never written and every session of a template shares it.
  *
  * Why the command line looks as it does (medians on a 2-core TCG host):
  * q35 with qboot and a PVH-booted uncompressed vmlinux is the fastest
@@ -39,7 +44,12 @@
 #include "providers/prov.h"
 #include "providers/qemu.h"
 #include "providers/qemu_net.h"
+#include "core/host.h"
 #include "core/sess.h"
+#include "core/tmpl.h"
+#include "core/util.h"
+
+#include <cjson/cJSON.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,41 +68,47 @@
 #define QEMU_BIOS "/usr/share/qemu/qboot.rom"
 #define KVM_PROBE_MS 2000
 
-static int guest_complete(const char *dir, struct prov_qemu_assets *a)
+/* The guest of template name: its kernel, initramfs and base disk. A saved
+ * template (a checkpoint) boots from the template it was saved from. */
+static int find_guest(struct prov_qemu_assets *a, const char *name, char *why, size_t len)
 {
-	snprintf(a->kernel, sizeof a->kernel, "%s/vmlinux", dir);
-	snprintf(a->initrd, sizeof a->initrd, "%s/initramfs.cpio", dir);
-	if (access(a->kernel, R_OK) < 0 || access(a->initrd, R_OK) < 0)
-		return 0;
-	char *real = realpath(dir, NULL);
-	snprintf(a->guest, sizeof a->guest, "%s", real ? real : dir);
-	free(real);
-	snprintf(a->kernel, sizeof a->kernel, "%s/vmlinux", a->guest);
-	snprintf(a->initrd, sizeof a->initrd, "%s/initramfs.cpio", a->guest);
-	return 1;
-}
-
-static int find_guest(struct prov_qemu_assets *a)
-{
-	char self[PATH_MAX], dir[PATH_MAX + 64];
-	const char *env = getenv("DESKFS_GUEST");
-	if (env && *env)
-		return guest_complete(env, a);
-	if (exe_self_dir(self, sizeof self) == 0) {
-		{
-			snprintf(dir, sizeof dir, "%s/../build/guest", self);
-			if (guest_complete(dir, a))
-				return 1;
-			snprintf(dir, sizeof dir, "%s/../share/deskfs/guest", self);
-			if (guest_complete(dir, a))
-				return 1;
+	struct tmpl t;
+	struct derr e = DERR_INIT;
+	if (tmpl_find(name, &t, &e) < 0) {
+		snprintf(why, len, "%s", e.msg);
+		return -ENOENT;
+	}
+	snprintf(a->tmpl, sizeof a->tmpl, "%s", t.name);
+	a->memory_mb = t.memory_mb;
+	if (t.kind == TMPL_CHECKPOINT) {
+		char info[PATH_MAX + 16], from[TMPL_NAME_MAX] = "";
+		char *txt = NULL;
+		size_t n;
+		snprintf(info, sizeof info, "%s/info.json", t.dir);
+		if (util_read_file(info, &txt, &n) == 0) {
+			cJSON *j = cJSON_ParseWithLength(txt, n);
+			const cJSON *it = cJSON_GetObjectItemCaseSensitive(j, "template");
+			if (cJSON_IsString(it))
+				snprintf(from, sizeof from, "%s", it->valuestring);
+			cJSON_Delete(j);
+			free(txt);
+		}
+		if (tmpl_find(from, &t, &e) < 0 || t.kind != TMPL_RECIPE) {
+			snprintf(why, len, "saved template '%s' was made from template '%s': %s",
+				 name, from[0] ? from : TMPL_DEFAULT,
+				 e.msg[0] ? e.msg : "itself a saved one");
+			return -ENOENT;
 		}
 	}
-	return guest_complete("/usr/local/share/deskfs/guest", a) ||
-	       guest_complete("/usr/share/deskfs/guest", a);
+	snprintf(a->guest, sizeof a->guest, "%s", t.dir);
+	snprintf(a->kernel, sizeof a->kernel, "%s/vmlinux", t.dir);
+	snprintf(a->initrd, sizeof a->initrd, "%s/initramfs.cpio", t.dir);
+	if (t.has_base)
+		snprintf(a->base, sizeof a->base, "%s/base.img", t.dir);
+	return 0;
 }
 
-int prov_qemu_find_assets(struct prov_qemu_assets *a, char *why, size_t len)
+int prov_qemu_find_template(struct prov_qemu_assets *a, const char *tmpl, char *why, size_t len)
 {
 	memset(a, 0, sizeof *a);
 	if (exe_find("qemu-system-x86_64", a->qemu, sizeof a->qemu) < 0) {
@@ -103,13 +119,19 @@ int prov_qemu_find_assets(struct prov_qemu_assets *a, char *why, size_t len)
 	}
 	if (access(QEMU_BIOS, R_OK) == 0)
 		snprintf(a->bios, sizeof a->bios, "%s", QEMU_BIOS);
-	if (!find_guest(a)) {
-		snprintf(why, len,
-		         "the guest (vmlinux + initramfs.cpio) is missing: run `make guest` "
-		         "(contrib/build-guest.sh), or set DESKFS_GUEST=DIR");
-		return -ENOENT;
-	}
-	return 0;
+	return find_guest(a, tmpl, why, len);
+}
+
+int prov_qemu_find_assets(struct prov_qemu_assets *a, char *why, size_t len)
+{
+	return prov_qemu_find_template(a, "", why, len);
+}
+
+int prov_qemu_sess_assets(struct sess *s, struct prov_qemu_assets *a, char *why, size_t len)
+{
+	struct sess_conf conf;
+	host_conf(s, &conf);
+	return prov_qemu_find_template(a, conf.template, why, len);
 }
 
 /* ---- KVM: only where a vCPU really runs ---- */
@@ -272,6 +294,12 @@ int prov_qemu_boot_timeout_ms(const struct sess_conf *conf, const struct prov_qe
 static void add(struct prov_qemu_cmd *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The VM's memory in MiB: the session's, or its template's default, or 256. */
+int prov_qemu_memory(const struct sess_conf *conf, const struct prov_qemu_assets *a)
+{
+	return conf->memory > 0 ? conf->memory : a->memory_mb > 0 ? a->memory_mb : 256;
+}
+
 /*
  * Guest RAM as a file (qemu_snap.c says which): a cold boot's is the
  * session's RAMFILE on tmpfs, share=on, so a checkpoint copies it instead of
@@ -279,13 +307,13 @@ static void add(struct prov_qemu_cmd *c, const char *fmt, ...)
  * every fork shares the pages it has not written, and the file is never
  * written. Part of the command line, which stays a pure function of conf.
  */
-static void add_memory_backend(struct prov_qemu_cmd *c, const struct sess_conf *conf,
+static void add_memory_backend(struct prov_qemu_cmd *c, int memory_mb,
                                const struct prov_qemu_paths *p)
 {
 	if (!p->ram[0])
 		return;
 	add(c, "-object");
-	add(c, "memory-backend-file,id=ram,size=%dM,mem-path=%s,share=%s", conf->memory, p->ram,
+	add(c, "memory-backend-file,id=ram,size=%dM,mem-path=%s,share=%s", memory_mb, p->ram,
 	    p->ram_shared ? "on" : "off");
 	add(c, "-machine");
 	add(c, "memory-backend=ram");
@@ -312,6 +340,18 @@ static void add(struct prov_qemu_cmd *c, const char *fmt, ...)
 	c->argv[++c->argc] = NULL;
 }
 
+/* A template's root disk: read-only (QEMU opens it O_RDONLY, every session
+ * shares it); the guest's init puts an overlay with a tmpfs upper on it. */
+static void add_base_drive(struct prov_qemu_cmd *c, const struct prov_qemu_assets *a)
+{
+	if (!a->base[0])
+		return;
+	add(c, "-drive");
+	add(c, "file=%s,format=raw,if=none,id=base,readonly=on", a->base);
+	add(c, "-device");
+	add(c, "virtio-blk-pci,drive=base");
+}
+
 void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets *a,
                          const struct prov_qemu_accel *acc, const struct sess_conf *conf,
                          const struct prov_qemu_paths *p)
@@ -325,9 +365,9 @@ void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets 
 	 * that buys little inside a single-purpose, RAM-only guest */
 	snprintf(c->append, sizeof c->append,
 	         "console=ttyS0 quiet panic=-1 cryptomgr.notests init_on_alloc=0 "
-	         "deskfs.size=%dx%d deskfs.port=%d%s%s%s",
+	         "deskfs.size=%dx%d deskfs.port=%d%s%s%s%s",
 	         conf->width, conf->height, QEMU_GUEST_PORT, qemu_net_kernel_word(conf),
-	         extra && *extra ? " " : "",
+	         a->base[0] ? " deskfs.root=vda" : "", extra && *extra ? " " : "",
 	         extra ? extra : "");
 	add(c, "%s", a->qemu);
 	add(c, "-name");
@@ -349,8 +389,8 @@ void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets 
 		add(c, "tcg,tb-size=48");
 	}
 	add(c, "-m");
-	add(c, "%d", conf->memory);
-	add_memory_backend(c, conf, p);
+	add(c, "%d", prov_qemu_memory(conf, a));
+	add_memory_backend(c, prov_qemu_memory(conf, a), p);
 	add(c, "-smp");
 	add(c, "%d", conf->cpus);
 	add(c, "-nodefaults");
@@ -389,6 +429,7 @@ void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets 
 	add(c, "-fw_cfg");
 	add(c, "name=opt/deskfs/token,file=%s", p->token);
 	add_incoming(c, p);
+	add_base_drive(c, a);
 }
 
 /* ---- --dry-run ---- */
@@ -417,7 +458,7 @@ int prov_qemu_dry_run(const struct sess_conf *conf, const char *statedir, FILE *
 	char why[400] = "";
 	if (!c)
 		return -ENOMEM;
-	int r = prov_qemu_find_assets(&a, why, sizeof why);
+	int r = prov_qemu_find_template(&a, conf->template, why, sizeof why);
 	if (r < 0 && !a.qemu[0])
 		snprintf(a.qemu, sizeof a.qemu, "qemu-system-x86_64");
 	if (r < 0 && !a.guest[0]) {
@@ -442,7 +483,9 @@ int prov_qemu_dry_run(const struct sess_conf *conf, const char *statedir, FILE *
 	fprintf(out, "\nkernel: %s\n", c->append);
 	fprintf(out, "accel: %s\n", acc.kvm ? "kvm" : "tcg");
 	fprintf(out, "accel_why: %s\n", acc.why);
+	fprintf(out, "template: %s\n", conf->template[0] ? conf->template : TMPL_DEFAULT);
 	fprintf(out, "guest: %s\n", a.guest[0] ? a.guest : "missing");
+	fprintf(out, "base: %s\n", a.base[0] ? a.base : "none (everything in the initramfs)");
 	fprintf(out, "agent: tcp 127.0.0.1:<ephemeral> -> guest port %d (hostfwd)\n",
 	        QEMU_GUEST_PORT);
 	fprintf(out, "boot_timeout: %d s\n", prov_qemu_boot_timeout_ms(conf, &acc) / 1000);
