@@ -645,6 +645,11 @@ static int gctl_pool(struct gctl *g, const char *tmpl, char *save, int lineno)
 	if (set_parse(&conf, "provider", "qemu", why, sizeof why) < 0 ||
 	    set_parse(&conf, "template", tmpl, why, sizeof why) < 0)
 		return derr_set(&g->e, EINVAL, "invalid_template", "line %d: %s", lineno, why);
+	int r = tmpl_conf_check(&conf, &g->e); /* it exists */
+	if (r < 0) {
+		derr_prefix(&g->e, "line %d: ", lineno);
+		return r;
+	}
 	if (g->dry)
 		return size > 64 ? derr_set(&g->e, EINVAL, "invalid_size",
 					    "line %d: a pool's size is 0..64", lineno)

@@ -15,6 +15,8 @@ GUEST=$TOP/build/guest
 OPTS=provider=qemu,width=640,height=480,ready_timeout=120
 mount_deskfs -o "$OPTS"
 qemus() { pgrep -f -- "qemu-system.*$STATE/" | sort; }
+pool_is() { [ "$(pools minimal "$1")" = "$2" ]; } # pool_is FIELD VALUE (template minimal)
+qemus_are() { [ "$(qemus | wc -l)" = "$1" ]; }
 pools() { python3 -c "
 import json,sys
 for p in json.load(open('$MNT/.pools.json'))['pools']:
@@ -22,13 +24,14 @@ for p in json.load(open('$MNT/.pools.json'))['pools']:
 else: print('none')" "$@"; }
 
 check_eq ".pools.json starts empty" "[]" "$(python3 -c "import json;print(json.load(open('$MNT/.pools.json'))['pools'])")"
-check_eq "a pool of an unknown template: EINVAL" EINVAL "$(op write "$MNT/.ctl" 'pool nosuch size=1')"
+check_eq "a pool of an unknown template: ENOENT" ENOENT "$(op write "$MNT/.ctl" 'pool nosuch size=1')"
 check_eq "a bad size: EINVAL" EINVAL "$(op write "$MNT/.ctl" 'pool minimal size=-1')"
 check_eq "pool minimal size=2" ok "$(op write "$MNT/.ctl" 'pool minimal size=2')"
 check_eq "  .pools.json shows it" 2 "$(pools minimal size)"
-check "  it reaches its size (2 ready)" wait_long 150 test "$(pools minimal ready)" = 2
+check "  it reaches its size (2 ready)" wait_long 150 pool_is ready 2
 check_eq "  its members are not listed" "" "$(ls -A "$MNT" | grep -v '^\.' | tr '\n' ' ')"
-M1=$(ls "$STATE" | grep '^\.pool-' | head -n1)
+M1=$(ls -A "$STATE" | grep '^\.pool-' | head -n1)
+check "  they are recorded in the state directory" test -n "$M1"
 check "  nor reachable by name" test ! -e "$MNT/$M1"
 check_eq "  two qemus run" 2 "$(qemus | wc -l)"
 
@@ -43,7 +46,7 @@ check_eq "  it is the claimer's session, listed" p1 "$(ls "$MNT" | tr '\n' ' ' |
 check "  and it works (a screenshot from its agent)" bash -c "timeout 30 cat '$MNT/p1/screenshot.png' | head -c 8 | grep -q PNG"
 check_eq "  its session.json says its name" p1 "$(jfield "$MNT/p1/session.json" name)"
 check_eq "  .pools.json counts the claim" 1 "$(pools minimal claimed)"
-check "  and the pool refills to 2 ready" wait_long 150 test "$(pools minimal ready)" = 2
+check "  and the pool refills to 2 ready" wait_long 150 pool_is ready 2
 check_eq "  three qemus now" 3 "$(qemus | wc -l)"
 check_eq "a create with other settings does not take a member" ready \
 	"$(op write "$MNT/.ctl" 'create p2 template=minimal width=800' >/dev/null; timeout 150 cat "$MNT/p2/screenshot.png" >/dev/null; cat "$MNT/p2/status")"
@@ -63,14 +66,14 @@ crash_deskfs
 fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT"
 mount_deskfs -o "$OPTS"
 check_eq "after kill -9 and restart: the pool is back" 2 "$(pools minimal size)"
-check "  its members are re-adopted (2 ready, same qemus)" wait_long 60 test "$(pools minimal ready)" = 2
+check "  its members are re-adopted (2 ready, same qemus)" wait_long 60 pool_is ready 2
 check_eq "  no qemu was replaced" "$before" "$(qemus | tr '\n' ' ')"
 check_eq "  p1 is back" ready "$(timeout 60 cat "$MNT/p1/screenshot.png" >/dev/null; cat "$MNT/p1/status")"
 
 check_eq "size=0 drains" ok "$(op write "$MNT/.ctl" 'pool minimal size=0')"
-check "  the members' qemus end" wait_long 30 test "$(qemus | wc -l)" = 1
+check "  the members' qemus end" wait_long 30 qemus_are 1
 check_eq "  .pools.json no longer lists it" none "$(pools minimal size)"
 check_eq "  no member state is left" "" "$(ls -A "$STATE" | grep '^\.pool-' | tr '\n' ' ')"
 rmdir "$MNT/p1"
-check "no qemu is left" wait_long 20 test -z "$(qemus)"
+check "no qemu is left" wait_long 20 qemus_are 0
 finish
