@@ -7,7 +7,8 @@
 # create from= -> runtime_ready: the .ctl write returns once the fork is ready
 # (median of 5); mkdir checkpoints/C of a 256 MB guest (median of 5); PSS of
 # an idle fork (Pss of /proc/PID/smaps_rollup, 5 s after it is ready, while
-# 3 forks share the checkpoint); N forks created at once, all ready.
+# 3 forks share the checkpoint); N forks created at once, all ready; a warm
+# pool of a saved template: create X template=T -> ready (median of 5 claims).
 . "$(dirname "$0")/lib.sh"
 need_fuse
 need_xvfb
@@ -49,6 +50,24 @@ ready=0
 for i in $(seq 1 "$N"); do [ "$(cat "$MNT/g$i/status" 2>/dev/null)" = ready ] && ready=$((ready + 1)); done
 check_eq "$N forks all ready" "$N" "$ready"
 for i in $(seq 1 "$N"); do rmdir "$MNT/g$i" 2>/dev/null; done
+
+# a warm pool of a saved template: each claim's create returns ready
+pool_ready() { python3 -c "
+import json,sys
+p=[p for p in json.load(open('$MNT/.pools.json'))['pools'] if p['template']=='bt']
+sys.exit(0 if p and p[0]['ready'] >= 2 else 1)"; }
+echo 'template save bt from=src/m1' >"$MNT/.ctl"
+echo 'pool bt size=2' >"$MNT/.ctl"
+for i in 1 2 3 4 5; do
+	wait_long 120 pool_ready
+	t0=$(ms_now); echo "create pc$i template=bt" >"$MNT/.ctl"; st=$(cat "$MNT/pc$i/status")
+	echo "$(($(ms_now) - t0)) $st"
+done >"$TMP/claim.txt"
+cl=$(awk '{print $1}' "$TMP/claim.txt" | median)
+check_eq "every claim was ready at once" 5 "$(grep -c ' ready$' "$TMP/claim.txt")"
+echo 'pool bt size=0' >"$MNT/.ctl"
+for i in 1 2 3 4 5; do rmdir "$MNT/pc$i"; done
+echo 'template delete bt' >"$MNT/.ctl"
 rmdir "$MNT/src"
 
 cat <<TABLE
@@ -57,6 +76,7 @@ cat <<TABLE
 |---|---|---|---|
 | \`create from=\` (restore) -> \`runtime_ready\` | ${fk} ms (median of 5: $(tr '\n' ' ' <"$TMP/fork.txt")) | <= 400 ms | cold boot 3 s here; E2B resume "a few hundred ms" |
 | \`mkdir checkpoints/C\`, 256 MB guest | ${mk} ms (median of 5; ram ${ramkb} KiB on disk) | <= 1 s | E2B pause ~4 s/GiB |
+| pool claim -> ready (\`create X template=T\`, a pool of T) | ${cl} ms (median of 5: $(awk '{print $1}' "$TMP/claim.txt" | tr '\n' ' ')) | <= 150 ms | E2B ~150 ms claimed |
 | PSS of an idle fork of a 256 MB guest | ${pss} MB (RSS ${frss} MB; 3 forks; cold VM RSS ${cold_rss} MB) | <= 100 MB | cold boot: ~290 MB RSS |
 | $N forks of one checkpoint, all ready | ${all} ms ($ready ready) | <= 4 s | - |
 TABLE
