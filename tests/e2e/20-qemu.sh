@@ -145,7 +145,7 @@ check "while booting, screenshot.png answers at once (QMP screendump)" bash -c \
 check_eq "and session.json says it came from qmp" "qmp" "$(jget "$MNT/vm2/session.json" "j['screenshot_source']")"
 check "an action written while booting waits for the agent, then works" bash -c "echo 'move 5 5' >'$MNT/vm2/actions'"
 check_eq "so the session is ready" "ready" "$(cat "$MNT/vm2/status")"
-check "memory= and cpus= reach qemu" bash -c "tr '\0' ' ' </proc/$(qemu_pid vm2)/cmdline | grep -q -- '-m 320 -smp 2 '"
+check "memory= and cpus= reach qemu" bash -c "tr '\0' ' ' </proc/$(qemu_pid vm2)/cmdline | grep -- '-m 320 ' | grep -q -- '-smp 2 '"
 check_eq "  and session.json" "320 2" "$(jget "$MNT/vm2/session.json" "j['vm']['memory_mb'],j['vm']['cpus']" | tr -d '(),')"
 
 # ---- rmdir: nothing left ----
