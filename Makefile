@@ -188,6 +188,7 @@ bench: all guest
 	@tests/bench-view.sh
 	@tests/bench-core.sh
 	@tests/bench-procs.sh
+	@tests/bench-vm.sh
 
 # make stress: tests/stress/run.sh on an ASan + UBSan build (it stays in
 # bin/ afterwards, as after make SANITIZE=1 check): STRESS_SECONDS (600),

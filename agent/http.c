@@ -64,6 +64,7 @@
  */
 #include "agent/http.h"
 
+#include <pthread.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -93,8 +94,9 @@ struct route {
 struct http_server {
 	struct MHD_Daemon *daemon;
 	atomic_int inflight; /* requests begun and not yet completed (answered or dropped) */
-	const char *token;
-	size_t token_len;
+	pthread_mutex_t token_lock; /* the token may change (http_set_token: a resumed VM) */
+	char *token;                /* protected by token_lock */
+	size_t token_len;           /* protected by token_lock */
 	struct route *routes;
 	size_t nroutes;
 };
@@ -180,7 +182,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
 
 /* ---- the request: auth, routing, headers, body ---- */
 
-static int token_ok(const struct http_server *s, const char *hdr)
+static int token_ok(struct http_server *s, const char *hdr)
 {
 	volatile unsigned char diff = 0;
 	size_t n;
@@ -189,10 +191,30 @@ static int token_ok(const struct http_server *s, const char *hdr)
 		return 0;
 	hdr += 7;
 	n = strlen(hdr);
+	pthread_mutex_lock(&s->token_lock);
 	diff |= n != s->token_len;
 	for (size_t i = 0; i < s->token_len; i++)
 		diff |= (unsigned char)(hdr[i < n ? i : n] ^ s->token[i]);
+	pthread_mutex_unlock(&s->token_lock);
 	return diff == 0;
+}
+
+int http_set_token(struct http_server *s, const char *token, size_t len)
+{
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, token, len);
+	copy[len] = '\0';
+	pthread_mutex_lock(&s->token_lock);
+	char *old = s->token;
+	size_t oldlen = s->token_len;
+	s->token = copy;
+	s->token_len = len;
+	pthread_mutex_unlock(&s->token_lock);
+	explicit_bzero(old, oldlen);
+	free(old);
+	return 0;
 }
 
 /* The first call: auth and routing. A refusal is answered on the last
@@ -664,9 +686,10 @@ int http_start(struct http_server **out, int listen_fd, const char *token, size_
 
 	if (!s)
 		return -ENOMEM;
-	s->token = token;
-	s->token_len = token_len;
-	rc = build_routes(s, mounts, nmounts, err, errlen);
+	pthread_mutex_init(&s->token_lock, NULL);
+	rc = http_set_token(s, token, token_len);
+	if (rc == 0)
+		rc = build_routes(s, mounts, nmounts, err, errlen);
 	if (rc < 0)
 		goto out_free;
 	s->daemon = MHD_start_daemon(
@@ -687,6 +710,8 @@ int http_start(struct http_server **out, int listen_fd, const char *token, size_
 
 out_free:
 	free(s->routes);
+	free(s->token);
+	pthread_mutex_destroy(&s->token_lock);
 	free(s);
 	return rc;
 }
@@ -705,5 +730,7 @@ void http_stop(struct http_server *s)
 	if (lfd != MHD_INVALID_SOCKET)
 		close(lfd);
 	free(s->routes);
+	free(s->token);
+	pthread_mutex_destroy(&s->token_lock);
 	free(s);
 }

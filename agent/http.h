@@ -15,7 +15,7 @@
  *	                         and every one a service answers later: svc.h)
  *	http_stop(s);           (joins the HTTP thread; closes listen_fd)
  *
- * The token and the mounts' contexts must outlive the server. http_stop()
+ * The server keeps its own copy of the token; the mounts' contexts must outlive it. http_stop()
  * must not be called while a runner may still take a parked request's job:
  * stop the runners first (libmicrohttpd cannot stop with suspended
  * connections). See http.c for the threads.
@@ -39,5 +39,8 @@ struct http_server;
 int http_start(struct http_server **out, int listen_fd, const char *token, size_t token_len,
                const struct http_mount *mounts, size_t nmounts, char *err, size_t errlen);
 void http_stop(struct http_server *s);
+/* Every request from now on must carry this token instead (a copy is kept):
+ * POST /v1/identity of a resumed VM (svc_ident.c). Any thread. */
+int http_set_token(struct http_server *s, const char *token, size_t len);
 
 #endif

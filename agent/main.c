@@ -90,6 +90,7 @@ struct opts {
 	const char *run_as;
 	const char *home;
 	const char *xauthority;
+	int guest; /* --guest: this agent is a VM's (POST /v1/identity may set the clock) */
 };
 
 static void usage(void)
@@ -107,7 +108,8 @@ static void usage(void)
 	    "  --ready-fd N         write \"ready PORT\" to fd N once serving, then close it\n"
 	    "  --run-as UID:GID     programs run as, and files are served as, this user\n"
 	    "  --home DIR           the files tree (files/), and the programs' HOME and cwd\n"
-	    "  --xauthority FILE    copied to HOME/.Xauthority, the programs' XAUTHORITY\n");
+	    "  --xauthority FILE    copied to HOME/.Xauthority, the programs' XAUTHORITY\n"
+	    "  --guest              a VM's agent: /v1/identity may set the clock\n");
 }
 
 /* A whole non-negative decimal fd number. */
@@ -135,6 +137,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	    {"run-as", required_argument, NULL, 'u'},
 	    {"home", required_argument, NULL, 'H'},
 	    {"xauthority", required_argument, NULL, 'x'},
+	    {"guest", no_argument, NULL, 'g'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -143,7 +146,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof *o);
 	o->ready_fd = -1;
 	o->token_fd = -1;
-	while ((c = getopt_long(argc, argv, "d:l:t:T:r:u:H:x:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:l:t:T:r:u:H:x:gh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			o->display = optarg;
@@ -170,6 +173,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'x':
 			o->xauthority = optarg;
+			break;
+		case 'g':
+			o->guest = 1;
 			break;
 		default:
 			return -EINVAL;
@@ -314,6 +320,7 @@ int main(int argc, char **argv)
 	struct procs *procs = NULL;
 	struct runner *procs_runner = NULL, *files_runner = NULL;
 	struct http_server *srv = NULL;
+	struct svc_ident ident_svc = {0};
 	Display *watch;
 	char err[512], *token = NULL;
 	const char *sock_path = NULL;
@@ -388,13 +395,16 @@ int main(int argc, char **argv)
 	    {&svc_observe, &desk, desk.worker},
 	    {&svc_procs, procs, procs_runner}, /* beside X: never behind it */
 	    {&svc_files, &id, files_runner},
+	    {&svc_ident, &ident_svc, NULL}, /* quick: on the HTTP thread */
 	};
+	ident_svc.guest = o.guest;
 	if (http_start(&srv, fd, token, token_len, mounts, sizeof mounts / sizeof mounts[0], err,
 	               sizeof err) < 0) {
 		fprintf(stderr, LOG_PREFIX "%s\n", err);
 		close(fd);
 		goto out_unlink_socket;
 	}
+	__atomic_store_n(&ident_svc.srv, srv, __ATOMIC_RELEASE); /* before the first request is read */
 	fprintf(stderr, LOG_PREFIX "serving %s (%dx%d) on %s; files %s, programs as uid %u\n",
 	        desk.x.name, desk.x.width, desk.x.height, o.listen, id.root, (unsigned)id.uid);
 	say_ready(o.ready_fd, port);

@@ -8,6 +8,7 @@
 #include "core/sess.h"
 #include "core/sess_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,16 @@ const char *host_name(const struct sess *s)
 const char *host_dir(const struct sess *s)
 {
 	return s->dir;
+}
+
+const char *host_origin(const struct sess *s)
+{
+	return s->origin;
+}
+
+int host_discard(struct sess *s)
+{
+	return __atomic_load_n(&s->discard, __ATOMIC_ACQUIRE);
 }
 
 const char *host_artdir(const struct sess *s)
@@ -57,6 +68,17 @@ void host_conf(struct sess *s, struct sess_conf *out)
 	pthread_mutex_lock(&s->lock);
 	*out = s->conf;
 	pthread_mutex_unlock(&s->lock);
+}
+
+int host_conf_set(struct sess *s, const char *key, const char *val, struct derr *e)
+{
+	char err[300];
+	pthread_mutex_lock(&s->lock);
+	int r = set_parse(&s->conf, key, val, err, sizeof err);
+	if (r == 0)
+		sess_persist_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	return r < 0 ? derr_set(e, EINVAL, "invalid_setting", "%s", err) : 0;
 }
 
 const char *host_agent_path(void)

@@ -53,8 +53,18 @@ const char *host_home(const struct sess *s);
 uid_t host_owner(const struct sess *s);
 gid_t host_group(const struct sess *s);
 void host_conf(struct sess *s, struct sess_conf *out);
+/* Change one setting (set_parse's rules) and write the record: 0, or -EINVAL with e
+ * saying why. For settings a provider changes live (qemu: forward). */
+int host_conf_set(struct sess *s, const char *key, const char *val, struct derr *e);
 const char *host_agent_path(void);   /* the deskfs-agent binary */
 const char *host_statedir(void);
+
+/* The checkpoint directory this start resumes from (a fork or a restore), or "" for a
+ * cold start. Set by the core before start; the lifecycle thread reads it. */
+const char *host_origin(const struct sess *s);
+
+/* 1 when the stop under way throws the machine away (a restore): no clean shutdown. */
+int host_discard(struct sess *s);
 
 /* The agent's token (this start's); a remote provider may set the one it was given. */
 void host_token(struct sess *s, char *out, size_t len);

@@ -44,6 +44,18 @@ struct prov_ops {
 	 * session's lock held: touch only conf, data (host_data's) and record. */
 	void (*describe)(struct sess *s, const struct sess_conf *conf, void *data,
 			 struct cJSON *record);
+	/* Optional: a ctl verb the provider carries out (qemu: forward, unforward), on a
+	 * FUSE thread, any state of the session; arg is the rest of the line (checked by
+	 * the core's ctl row). NULL: the core answers ENOTSUP. */
+	int (*ctl)(struct sess *s, const char *verb, const char *arg, struct derr *e);
+	/* Optional (NULL: ENOTSUP): capture the running machine into dir (made by the core,
+	 * 0700, empty) and let it run on; 0 once dir is complete. The core writes
+	 * dir/info.json afterwards, with what the provider put in *kind ("mapped" |
+	 * "stream"). Runs on a server thread under the session's op_lock (no start or
+	 * stop meanwhile), bounded. A start with host_origin(s) set resumes from such a
+	 * dir instead of booting. */
+	int (*checkpoint)(struct sess *s, const char *dir, char *kind, size_t kindlen,
+			  struct derr *e);
 };
 
 /* The providers this daemon has (NULL-terminated, static); set once at start. */

@@ -6,6 +6,7 @@
 #include "core/sess_int.h"
 #include "core/tmpl.h"
 #include "core/agentc.h"
+#include "core/ckpt.h"
 #include "core/home.h"
 #include "core/statedir.h"
 #include "common/derr.h"
@@ -424,6 +425,8 @@ static void *lifecycle_main(void *arg)
 	else
 		r = s->prov->start(s, &e);
 	s->restored = 0;
+	if (r == 0 && s->origin[0] && !sess_should_stop(s)) /* a fork or restore */
+		r = ckpt_rekey(s, &e);
 	if (r == 0 && !sess_should_stop(s))
 		r = attach_agent(s, &e);
 	if (sess_should_stop(s))
@@ -530,6 +533,11 @@ static void stop_locked(struct sess *s, enum sess_status final)
 
 int sess_start(struct sess *s)
 {
+	return sess_start_origin(s, NULL);
+}
+
+int sess_start_origin(struct sess *s, const char *origin)
+{
 	pthread_mutex_lock(&s->op_lock);
 	int r = 0;
 	if (s->destroyed) { /* a thread must never outlive the registry's reference */
@@ -543,7 +551,16 @@ int sess_start(struct sess *s)
 	if (!running) {
 		if (s->thread_live)
 			stop_locked(s, SESS_STOPPED);
+		/* no lifecycle thread runs now: origin is ours to set */
+		snprintf(s->origin, sizeof s->origin, "%s", origin ? origin : "");
+		if (origin && *origin) { /* a restore is a new machine: a new id */
+			pthread_mutex_lock(&s->lock);
+			util_uuid4(s->id);
+			pthread_mutex_unlock(&s->lock);
+		}
 		r = start_locked(s);
+	} else if (origin && *origin) {
+		r = -EBUSY; /* started meanwhile by someone else */
 	}
 	pthread_mutex_unlock(&s->op_lock);
 	return r;
@@ -814,6 +831,12 @@ int sess_may_access(const struct sess *s, uid_t uid)
 int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid_t group,
 		struct sess **out, struct derr *e)
 {
+	return sess_create_from(name, conf, NULL, owner, group, out, e);
+}
+
+int sess_create_from(const char *name, const struct sess_conf *conf, const char *origin,
+		     uid_t owner, gid_t group, struct sess **out, struct derr *e)
+{
 	if (!util_name_valid(name)) {
 		derr_set(e, 0, "invalid_name",
 			 "'%.80s' is not a session name ([A-Za-z0-9][A-Za-z0-9._-]{0,63})",
@@ -886,8 +909,10 @@ int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid
 	cJSON_AddStringToObject(ev, "type", "created");
 	cJSON_AddStringToObject(ev, "provider", conf->provider);
 	cJSON_AddStringToObject(ev, "id", s->id);
+	if (origin)
+		cJSON_AddStringToObject(ev, "from", origin);
 	sess_publish(s, ev, 1);
-	sess_start(s);
+	sess_start_origin(s, origin);
 	if (out)
 		*out = s;
 	else

@@ -71,6 +71,9 @@ struct evq_hub *sess_global_events(void);
 
 int sess_create(const char *name, const struct sess_conf *conf, uid_t owner, gid_t group,
 		struct sess **out, struct derr *e);
+/* A fork: the session starts from the checkpoint directory origin (core/ckpt.c). */
+int sess_create_from(const char *name, const struct sess_conf *conf, const char *origin,
+		     uid_t owner, gid_t group, struct sess **out, struct derr *e);
 /* What fs may know of a session (immutable after create). */
 uint64_t sess_sid(const struct sess *s);
 const char *sess_name(const struct sess *s);
@@ -90,6 +93,8 @@ int sess_names(char ***names, uint64_t **sids, int *n);
 void sess_names_free(char **names, uint64_t *sids, int n);
 
 int sess_start(struct sess *s);
+/* Start from a checkpoint directory (a restore: new id, new token); -EBUSY if it runs. */
+int sess_start_origin(struct sess *s, const char *origin);
 void sess_stop(struct sess *s);
 int sess_should_stop(struct sess *s);
 void sess_set_readiness(struct sess *s, enum sess_readiness r);

@@ -72,7 +72,7 @@ struct sess {
 	/* immutable after sess_create */
 	uint64_t sid; /* never reused: names inode numbers */
 	char name[65];
-	char id[37];
+	char id[37];            /* a new one for every fork and restore: under lock then */
 	double created_at;
 	char dir[PATH_MAX];     /* state directory of this session */
 	char artdir[PATH_MAX];  /* its artifacts/ */
@@ -113,6 +113,10 @@ struct sess {
 	struct proc procs[SESS_MAX_PROCS]; /* owned by the lifecycle (op_lock / thread) */
 	void *prov_data;                   /* provider's own, freed by its stop */
 	int restored; /* adopted from an earlier daemon: the next start re-attaches */
+	/* a checkpoint dir the next start resumes from ("" : boot); written under op_lock
+	 * while no lifecycle thread runs, read by that thread, cleared when it has started */
+	char origin[PATH_MAX];
+	int discard; /* atomic: the running machine is thrown away next (a restore): stop fast */
 
 	struct evq_hub events; /* this session's `events` stream */
 };

@@ -5,6 +5,7 @@
 #include "core/tmpl.h"
 #include "core/sess_int.h"
 #include "core/agentc.h"
+#include "core/ckpt.h"
 #include "common/act.h"
 #include "core/prov_ops.h"
 
@@ -77,6 +78,8 @@ static void add_capabilities(struct sess *s, cJSON *arr)
 		if (cJSON_IsString(c))
 			cJSON_AddItemToArray(arr, cJSON_CreateString(c->valuestring));
 	}
+	if (s->prov->checkpoint) /* mkdir checkpoints/C, restore, from= */
+		cJSON_AddItemToArray(arr, cJSON_CreateString("checkpoints"));
 	for (size_t i = 0; i < sizeof alias / sizeof *alias; i++) {
 		int has = 0;
 		cJSON_ArrayForEach(c, s->caps)
@@ -396,7 +399,7 @@ int sess_actions(struct sess *s, const char *text, size_t len, sess_intr_fn intr
 struct ctl_cmd {
 	const struct ctl_verb *verb;
 	int w, h;
-	char arg[16];
+	char arg[72]; /* scale's WxH, restore's checkpoint name */
 };
 
 /* ctl verbs: one row each (name, argument parser, what it does). */
@@ -467,6 +470,47 @@ static int run_scale(struct sess *s, const struct ctl_cmd *c)
 	return 0;
 }
 
+/* forward PORT | unforward PORT: a guest port (checked here), carried out by the provider */
+static int parse_port(const char *arg, struct ctl_cmd *c)
+{
+	char err[160];
+	int port;
+	if (strlen(arg) >= sizeof c->arg || set_check_forward_port(arg, &port, err, sizeof err) < 0)
+		return -EINVAL;
+	snprintf(c->arg, sizeof c->arg, "%d", port);
+	return 0;
+}
+
+static int run_prov_ctl(struct sess *s, const struct ctl_cmd *c)
+{
+	struct derr e = DERR_INIT;
+	int r = s->prov->ctl ? s->prov->ctl(s, c->verb->name, c->arg, &e)
+			     : derr_set(&e, ENOTSUP, "not_supported",
+					"provider %s has no ports to forward (only qemu sessions do)",
+					s->prov->name);
+	if (r < 0)
+		sess_fail(s, 0, &e);
+	return r;
+}
+
+/* restore C: the session rolls back to its checkpoint C (core/ckpt.c) */
+static int parse_restore(const char *arg, struct ctl_cmd *c)
+{
+	if (!util_name_valid(arg))
+		return -EINVAL;
+	snprintf(c->arg, sizeof c->arg, "%s", arg);
+	return 0;
+}
+
+static int run_restore(struct sess *s, const struct ctl_cmd *c)
+{
+	struct derr e = DERR_INIT;
+	int r = ckpt_restore(s, c->arg, &e);
+	if (r < 0 && e.code[0])
+		sess_fail(s, 0, &e);
+	return r;
+}
+
 static const struct ctl_verb ctl_verbs[] = {
 	{"stop", NULL, run_stop},
 	{"start", NULL, run_start},
@@ -474,13 +518,18 @@ static const struct ctl_verb ctl_verbs[] = {
 	{"resize", parse_size, run_resize},
 	{"scale", parse_scale, run_scale},
 	{"clear-error", NULL, run_clear_error},
+	{"forward", parse_port, run_prov_ctl},
+	{"unforward", parse_port, run_prov_ctl},
+	{"restore", parse_restore, run_restore},
 	{NULL, NULL, NULL},
 };
 
 void sess_ctl_help(struct buf *out)
 {
 	buf_printf(out, "# write one command per line:\n"
-			"#   stop | start | restart | resize WxH | scale WxH|none | clear-error\n");
+			"#   stop | start | restart | resize WxH | scale WxH|none | clear-error\n"
+			"#   forward PORT | unforward PORT   (qemu: a guest TCP port <-> 127.0.0.1)\n"
+			"#   restore CHECKPOINT   (VM sessions: back to checkpoints/CHECKPOINT)\n");
 }
 
 /* Split text into lines; calls fn(line, lineno, ctx) for each non-blank,
@@ -534,7 +583,9 @@ static int ctl_parse_line(char *l, int lineno, void *ctx)
 	}
 	return derr_set(&p->e, EINVAL, "invalid_command",
 			"line %d: '%.60s' is not a command (stop, start, restart, resize WxH with "
-			"64..8192, scale WxH with 16..8192 or none, clear-error)",
+			"64..8192, scale WxH with 16..8192 or none, clear-error, forward PORT, "
+			"unforward PORT with a guest TCP port 1..65535 but the agent's 7070, "
+			"restore CHECKPOINT)",
 			lineno, l);
 }
 
@@ -587,10 +638,24 @@ static int gctl_line(char *l, int lineno, void *ctx)
 	char *save = NULL;
 	char *verb = strtok_r(l, " \t", &save);
 	char *name = strtok_r(NULL, " \t", &save);
+	char *kv[64];
+	int nkv = 0, r;
+	if (verb && name && strcmp(verb, "template") == 0) { /* save T from=N/C | delete T */
+		kv[nkv++] = name;
+		for (char *w; nkv < 64 && (w = strtok_r(NULL, " \t", &save));)
+			kv[nkv++] = w;
+		r = ckpt_gctl_template(kv, nkv, g->uid, g->dry, &g->e);
+		if (r < 0 && g->e.code[0]) {
+			char msg[sizeof g->e.msg];
+			snprintf(msg, sizeof msg, "%s", g->e.msg);
+			snprintf(g->e.msg, sizeof g->e.msg, "line %d: %s", lineno, msg);
+		}
+		return r;
+	}
 	if (!verb || !name || (strcmp(verb, "create") != 0 && strcmp(verb, "destroy") != 0)) {
 		derr_set(&g->e, 0, "invalid_command",
-			 "line %d: expected 'create NAME [key=value ...]' or "
-			 "'destroy NAME'",
+			 "line %d: expected 'create NAME [key=value ...]', "
+			 "'destroy NAME' or 'template save|delete ...'",
 			 lineno);
 		return -EINVAL;
 	}
@@ -622,6 +687,17 @@ static int gctl_line(char *l, int lineno, void *ctx)
 				 lineno, name, strerror(-r));
 		return r;
 	}
+	/* a fork (from=NAME/C, or template=T of a saved template) is made by ckpt.c */
+	char *rest = save ? save : (char *)"";
+	char *copy = strdup(rest), *s2 = NULL;
+	if (!copy)
+		return -ENOMEM;
+	for (char *w = strtok_r(copy, " \t", &s2); w && nkv < 64; w = strtok_r(NULL, " \t", &s2))
+		kv[nkv++] = w;
+	r = ckpt_gctl_create(name, kv, nkv, g->uid, g->gid, g->dry, &g->e);
+	free(copy);
+	if (r != 0)
+		return r < 0 ? r : 0;
 	struct sess_conf conf = sess_options()->defaults;
 	char kverr[300];
 	int prov_given = 0, tmpl_given = 0;

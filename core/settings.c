@@ -71,6 +71,70 @@ int set_check_scale(const char *val, char *err, size_t errlen)
 	return -EINVAL;
 }
 
+static int check_net(const char *val, char *err, size_t errlen)
+{
+	if (strcmp(val, "none") == 0 || strcmp(val, "user") == 0)
+		return 0;
+	snprintf(err, errlen, "net must be none or user, not '%.40s'", val);
+	return -EINVAL;
+}
+
+int set_check_forward_port(const char *val, int *port, char *err, size_t errlen)
+{
+	long v;
+	if (util_parse_int(val, 1, 65535, &v) < 0) {
+		snprintf(err, errlen, "a forwarded port is a guest TCP port 1..65535, not '%.40s'",
+			 val);
+		return -EINVAL;
+	}
+	if (v == SET_AGENT_GUEST_PORT) {
+		snprintf(err, errlen, "guest port %d is the agent's own (already forwarded: "
+			 "session.json agent.endpoint)", SET_AGENT_GUEST_PORT);
+		return -EINVAL;
+	}
+	*port = (int)v;
+	return 0;
+}
+
+int set_forward_ports(const char *list, int ports[SET_MAX_FORWARDS], char *err, size_t errlen)
+{
+	char word[16];
+	int n = 0;
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len == 0 || len >= sizeof word) {
+			snprintf(err, errlen, "forward is a comma list of guest ports, like 8080,3000");
+			return -EINVAL;
+		}
+		memcpy(word, p, len);
+		word[len] = '\0';
+		if (n == SET_MAX_FORWARDS) {
+			snprintf(err, errlen, "forward takes at most %d ports", SET_MAX_FORWARDS);
+			return -EINVAL;
+		}
+		if (set_check_forward_port(word, &ports[n], err, errlen) < 0)
+			return -EINVAL;
+		for (int i = 0; i < n; i++)
+			if (ports[i] == ports[n]) {
+				snprintf(err, errlen, "forward names port %d twice", ports[n]);
+				return -EINVAL;
+			}
+		n++;
+		p += len;
+		if (*p == ',' && !*++p) {
+			snprintf(err, errlen, "forward ends with a comma");
+			return -EINVAL;
+		}
+	}
+	return n;
+}
+
+static int check_forward(const char *val, char *err, size_t errlen)
+{
+	int ports[SET_MAX_FORWARDS];
+	return set_forward_ports(val, ports, err, errlen) < 0 ? -EINVAL : 0;
+}
+
 #define XSTR(v) STR(v)
 #define STR(v) #v
 #define F(field) offsetof(struct sess_conf, field), sizeof(((struct sess_conf *)0)->field)
@@ -111,6 +175,12 @@ const struct setting settings[] = {
 	{"keymap_delay", SET_INT, 0, ACT_TIMING_MAX_MS, F(keymap_delay), NULL,
 	 XSTR(ACT_KEYMAP_DELAY_MS), "ms around a key bound for a character the layout lacks (clients answering pings: until they answer)",
 	 NULL, 1},
+	{"net", SET_STR, 0, 0, F(net), "qemu", "none",
+	 "none: no network but the agent's port; user: the guest reaches the host (10.0.2.2) "
+	 "and beyond through QEMU's user network", check_net, 1},
+	{"forward", SET_STR, 0, 0, F(forward), "qemu", NULL,
+	 "guest TCP ports to forward to 127.0.0.1 (a comma list, at most 16; ctl forward/unforward)",
+	 check_forward, 1},
 	{NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
 

@@ -36,7 +36,12 @@ struct sess_conf {
 	char token_file[256]; /* provider=remote */
 	char scale[16];       /* the frame, "WxH", or "" for none (screen pixels) */
 	int click_gap, drag_step, keymap_delay; /* input timing, ms (common/act.h) */
+	char net[8];          /* provider=qemu: "none" (no network: restrict=on) | "user" (slirp's) */
+	char forward[96];     /* provider=qemu: guest TCP ports forwarded to host 127.0.0.1, "8080,3000" */
 };
+
+#define SET_MAX_FORWARDS 16 /* ports in forward= */
+#define SET_AGENT_GUEST_PORT 7070 /* the VM agent's own port (providers/qemu.h): not a user's */
 
 enum set_type {
 	SET_STR,   /* a string, checked by the row's check function */
@@ -73,6 +78,11 @@ int set_from_json(struct sess_conf *c, const struct cJSON *obj);
 void set_describe(const struct sess_conf *c, struct buf *out);
 /* The -o lines of --help. */
 void set_help(FILE *out);
+/* forward's list ("" or "P,P,...", distinct guest TCP ports 1..65535 but the agent's, at
+ * most SET_MAX_FORWARDS) into ports: how many, or -EINVAL with err saying why. */
+int set_forward_ports(const char *list, int ports[SET_MAX_FORWARDS], char *err, size_t errlen);
+/* One guest port of a forward: 0, or -EINVAL with err saying why. */
+int set_check_forward_port(const char *val, int *port, char *err, size_t errlen);
 /* scale's check: "WxH" (16..8192 each), "none" or "": 0, else -EINVAL with err. */
 int set_check_scale(const char *val, char *err, size_t errlen);
 

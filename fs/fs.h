@@ -9,9 +9,9 @@
  * directory provider (struct fs_dir): lookup and list of their children,
  * and, where the directory allows them, mkdir, rmdir, unlink, rename,
  * create, symlink and link (a provider without one answers EPERM). The
- * providers: the root and a session (node.c), artifacts/ and .templates/ (node.c), procs/
- * and procs/TAG/ (node_procs.c), files/ (node_files.c); checkpoints/ will
- * plug in the same way. Each inode carries an argument its rows use: an
+ * providers: the root and a session (node.c), artifacts/ and .templates/ (node.c),
+ * procs/ and procs/TAG/ (node_procs.c), files/ (node_files.c), checkpoints/ and
+ * checkpoints/C/ (node_ckpt.c). Each inode carries an argument its rows use: an
  * artifact's name, a program's tag, a path in files/. Every inode the
  * kernel sees lives in the inode table (fs/inode.c) with its lookup count;
  * files.c and files_remote.c serve the open files.
@@ -146,6 +146,7 @@ struct fs_node {
 extern const struct fs_node fs_root_node;
 extern const struct fs_node fs_session_node;
 extern const struct fs_dir fs_procs_dir;       /* node_procs.c: procs/ */
+extern const struct fs_dir fs_ckpt_dir;        /* node_ckpt.c: checkpoints/ */
 extern const struct fs_node fs_files_dir_node; /* node_files.c: files/ and its directories */
 
 void fs_dirlist_add(struct fs_dirlist *l, const char *name, mode_t mode);

@@ -179,6 +179,7 @@ static const struct fs_node session_rows[] = {
 	{"ctl", K_CTL, S_IFREG | 0600, .text = text_ctl_help, .lines = lines_ctl},
 	{"artifacts", K_DIR, S_IFDIR | 0500, .dir = &artifacts_dir},
 	{"procs", K_DIR, S_IFDIR | 0700, .dir = &fs_procs_dir},
+	{"checkpoints", K_DIR, S_IFDIR | 0700, .dir = &fs_ckpt_dir},
 	{"xauthority", K_SNAPSHOT, S_IFREG | 0400, .text = sess_xauth_bytes}, /* X cookie */
 	{NULL},
 };

@@ -37,6 +37,7 @@
 #include "common/logtail.h"
 #include "providers/prov.h"
 #include "providers/qemu.h"
+#include "providers/qemu_net.h"
 #include "providers/qmp.h"
 #include "core/host.h"
 #include "core/util.h"
@@ -65,6 +66,7 @@ struct vm {
 	struct qmp *qmp; /* protected by lock; set once, freed with the vm */
 	int guest_up;    /* atomic: the guest handles the power button */
 	unsigned shots;  /* atomic: screendump file names */
+	struct qemu_net net; /* its own locks (qemu_net.h) */
 
 	/* the lifecycle's own (thread, or op_lock after it) */
 	int lfd;
@@ -82,6 +84,7 @@ struct vm {
 	cJSON *timeline;
 	cJSON *status; /* the last query-status answer */
 	int timeouts;  /* query-status timeouts in a row */
+	char origin[PATH_MAX]; /* the checkpoint this VM resumed from, "" if it booted */
 };
 
 /*
@@ -115,6 +118,7 @@ static void vm_put(struct vm *vm)
 	qmp_free(vm->qmp);
 	cJSON_Delete(vm->timeline);
 	cJSON_Delete(vm->status);
+	qemu_net_destroy(&vm->net);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }
@@ -127,6 +131,7 @@ static struct vm *vm_new(struct sess *s)
 	vm->refs = 1; /* the session's (host_set_data) */
 	vm->lfd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
+	qemu_net_init(&vm->net);
 	vm->timeline = cJSON_CreateArray();
 	snprintf(vm->step, sizeof vm->step, "booting");
 	snprintf(vm->qmp_path, sizeof vm->qmp_path, "%s/qmp.sock", host_dir(s));
@@ -318,6 +323,17 @@ static int wait_for_agent(struct sess *s, struct vm *vm, struct derr *e)
 	}
 }
 
+/* A resumed guest printed agent_ready long ago: its agent is there already. */
+static int resumed_agent(struct sess *s, struct vm *vm)
+{
+	snprintf(vm->step, sizeof vm->step, "agent_ready");
+	host_readiness(s, RD_DESKTOP_READY);
+	set_endpoint(s, vm->host_port);
+	__atomic_store_n(&vm->guest_up, 1, __ATOMIC_RELEASE);
+	host_readiness(s, RD_BRIDGE_LISTENING);
+	return 0;
+}
+
 static void write_cmdline(struct sess *s, const struct prov_qemu_cmd *c)
 {
 	struct buf b = BUF_INIT;
@@ -358,6 +374,11 @@ static int qemu_start(struct sess *s, struct derr *e)
 	snprintf(p.qmp, sizeof p.qmp, "%s", vm->qmp_path);
 	snprintf(p.console, sizeof p.console, "%s", vm->console);
 	snprintf(p.token, sizeof p.token, "%s/token", host_dir(s));
+	snprintf(vm->origin, sizeof vm->origin, "%s", host_origin(s));
+	int ignore_shared = 0;
+	r = prov_qemu_snap_plan(host_name(s), vm->origin, &p, &ignore_shared, e);
+	if (r < 0)
+		goto out;
 	r = vm->lfd = qmp_listen(vm->qmp_path, e);
 	if (r < 0)
 		goto out;
@@ -382,10 +403,21 @@ static int qemu_start(struct sess *s, struct derr *e)
 	vm->qmp = q;
 	pthread_mutex_unlock(&vm->lock);
 	timeline_add(vm, "qmp_connected", qmp_version(q));
+	if (vm->origin[0]) { /* a fork or restore: its state, then it runs on */
+		r = prov_qemu_snap_incoming(q, vm->origin, ignore_shared, (unsigned)vm->boot_ms, e);
+		if (r < 0)
+			goto out;
+		timeline_add(vm, "resumed", vm->origin);
+	}
 	r = read_host_port(vm, e);
+	if (r == 0)
+		r = qemu_net_apply(s, q, &vm->net, e); /* the recorded forwards */
 	if (r < 0)
 		goto out;
-	r = wait_for_agent(s, vm, e);
+	if (vm->origin[0]) /* its agent listened before the checkpoint: it listens now */
+		r = resumed_agent(s, vm);
+	else
+		r = wait_for_agent(s, vm, e);
 out:
 	free(cmd);
 	if (vm && r < 0)
@@ -420,6 +452,8 @@ static int qemu_reattach(struct sess *s, struct derr *e)
 	vm->qmp = q;
 	pthread_mutex_unlock(&vm->lock);
 	timeline_add(vm, "reattached", qmp_version(q));
+	if ((r = qemu_net_apply(s, q, &vm->net, e)) < 0) /* the forwards QEMU kept */
+		return r;
 	snprintf(vm->step, sizeof vm->step, "agent_ready");
 	__atomic_store_n(&vm->guest_up, 1, __ATOMIC_RELEASE);
 	host_readiness(s, RD_DESKTOP_READY);
@@ -539,7 +573,7 @@ static void qemu_stop(struct sess *s)
 	struct qmp *q = vm ? vm_qmp(vm) : NULL;
 	if (q && p->owned && qemu_running(p)) {
 		/* a guest that handles the power button goes down cleanly */
-		if (__atomic_load_n(&vm->guest_up, __ATOMIC_ACQUIRE) &&
+		if (__atomic_load_n(&vm->guest_up, __ATOMIC_ACQUIRE) && !host_discard(s) &&
 		    qmp_execute(q, "system_powerdown", NULL, 1000, NULL, &err) == 0)
 			wait_exit(p, POWERDOWN_MS);
 		if (qemu_running(p) &&
@@ -547,6 +581,9 @@ static void qemu_stop(struct sess *s)
 			wait_exit(p, QUIT_MS);
 	}
 	proc_stop(p, TERM_MS); /* SIGTERM, then SIGKILL */
+	char ram[PATH_MAX];
+	if (!qemu_running(p) && prov_qemu_ram_path(host_name(s), ram, sizeof ram, &err) == 0)
+		unlink(ram); /* its memory goes with it */
 	if (vm) {
 		unlink(vm->qmp_path);
 		vm_put(vm);
@@ -585,6 +622,7 @@ out:
 static void qemu_describe(struct sess *s, const struct sess_conf *conf, void *data, cJSON *j)
 {
 	struct vm *vm = data;
+	qemu_net_describe(vm ? &vm->net : NULL, conf, j);
 	cJSON *o = cJSON_AddObjectToObject(j, "vm");
 	cJSON_AddNumberToObject(o, "memory_mb", conf->memory);
 	cJSON_AddNumberToObject(o, "cpus", conf->cpus);
@@ -596,6 +634,32 @@ static void qemu_describe(struct sess *s, const struct sess_conf *conf, void *da
 	cJSON_AddNumberToObject(o, "guest_port", QEMU_GUEST_PORT);
 	if (vm->host_port)
 		cJSON_AddNumberToObject(o, "host_port", vm->host_port);
+	if (vm->origin[0])
+		cJSON_AddStringToObject(o, "resumed_from", vm->origin);
+}
+
+static int qemu_checkpoint(struct sess *s, const char *dir, char *kind, size_t kindlen,
+                           struct derr *e)
+{
+	struct vm *vm = vm_get(s);
+	struct qmp *q = vm ? vm_qmp(vm) : NULL;
+	int r;
+	if (!q || !qemu_running(host_proc(s, SLOT_QEMU))) {
+		r = derr_set(e, EAGAIN, "not_ready", "the VM is not running");
+	} else {
+		r = prov_qemu_snap_checkpoint(q, dir, kind, kindlen, e);
+	}
+	vm_put(vm);
+	return r;
+}
+
+/* forward / unforward: live while QEMU's monitor is up, else the record only */
+static int qemu_ctl(struct sess *s, const char *verb, const char *arg, struct derr *e)
+{
+	struct vm *vm = vm_get(s);
+	int r = qemu_net_ctl(s, vm ? vm_qmp(vm) : NULL, vm ? &vm->net : NULL, verb, arg, e);
+	vm_put(vm);
+	return r;
 }
 
 static int qemu_check(char *why, size_t len)
@@ -623,4 +687,6 @@ const struct prov_ops prov_qemu = {
     .stop = qemu_stop,
     .capture = qemu_capture,
     .describe = qemu_describe,
+    .ctl = qemu_ctl,
+    .checkpoint = qemu_checkpoint,
 };

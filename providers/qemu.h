@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #define QEMU_GUEST_PORT 7070 /* the agent's port inside the guest */
-#define QEMU_MAX_ARGS 64
+#define QEMU_MAX_ARGS 80
 
 struct sess_conf;
 
@@ -36,6 +36,11 @@ struct prov_qemu_paths {
 	char qmp[PATH_MAX];     /* the daemon's listening QMP socket */
 	char console[PATH_MAX]; /* serial console log */
 	char token[PATH_MAX];   /* the session token, passed by fw_cfg */
+	/* guest RAM (qemu_snap.c): a file, shared (share=on: the session's RAMFILE) or
+	 * mapped privately (share=off: a checkpoint's ram, never written); "" for anonymous */
+	char ram[PATH_MAX];
+	int ram_shared;
+	int incoming; /* 1: -incoming defer (a fork or restore loads its state over QMP) */
 };
 
 struct prov_qemu_cmd {
@@ -54,6 +59,8 @@ int prov_qemu_find_assets(struct prov_qemu_assets *a, char *why, size_t len);
 /* The same for session s's template (its conf). */
 struct sess;
 int prov_qemu_sess_assets(struct sess *s, struct prov_qemu_assets *a, char *why, size_t len);
+/* The VM's memory in MiB: the session's, or its template's default, or 256. */
+int prov_qemu_memory(const struct sess_conf *conf, const struct prov_qemu_assets *a);
 /* KVM if the CPU has vmx/svm and a vCPU really runs (probed once, bounded); else TCG. */
 void prov_qemu_accel(struct prov_qemu_accel *out);
 void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets *a,
@@ -61,5 +68,24 @@ void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets 
                          const struct prov_qemu_paths *p);
 /* How long the guest may take to have its agent up: conf's boot_timeout, else a default. */
 int prov_qemu_boot_timeout_ms(const struct sess_conf *conf, const struct prov_qemu_accel *acc);
+
+/* qemu_snap.c: memory files, checkpoints, resuming from one. */
+struct qmp;
+struct sess;
+struct derr;
+/* The daemon's RAM directory on tmpfs (made 0700 and checked once; stale files gone)
+ * and the RAMFILE of session name in it. */
+int prov_qemu_ram_path(const char *name, char *out, size_t len, struct derr *e);
+/* How a start lays out guest RAM: origin "" (boot) or a checkpoint dir; fills p->ram,
+ * p->ram_shared, p->incoming; *ignore_shared: the migration capability the origin's
+ * state was written with. */
+int prov_qemu_snap_plan(const char *name, const char *origin, struct prov_qemu_paths *p,
+                        int *ignore_shared, struct derr *e);
+/* After QMP connects with -incoming defer: load origin/state, then run. */
+int prov_qemu_snap_incoming(struct qmp *q, const char *origin, int ignore_shared,
+                            unsigned timeout_ms, struct derr *e);
+/* Capture the running VM into dir (state, and ram when its RAM is a shared file). */
+int prov_qemu_snap_checkpoint(struct qmp *q, const char *dir, char *kind, size_t kindlen,
+                              struct derr *e);
 
 #endif

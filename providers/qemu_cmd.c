@@ -25,10 +25,15 @@
  * what is asked for: a VGA framebuffer (QMP screendump), virtio-tablet (an
  * absolute pointer; the PS/2 keyboard is q35's own), virtio-net with
  * user-mode networking restricted to the hostfwd of the agent's port (the
- * guest reaches neither the host nor the outside), a balloon that only
- * reports free pages (QEMU gives them back: ~20 MB less RSS), and the
- * serial console in a file. The token travels by fw_cfg from the session's
- * 0600 token file, never in argv, which every user can read in ps.
+ * guest reaches neither the host nor the outside; net=user lifts that, and
+ * forwards are added live: qemu_net.c), and the serial console
+ * in a file. No balloon: its free page reporting (~20 MB less RSS) punches
+ * holes in the memory *file* on QEMU 7.2 even where it is mapped privately
+ * (fixed in 8.1), so a fork would write its checkpoint's ram under every
+ * other fork (tests/e2e/63-forks.sh caught it); and a device whose features
+ * the guest negotiated cannot be left out of a fork alone. The token
+ * travels by fw_cfg from the session's 0600 token file, never in argv,
+ * which every user can read in ps.
  * -sandbox denies QEMU new privileges and child processes.
  *
  * $DESKFS_QEMU_APPEND adds words to the kernel command line, for debugging
@@ -38,6 +43,7 @@
 #include "common/exe.h"
 #include "providers/prov.h"
 #include "providers/qemu.h"
+#include "providers/qemu_net.h"
 #include "core/host.h"
 #include "core/sess.h"
 #include "core/tmpl.h"
@@ -287,6 +293,41 @@ int prov_qemu_boot_timeout_ms(const struct sess_conf *conf, const struct prov_qe
 
 static void add(struct prov_qemu_cmd *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* The VM's memory in MiB: the session's, or its template's default, or 256. */
+int prov_qemu_memory(const struct sess_conf *conf, const struct prov_qemu_assets *a)
+{
+	return conf->memory > 0 ? conf->memory : a->memory_mb > 0 ? a->memory_mb : 256;
+}
+
+/*
+ * Guest RAM as a file (qemu_snap.c says which): a cold boot's is the
+ * session's RAMFILE on tmpfs, share=on, so a checkpoint copies it instead of
+ * streaming it; a fork's is a checkpoint's ram, share=off (MAP_PRIVATE):
+ * every fork shares the pages it has not written, and the file is never
+ * written. Part of the command line, which stays a pure function of conf.
+ */
+static void add_memory_backend(struct prov_qemu_cmd *c, int memory_mb,
+                               const struct prov_qemu_paths *p)
+{
+	if (!p->ram[0])
+		return;
+	add(c, "-object");
+	add(c, "memory-backend-file,id=ram,size=%dM,mem-path=%s,share=%s", memory_mb, p->ram,
+	    p->ram_shared ? "on" : "off");
+	add(c, "-machine");
+	add(c, "memory-backend=ram");
+}
+
+/* A fork or restore: QEMU waits for its state (migrate-incoming over QMP). */
+static void add_incoming(struct prov_qemu_cmd *c, const struct prov_qemu_paths *p)
+{
+	if (!p->incoming)
+		return;
+	add(c, "-incoming");
+	add(c, "defer");
+}
+
 static void add(struct prov_qemu_cmd *c, const char *fmt, ...)
 {
 	if (c->argc >= QEMU_MAX_ARGS - 1)
@@ -324,9 +365,10 @@ void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets 
 	 * that buys little inside a single-purpose, RAM-only guest */
 	snprintf(c->append, sizeof c->append,
 	         "console=ttyS0 quiet panic=-1 cryptomgr.notests init_on_alloc=0 "
-	         "deskfs.size=%dx%d deskfs.port=%d%s%s%s",
-	         conf->width, conf->height, QEMU_GUEST_PORT, a->base[0] ? " deskfs.root=vda" : "",
-	         extra && *extra ? " " : "", extra ? extra : "");
+	         "deskfs.size=%dx%d deskfs.port=%d%s%s%s%s",
+	         conf->width, conf->height, QEMU_GUEST_PORT, qemu_net_kernel_word(conf),
+	         a->base[0] ? " deskfs.root=vda" : "", extra && *extra ? " " : "",
+	         extra ? extra : "");
 	add(c, "%s", a->qemu);
 	add(c, "-name");
 	add(c, "deskfs:%s", p->name);
@@ -347,7 +389,8 @@ void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets 
 		add(c, "tcg,tb-size=48");
 	}
 	add(c, "-m");
-	add(c, "%d", conf->memory > 0 ? conf->memory : a->memory_mb > 0 ? a->memory_mb : 256);
+	add(c, "%d", prov_qemu_memory(conf, a));
+	add_memory_backend(c, prov_qemu_memory(conf, a), p);
 	add(c, "-smp");
 	add(c, "%d", conf->cpus);
 	add(c, "-nodefaults");
@@ -373,19 +416,19 @@ void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets 
 	add(c, "file,id=console,path=%s,append=on", p->console);
 	add(c, "-serial");
 	add(c, "chardev:console");
-	/* host port 0: the kernel picks a free one, read back over QMP */
+	char netdev[256]; /* qemu_net.c: restrict=on unless net=user, the agent's hostfwd */
+	qemu_net_netdev(conf, QEMU_GUEST_PORT, netdev, sizeof netdev);
 	add(c, "-netdev");
-	add(c, "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:0-:%d", QEMU_GUEST_PORT);
+	add(c, "%s", netdev);
 	add(c, "-device");
 	add(c, "virtio-net-pci,netdev=net0,romfile=");
 	add(c, "-device");
 	add(c, "VGA");
 	add(c, "-device");
 	add(c, "virtio-tablet-pci");
-	add(c, "-device");
-	add(c, "virtio-balloon-pci,free-page-reporting=on");
 	add(c, "-fw_cfg");
 	add(c, "name=opt/deskfs/token,file=%s", p->token);
+	add_incoming(c, p);
 	add_base_drive(c, a);
 }
 
@@ -427,6 +470,9 @@ int prov_qemu_dry_run(const struct sess_conf *conf, const char *statedir, FILE *
 	snprintf(p.qmp, sizeof p.qmp, "%s/NAME/qmp.sock", statedir);
 	snprintf(p.console, sizeof p.console, "%s/NAME/artifacts/console.log", statedir);
 	snprintf(p.token, sizeof p.token, "%s/NAME/token", statedir);
+	snprintf(p.ram, sizeof p.ram, "/dev/shm/deskfs-HASH/NAME.ram");
+	p.ram_shared = 1;
+	p.incoming = 0;
 	prov_qemu_build_cmd(c, &a, &acc, conf, &p);
 
 	fprintf(out, "qemu:");

@@ -129,8 +129,36 @@ static int send_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* The first byte of the line carries fd (SCM_RIGHTS); the rest as send_all. */
+static int send_with_fd(int sock, const char *p, size_t n, int fd)
+{
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {(void *)p, 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+	                    .msg_controllen = sizeof ctl};
+	memset(ctl, 0, sizeof ctl);
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	ssize_t w;
+	do
+		w = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return -errno;
+	return send_all(sock, p + 1, n - 1);
+}
+
 int qmp_execute(struct qmp *q, const char *cmd, const cJSON *args, unsigned timeout_ms, cJSON **ret,
                 struct derr *e)
+{
+	return qmp_execute_fd(q, cmd, args, -1, timeout_ms, ret, e);
+}
+
+int qmp_execute_fd(struct qmp *q, const char *cmd, const cJSON *args, int fd,
+                   unsigned timeout_ms, cJSON **ret, struct derr *e)
 {
 	char id[24];
 	int r;
@@ -151,7 +179,9 @@ int qmp_execute(struct qmp *q, const char *cmd, const cJSON *args, unsigned time
 	}
 	size_t n = strlen(line);
 	line[n] = '\n'; /* replaces the NUL: sent as a line */
-	r = q->fd < 0 ? -ECONNRESET : send_all(q->fd, line, n + 1);
+	r = q->fd < 0  ? -ECONNRESET
+	    : fd >= 0 ? send_with_fd(q->fd, line, n + 1, fd)
+	              : send_all(q->fd, line, n + 1);
 	free(line);
 	if (r < 0) {
 		derr_set(e, 0, "qmp_closed", "cannot send %s to QEMU: %s", cmd, strerror(-r));

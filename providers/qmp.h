@@ -12,6 +12,7 @@
  *	cJSON *ret;
  *	qmp_execute(q, "query-status", NULL, 1000, &ret, &e);
  *	cJSON_Delete(ret);
+ *	qmp_execute_fd(q, "getfd", args, fd, 1000, NULL, &e);   {"fdname":"mig"} + the fd
  *	qmp_free(q);
  *
  * One command at a time per connection, serialised by the qmp's own lock, so
@@ -47,6 +48,14 @@ int qmp_accept(int lfd, unsigned timeout_ms, int (*alive)(void *), void *arg, st
  */
 int qmp_execute(struct qmp *q, const char *cmd, const struct cJSON *args, unsigned timeout_ms,
                 struct cJSON **ret, struct derr *e);
+
+/*
+ * The same, handing QEMU a file descriptor with the command (SCM_RIGHTS):
+ * for "getfd" {"fdname": N}, after which "fd:N" names it (migrate,
+ * migrate-incoming). fd stays the caller's; QEMU gets its own copy.
+ */
+int qmp_execute_fd(struct qmp *q, const char *cmd, const struct cJSON *args, int fd,
+                   unsigned timeout_ms, struct cJSON **ret, struct derr *e);
 
 /* 1 if an event of that name (e.g. "SHUTDOWN") has arrived since the connection began. */
 int qmp_saw_event(struct qmp *q, const char *name);

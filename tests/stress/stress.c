@@ -54,7 +54,7 @@ const char *const stress_op_name[OP_N] = {
 	"mkdir", "rmdir", "read", "read O_NONBLOCK", "events O_NONBLOCK", "events blocking",
 	"poll", "actions valid", "actions invalid", "split lines", "huge line", ".ctl write",
 	"ctl write", "dup+close race", "readdir", "stat", "procs start", "procs read",
-	"procs exit", "procs ctl", "procs stdin", "procs rmdir", "files rw", "files ns", "close",
+	"procs exit", "procs ctl", "procs stdin", "procs rmdir", "files rw", "files ns", "checkpoints", "close",
 };
 
 #define HUGE (5u << 20) /* over the 4 MiB line bound */
@@ -636,6 +636,47 @@ static void do_poll(struct worker *w, const char *s)
 	op_poll(w, p);
 }
 
+/* checkpoints/: capture, list, read, delete, restore, and a fork made and destroyed
+ * (xvfb sessions answer ENOTSUP: that is exercised too). */
+static void op_ckpt(struct worker *w, const char *sess)
+{
+	char p[512], c[16], line[128];
+	struct stat st;
+	snprintf(c, sizeof c, "c%u", rnd(w, 3));
+	snprintf(line, sizeof line, "checkpoints/%s", c);
+	switch (rnd(w, 7)) {
+	case 0: case 1:
+		path_of(p, sizeof p, sess, line);
+		note(OP_CKPT, mkdir(p, 0700) < 0 ? errno : 0);
+		break;
+	case 2:
+		path_of(p, sizeof p, sess, line);
+		note(OP_CKPT, rmdir(p) < 0 ? errno : 0);
+		break;
+	case 3:
+		path_of(p, sizeof p, sess, "checkpoints");
+		op_readdir(w, p, 0);
+		snprintf(line, sizeof line, "checkpoints/%s/info.json", c);
+		path_of(p, sizeof p, sess, line);
+		note(OP_CKPT, stat(p, &st) < 0 ? errno : 0);
+		break;
+	case 4:
+		snprintf(line, sizeof line, "restore %s\n", c);
+		path_of(p, sizeof p, sess, "ctl");
+		note(OP_CKPT, write_pieces(p, line, strlen(line), 1 << 20));
+		break;
+	default:
+		if (!qemu)
+			break;
+		path_of(p, sizeof p, NULL, ".ctl");
+		snprintf(line, sizeof line, "create k%d from=%s/%s\n", user_idx, sess, c);
+		note(OP_CKPT, write_pieces(p, line, strlen(line), 1 << 20));
+		snprintf(line, sizeof line, "destroy k%d\n", user_idx);
+		note(OP_CKPT, write_pieces(p, line, strlen(line), 1 << 20));
+		break;
+	}
+}
+
 static void do_act_good(struct worker *w, const char *s) { op_actions(w, s, 1); }
 static void do_act_bad(struct worker *w, const char *s) { op_actions(w, s, 0); }
 static void do_gctl(struct worker *w, const char *s) { op_gctl(w); }
@@ -708,6 +749,7 @@ static struct op_row {
 	{OP_PROCS_RMDIR, 2, op_procs_rmdir},
 	{OP_FILES_RW, 6, op_files_rw},
 	{OP_FILES_NS, 6, op_files_ns},
+	{OP_CKPT, 3, op_ckpt},
 };
 #define NOPS (sizeof ops / sizeof *ops)
 static unsigned weight_sum;

@@ -223,12 +223,36 @@ int main(void)
 					      o.defaults.width == 640 && o.defaults.height == 480);
 	CHECK("an unknown key lists the known ones",
 	      set_parse(&o.defaults, "colour", "red", err, sizeof err) == -EINVAL && strstr(err, "ready_timeout"));
+	CHECK("net is none by default", strcmp(o.defaults.net, "none") == 0);
+	CHECK("net is none or user", set_parse(&o.defaults, "net", "user", err, sizeof err) == 0 &&
+					     set_parse(&o.defaults, "net", "tap", err, sizeof err) == -EINVAL);
+	CHECK("forward takes a comma list of guest ports",
+	      set_parse(&o.defaults, "forward", "8080,3000", err, sizeof err) == 0 &&
+		  strcmp(o.defaults.forward, "8080,3000") == 0);
+	CHECK("  not a port twice, 0, the agent's 7070, a stray comma, or 17 ports",
+	      set_parse(&o.defaults, "forward", "1,1", err, sizeof err) == -EINVAL && strstr(err, "twice") &&
+		  set_parse(&o.defaults, "forward", "0", err, sizeof err) == -EINVAL &&
+		  set_parse(&o.defaults, "forward", "7070", err, sizeof err) == -EINVAL &&
+		  set_parse(&o.defaults, "forward", "80,", err, sizeof err) == -EINVAL &&
+		  set_parse(&o.defaults, "forward", ",80", err, sizeof err) == -EINVAL &&
+		  set_parse(&o.defaults, "forward", "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17", err,
+			    sizeof err) == -EINVAL &&
+		  strcmp(o.defaults.forward, "8080,3000") == 0);
+	CHECK("  16 is fine", set_parse(&o.defaults, "forward", "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,65535",
+					err, sizeof err) == 0);
+	CHECK("ctl forward/unforward take one guest port",
+	      sess_ctl_check("forward 8080\nunforward 1\n", 25, err, sizeof err) == 0 &&
+		  sess_ctl_check("forward 0\n", 10, err, sizeof err) == -EINVAL &&
+		  sess_ctl_check("forward\n", 8, err, sizeof err) == -EINVAL &&
+		  sess_ctl_check("unforward 7070\n", 15, err, sizeof err) == -EINVAL);
 	cJSON *sj = cJSON_CreateObject();
 	set_to_json(&o.defaults, sj);
 	struct sess_conf back;
 	set_defaults(&back);
 	CHECK("settings survive the record", set_from_json(&back, sj) == 0 && back.width == 640 &&
 						     back.agent_timeout_ms == 2000 &&
+						     strcmp(back.net, "user") == 0 &&
+						     strcmp(back.forward, o.defaults.forward) == 0 &&
 						     strcmp(back.provider, "fake") == 0);
 	cJSON_Delete(sj);
 	o.max_sessions = 8;
@@ -269,6 +293,7 @@ int main(void)
 	free(tok2);
 	CHECK("a malformed ctl line performs nothing (EINVAL)",
 	      sess_ctl(s, "stop\njump\n", 10) == -EINVAL && status_is(s, "ready", 100));
+	CHECK("forward on a provider without a ctl op is ENOTSUP", sess_ctl(s, "forward 8080\n", 13) == -ENOTSUP);
 
 	/* waiters are bounded per session */
 	int entered = 0, r = 0;
