@@ -115,7 +115,7 @@ add_module() {
 	echo "$m" >>"$root/etc/modules"
 	loaded="$loaded$m "
 }
-for m in virtio_pci virtio_net qemu_fw_cfg; do add_module "$m"; done
+for m in virtio_pci virtio_net qemu_fw_cfg virtio_console; do add_module "$m"; done
 # loaded by init once the agent is up, off the boot's critical path: the
 # power button, and the balloon's free page reporting
 cp "$(modpath button)" "$(modpath evdev)" "$(modpath virtio_balloon)" "$root/lib/modules/"

@@ -3,6 +3,7 @@
  * See sess.h for the locking rules.
  */
 #include "core/sess.h"
+#include "core/bulk.h"
 #include "core/sess_int.h"
 #include "core/agentc.h"
 #include "core/home.h"
@@ -608,6 +609,7 @@ int sess_wait_ready(struct sess *s, sess_intr_fn intr, void *arg)
 
 static void sess_free(struct sess *s)
 {
+	bulk_free(s->bulk);
 	blob_unref(s->last_png);
 	cJSON_Delete(s->caps);
 	evq_hub_close(&s->events);

@@ -11,6 +11,8 @@
 
 #define QEMU_GUEST_PORT 7070 /* the agent's port inside the guest */
 #define QEMU_MAX_ARGS 64
+#define QEMU_BULK_SOCK "bulk.sock"  /* in the session's state directory, QEMU's */
+#define QEMU_BULK_PORT "deskfs.bulk" /* the virtserialport's name in the guest */
 
 struct sess_conf;
 

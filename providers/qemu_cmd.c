@@ -279,6 +279,25 @@ static void add(struct prov_qemu_cmd *c, const char *fmt, ...)
 	c->argv[++c->argc] = NULL;
 }
 
+/* The bulk channel of files/ (core/bulk.c): a virtio-serial port named
+ * deskfs.bulk whose host end is a unix socket QEMU listens on, bulk.sock
+ * beside qmp.sock (the daemon connects, and again after QEMU is replaced).
+ * The agent finds the port by name (agent/svc_bulk.c). */
+static void add_bulk_channel(struct prov_qemu_cmd *c, const struct prov_qemu_paths *p)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", p->qmp);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	add(c, "-chardev");
+	add(c, "socket,id=bulk,path=%s/" QEMU_BULK_SOCK ",server=on,wait=off", slash ? dir : ".");
+	add(c, "-device");
+	add(c, "virtio-serial-pci,id=bulkser,max_ports=2");
+	add(c, "-device");
+	add(c, "virtserialport,bus=bulkser.0,chardev=bulk,name=" QEMU_BULK_PORT);
+}
+
 void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets *a,
                          const struct prov_qemu_accel *acc, const struct sess_conf *conf,
                          const struct prov_qemu_paths *p)
@@ -356,6 +375,7 @@ void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets 
 	add(c, "virtio-balloon-pci,free-page-reporting=on");
 	add(c, "-fw_cfg");
 	add(c, "name=opt/deskfs/token,file=%s", p->token);
+	add_bulk_channel(c, p);
 }
 
 /* ---- --dry-run ---- */

@@ -1,0 +1,439 @@
+/*
+ * bulk.c - the daemon's end of the bulk channel of files/ (see bulk.h and
+ * common/bulk_proto.h): large reads of a VM's files over a virtio-serial
+ * port, whose host end is the unix socket QEMU listens on.
+ *
+ * Threads (the concurrency note). One channel thread per session, started
+ * by the first read, owns the socket: it connects, greets (HELLO), sends
+ * the requests callers queued, and reads the answers straight into the
+ * buffer of the call they belong to. Callers never do I/O: under b->lock
+ * they queue a call (its buffer allocated by them), wake the thread
+ * (eventfd), and wait on the call's own condition, checking their
+ * interrupt every 100 ms. The lock is never held across I/O; a call's
+ * buffer is the thread's while the call is SENT, the caller's once DONE.
+ * A caller who gives up (interrupt) marks the call abandoned and drops its
+ * reference; the thread drops the other. At most BULK_INFLIGHT calls are
+ * sent and unanswered, so a stuck guest holds bounded memory.
+ *
+ * Failures: a socket that will not connect (no QEMU yet, a VMM without the
+ * port), a HELLO not answered in time (an agent without the channel), an
+ * answer that takes longer than BULK_CALL_MS, or the other end closing
+ * (QEMU replaced by a restore, or stopped) end every call with -ENOTCONN:
+ * the caller then asks by HTTP, as before. The next call after a lost
+ * connection connects again (to the new QEMU: the path stays); after a
+ * failed greeting the channel is left alone for a while (BULK_DOWN_MS,
+ * doubling up to a minute).
+ */
+#include "core/bulk.h"
+#include "common/bulk_proto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BULK_INFLIGHT 8
+#define BULK_HELLO_MS 1000
+#define BULK_CALL_MS 15000
+#define BULK_DOWN_MS 2000
+#define BULK_DOWN_MAX_MS 60000
+
+enum { CALL_QUEUED, CALL_SENT, CALL_DONE };
+
+struct bulk_call {
+	int refs;  /* protected by b->lock: the caller's and the thread's */
+	int state; /* protected by b->lock */
+	int result;     /* protected by b->lock: 0 or -errno, once DONE */
+	int abandoned;  /* protected by b->lock */
+	uint64_t id;
+	uint64_t sent_ms; /* the thread's */
+	char *frame;      /* the request: header and path */
+	size_t flen;
+	char *data; /* want bytes: the thread's while SENT, the caller's when DONE */
+	size_t want, got;
+	pthread_cond_t cond;
+	struct bulk_call *next; /* protected by b->lock: queue or inflight */
+};
+
+struct bulk {
+	pthread_mutex_t lock;
+	pthread_t thread;
+	int started; /* protected by lock */
+	int stop;    /* protected by lock */
+	int wakefd;  /* eventfd: work queued, or stop */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct bulk_call *queue, **qtail; /* protected by lock: to send, in order */
+	struct bulk_call *inflight;       /* protected by lock: sent, not answered */
+	int ninflight;                    /* protected by lock */
+	uint64_t next_id;                 /* protected by lock */
+	uint64_t down_until, down_ms;     /* protected by lock: HTTP only until then */
+	/* the thread's own */
+	int fd;
+	struct bulk_ans ans; /* the answer being read */
+	size_t ans_got;
+	struct bulk_call *cur; /* the call it answers (NULL: its data is dropped) */
+	size_t cur_left;       /* data bytes of the answer still to read */
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct bulk *bulk_new(const char *sock_path)
+{
+	struct bulk *b = calloc(1, sizeof *b);
+	if (!b)
+		return NULL;
+	if (strlen(sock_path) >= sizeof b->path || (b->wakefd = eventfd(0, EFD_CLOEXEC)) < 0) {
+		free(b);
+		return NULL;
+	}
+	snprintf(b->path, sizeof b->path, "%s", sock_path);
+	pthread_mutex_init(&b->lock, NULL);
+	b->qtail = &b->queue;
+	b->fd = -1;
+	b->down_ms = BULK_DOWN_MS;
+	return b;
+}
+
+static void wake(struct bulk *b)
+{
+	uint64_t one = 1;
+	if (write(b->wakefd, &one, sizeof one) < 0)
+		return; /* a full counter wakes it anyway */
+}
+
+/* Drop one reference; caller holds b->lock. */
+static void call_put_locked(struct bulk_call *c)
+{
+	if (--c->refs > 0)
+		return;
+	pthread_cond_destroy(&c->cond);
+	free(c->frame);
+	free(c->data);
+	free(c);
+}
+
+/* The call is over; caller holds b->lock and has taken it off its list. */
+static void call_done_locked(struct bulk_call *c, int result)
+{
+	c->state = CALL_DONE;
+	c->result = result;
+	pthread_cond_signal(&c->cond);
+	call_put_locked(c); /* the thread's */
+}
+
+/* The connection is gone (or never came): every call ends, the caller asks by HTTP. */
+static void channel_down(struct bulk *b, int greeting_failed)
+{
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
+	b->ans_got = 0;
+	b->cur_left = 0;
+	pthread_mutex_lock(&b->lock);
+	if (b->cur) /* off the lists, half read */
+		call_done_locked(b->cur, -ENOTCONN);
+	b->cur = NULL;
+	for (struct bulk_call **l = &b->inflight; l; l = l == &b->inflight ? &b->queue : NULL)
+		while (*l) {
+			struct bulk_call *c = *l;
+			*l = c->next;
+			call_done_locked(c, -ENOTCONN);
+		}
+	b->qtail = &b->queue;
+	b->ninflight = 0;
+	if (greeting_failed) {
+		b->down_until = now_ms() + b->down_ms;
+		b->down_ms = b->down_ms * 2 > BULK_DOWN_MAX_MS ? BULK_DOWN_MAX_MS : b->down_ms * 2;
+	}
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* Connect and greet: 0, or -errno (the channel is not there). */
+static int channel_up(struct bulk *b)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", b->path);
+	b->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (b->fd < 0 || connect(b->fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+		return -errno;
+	uint64_t nonce = now_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)b;
+	struct bulk_req hello = {BULK_MAGIC_REQ, BULK_HELLO, nonce, 0, 0, 0};
+	if (send(b->fd, &hello, sizeof hello, MSG_NOSIGNAL) != (ssize_t)sizeof hello)
+		return -EIO;
+	/* everything before the answer to this hello is old: skip it */
+	struct bulk_ans a;
+	size_t got = 0;
+	uint64_t end = now_ms() + BULK_HELLO_MS;
+	for (;;) {
+		uint64_t now = now_ms();
+		struct pollfd p = {b->fd, POLLIN, 0};
+		if (now >= end || poll(&p, 1, (int)(end - now)) <= 0)
+			return -ETIMEDOUT;
+		ssize_t r = read(b->fd, (char *)&a + got, sizeof a - got);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+			return -EPIPE;
+		got += r > 0 ? (size_t)r : 0;
+		while (got == sizeof a && !(a.magic == BULK_MAGIC_ANS && a.id == nonce)) {
+			memmove(&a, (char *)&a + 1, sizeof a - 1);
+			got--;
+		}
+		if (got == sizeof a)
+			break;
+	}
+	pthread_mutex_lock(&b->lock);
+	b->down_ms = BULK_DOWN_MS;
+	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
+/* Send what is queued (bounded in flight): 0 or -errno. */
+static int send_queued(struct bulk *b)
+{
+	uint64_t now = now_ms();
+	pthread_mutex_lock(&b->lock);
+	while (b->queue && b->ninflight < BULK_INFLIGHT) {
+		struct bulk_call *c = b->queue;
+		if (c->abandoned) { /* nobody waits for it any more */
+			b->queue = c->next;
+			if (!b->queue)
+				b->qtail = &b->queue;
+			call_done_locked(c, -EINTR);
+			continue;
+		}
+		/* a frame is at most 4 KiB against a socket buffer of hundreds:
+		 * it goes whole, or the other end is stuck (then: down) */
+		ssize_t w = send(b->fd, c->frame, c->flen, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w != (ssize_t)c->flen) {
+			pthread_mutex_unlock(&b->lock);
+			return -EIO;
+		}
+		b->queue = c->next;
+		if (!b->queue)
+			b->qtail = &b->queue;
+		c->state = CALL_SENT;
+		c->sent_ms = now;
+		c->next = b->inflight;
+		b->inflight = c;
+		b->ninflight++;
+	}
+	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
+/* Read what the socket has of answers: 0, or -errno (the stream is broken). */
+static int read_answers(struct bulk *b)
+{
+	char scratch[65536];
+	for (;;) {
+		ssize_t r;
+		if (b->ans_got < sizeof b->ans) {
+			r = read(b->fd, (char *)&b->ans + b->ans_got, sizeof b->ans - b->ans_got);
+		} else {
+			/* the call's buffer is the thread's while SENT: no lock to fill it */
+			size_t n = b->cur_left;
+			char *dst = b->cur ? b->cur->data + b->cur->got : scratch;
+			if (!b->cur && n > sizeof scratch)
+				n = sizeof scratch;
+			r = n ? read(b->fd, dst, n) : 0;
+			if (n == 0)
+				r = -2; /* nothing to read: the answer is complete */
+		}
+		if (r == 0)
+			return -EPIPE;
+		if (r == -1 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (r == -1)
+			return -errno;
+		if (r > 0 && b->ans_got < sizeof b->ans) {
+			b->ans_got += (size_t)r;
+			if (b->ans_got < sizeof b->ans)
+				continue;
+			if (b->ans.magic != BULK_MAGIC_ANS)
+				return -EPROTO;
+			/* whose answer? (NULL: a call given up, or from before) */
+			pthread_mutex_lock(&b->lock);
+			b->cur = NULL;
+			for (struct bulk_call **l = &b->inflight; *l; l = &(*l)->next)
+				if ((*l)->id == b->ans.id) {
+					b->cur = *l;
+					*l = b->cur->next;
+					b->ninflight--;
+					break;
+				}
+			pthread_mutex_unlock(&b->lock);
+			if (b->cur && b->ans.len > b->cur->want)
+				return -EPROTO;
+			b->cur_left = b->ans.len;
+			continue;
+		}
+		if (r > 0) {
+			if (b->cur)
+				b->cur->got += (size_t)r;
+			b->cur_left -= (size_t)r;
+			if (b->cur_left)
+				continue;
+		}
+		/* one whole answer */
+		if (b->cur) {
+			pthread_mutex_lock(&b->lock);
+			call_done_locked(b->cur, b->ans.err ? -(int)b->ans.err : 0);
+			pthread_mutex_unlock(&b->lock);
+		}
+		b->cur = NULL;
+		b->ans_got = 0;
+	}
+}
+
+/* Is a call in flight past its bound? (The caller holds no lock.) */
+static int overdue(struct bulk *b)
+{
+	uint64_t now = now_ms();
+	int late = 0;
+	pthread_mutex_lock(&b->lock);
+	for (struct bulk_call *c = b->inflight; c && !late; c = c->next)
+		late = now - c->sent_ms > BULK_CALL_MS;
+	if (b->cur && now - b->cur->sent_ms > BULK_CALL_MS)
+		late = 1;
+	pthread_mutex_unlock(&b->lock);
+	return late;
+}
+
+static void *bulk_main(void *arg)
+{
+	struct bulk *b = arg;
+	for (;;) {
+		pthread_mutex_lock(&b->lock);
+		int stop = b->stop, work = b->queue || b->inflight;
+		pthread_mutex_unlock(&b->lock);
+		if (stop)
+			break;
+		if (b->fd < 0 && work) {
+			int rc = channel_up(b);
+			if (rc < 0) {
+				channel_down(b, 1);
+				continue;
+			}
+		}
+		if (b->fd >= 0 && send_queued(b) < 0) {
+			channel_down(b, 0);
+			continue;
+		}
+		struct pollfd p[2] = {{b->wakefd, POLLIN, 0}, {b->fd, POLLIN, 0}};
+		int n = poll(p, b->fd >= 0 ? 2 : 1, b->fd >= 0 && work ? 500 : -1);
+		if (n > 0 && p[0].revents) {
+			uint64_t v;
+			if (read(b->wakefd, &v, sizeof v) < 0)
+				v = 0;
+		}
+		if (b->fd >= 0 && ((n > 0 && p[1].revents && read_answers(b) < 0) || overdue(b)))
+			channel_down(b, 0);
+	}
+	if (b->fd >= 0)
+		channel_down(b, 0);
+	return NULL;
+}
+
+int bulk_read(struct bulk *b, const char *path, long long off, size_t len, struct buf *out,
+	      int (*intr)(void *), void *arg)
+{
+	size_t plen = strlen(path);
+	int rc = 0;
+	if (len > BULK_LEN_MAX)
+		len = BULK_LEN_MAX;
+	if (plen == 0 || plen > BULK_PATH_MAX || off < 0)
+		return -ENOTCONN; /* not for this channel: HTTP says what is wrong */
+	struct bulk_call *c = calloc(1, sizeof *c);
+	if (!c || !(c->frame = malloc(sizeof(struct bulk_req) + plen)) ||
+	    !(c->data = malloc(len + 1))) {
+		if (c)
+			free(c->frame);
+		free(c);
+		return -ENOMEM;
+	}
+	pthread_cond_init(&c->cond, NULL);
+	c->refs = 2;
+	c->want = len;
+	c->flen = sizeof(struct bulk_req) + plen;
+	pthread_mutex_lock(&b->lock);
+	if (b->stop || now_ms() < b->down_until) {
+		c->refs = 1;
+		call_put_locked(c);
+		pthread_mutex_unlock(&b->lock);
+		return -ENOTCONN;
+	}
+	if (!b->started) {
+		if (pthread_create(&b->thread, NULL, bulk_main, b) != 0) {
+			c->refs = 1;
+			call_put_locked(c);
+			pthread_mutex_unlock(&b->lock);
+			return -ENOTCONN;
+		}
+		b->started = 1;
+	}
+	c->id = ++b->next_id;
+	struct bulk_req rq = {BULK_MAGIC_REQ, BULK_READ, c->id, (uint64_t)off, (uint32_t)len,
+			      (uint32_t)plen};
+	memcpy(c->frame, &rq, sizeof rq);
+	memcpy(c->frame + sizeof rq, path, plen);
+	*b->qtail = c;
+	b->qtail = &c->next;
+	wake(b);
+	while (c->state != CALL_DONE) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&c->cond, &b->lock, &ts);
+		if (c->state != CALL_DONE && intr && intr(arg)) {
+			c->abandoned = 1;
+			rc = -EINTR;
+			break;
+		}
+	}
+	if (rc == 0) {
+		rc = c->result;
+		if (rc == 0) {
+			buf_free(out);
+			out->data = c->data;
+			out->len = c->got;
+			out->cap = c->want + 1;
+			out->data[out->len] = 0;
+			c->data = NULL;
+		}
+	}
+	call_put_locked(c);
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
+void bulk_free(struct bulk *b)
+{
+	if (!b)
+		return;
+	pthread_mutex_lock(&b->lock);
+	int started = b->started;
+	b->stop = 1;
+	pthread_mutex_unlock(&b->lock);
+	wake(b);
+	if (started)
+		pthread_join(b->thread, NULL);
+	close(b->wakefd);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+}

@@ -1,0 +1,31 @@
+/*
+ * bulk.h - the bulk channel of files/ in a VM (bulk.c; the frames are
+ * common/bulk_proto.h): large reads over a virtio-serial port whose host
+ * end is the unix socket BULK_SOCK_NAME in the session's state directory.
+ *
+ *	struct bulk *b = bulk_new("/var/lib/deskfs/v/bulk.sock");  nothing connects yet
+ *	r = bulk_read(b, "/tmp/big", 0, 1 << 20, &out, intr, req);
+ *	    0 (out: the bytes, short at EOF), a guest's -errno (-ENOENT, ...),
+ *	    -EINTR (intr said so), or -ENOTCONN: no channel now, ask by HTTP
+ *	bulk_free(b);                                              at the session's end
+ *
+ * bulk_read may be called from any thread, many at once; it holds no lock
+ * across I/O (a channel thread does the I/O; see bulk.c).
+ */
+#ifndef DESKFS_BULK_H
+#define DESKFS_BULK_H
+
+#include <stddef.h>
+
+#include "core/util.h"
+
+#define BULK_SOCK_NAME "bulk.sock"
+
+struct bulk;
+
+struct bulk *bulk_new(const char *sock_path);
+int bulk_read(struct bulk *b, const char *path, long long off, size_t len, struct buf *out,
+	      int (*intr)(void *), void *arg);
+void bulk_free(struct bulk *b);
+
+#endif
