@@ -13,7 +13,7 @@
  * One request at a time, in order: a read of at most BULK_LEN_MAX into one
  * buffer, kept for the next (bounded memory). While the host end is not
  * connected the port reads EOF and polls POLLHUP: the thread looks again
- * every 100 ms (a stop answers at once), and whatever frame it was in the
+ * after 100 ms, then less often up to 800 ms (a stop answers at once), and whatever frame it was in the
  * middle of is dropped.
  */
 #include "agent/bulk.h"
@@ -37,6 +37,7 @@
 
 #define BULK_PORT_NAME "deskfs.bulk"
 #define IDLE_MS 100
+#define IDLE_MAX_MS 800
 
 struct bulk {
 	pthread_t thread;
@@ -218,12 +219,20 @@ static void *bulk_main(void *arg)
 		fprintf(stderr, "deskfs-agent: bulk: cannot take the files' credentials\n");
 		return NULL;
 	}
+	int idle = IDLE_MS;
 	for (;;) {
 		int rc = serve_one(b);
 		if (rc == -ECANCELED)
 			break;
-		if (rc < 0 && stop_wait(b, IDLE_MS)) /* the host end is away: look again soon */
+		if (rc == 0) {
+			idle = IDLE_MS;
+			continue;
+		}
+		/* the host end is away (no daemon yet): look again soon, less often
+		 * the longer it stays away (the daemon's greeting waits 2 s) */
+		if (stop_wait(b, idle))
 			break;
+		idle = idle * 2 > IDLE_MAX_MS ? IDLE_MAX_MS : idle * 2;
 	}
 	return NULL;
 }

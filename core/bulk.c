@@ -41,7 +41,7 @@
 #include <unistd.h>
 
 #define BULK_INFLIGHT 8
-#define BULK_HELLO_MS 1000
+#define BULK_HELLO_MS 2000 /* the agent looks for a daemon every 800 ms at most */
 #define BULK_CALL_MS 15000
 #define BULK_DOWN_MS 2000
 #define BULK_DOWN_MAX_MS 60000
