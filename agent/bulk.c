@@ -1,7 +1,9 @@
 /*
  * bulk.c - the agent's end of the bulk channel of files/ (common/bulk_proto.h):
  * in a VM with a virtio-serial port named deskfs.bulk, one thread of its own
- * serves large reads of files/ on it, with the files' credentials (ident).
+ * serves large reads of files/ on it, and writes whose bytes the daemon put
+ * in the shared window (an ivshmem-plain's BAR 2), with the files'
+ * credentials (ident).
  *
  *	struct bulk *b;
  *	bulk_start(&b, &id);   no port (not a VM, an old VMM): nothing runs, 0
@@ -27,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -45,6 +48,8 @@ struct bulk {
 	int stopfd; /* eventfd: bulk_stop */
 	const struct ident *id;
 	char *buf; /* BULK_LEN_MAX, the thread's */
+	char *shm; /* the window of writes (ivshmem BAR 2), or NULL */
+	size_t shm_size;
 };
 
 /* /dev/vportNpM of the port named name, from sysfs; 0 or -ENOENT. */
@@ -75,6 +80,57 @@ static int find_port(const char *name, char *dev, size_t len)
 	}
 	closedir(d);
 	return rc;
+}
+
+/* Map the window of writes: the ivshmem-plain device's BAR 2 (1af4:1110),
+ * through sysfs (no driver needed). Without it, writes go by HTTP. */
+static void map_window(struct bulk *b)
+{
+	DIR *d = opendir("/sys/bus/pci/devices");
+	struct dirent *e;
+	char p[512], v[32], dv[32];
+
+	while (d && !b->shm && (e = readdir(d))) {
+		FILE *f;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof p, "/sys/bus/pci/devices/%s/vendor", e->d_name);
+		v[0] = dv[0] = 0;
+		if ((f = fopen(p, "re"))) {
+			if (!fgets(v, sizeof v, f))
+				v[0] = 0;
+			fclose(f);
+		}
+		snprintf(p, sizeof p, "/sys/bus/pci/devices/%s/device", e->d_name);
+		if ((f = fopen(p, "re"))) {
+			if (!fgets(dv, sizeof dv, f))
+				dv[0] = 0;
+			fclose(f);
+		}
+		if (strncmp(v, "0x1af4", 6) || strncmp(dv, "0x1110", 6))
+			continue;
+		snprintf(p, sizeof p, "/sys/bus/pci/devices/%s/enable", e->d_name);
+		int fd = open(p, O_WRONLY | O_CLOEXEC); /* memory decoding on */
+		if (fd >= 0) {
+			if (write(fd, "1", 1) < 0)
+				perror("deskfs-agent: bulk: enable the window");
+			close(fd);
+		}
+		snprintf(p, sizeof p, "/sys/bus/pci/devices/%s/resource2", e->d_name);
+		struct stat st;
+		fd = open(p, O_RDWR | O_CLOEXEC);
+		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+			void *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			if (m != MAP_FAILED) {
+				b->shm = m;
+				b->shm_size = (size_t)st.st_size;
+			}
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	if (d)
+		closedir(d);
 }
 
 /* 1: stop asked; waits up to ms for it. */
@@ -186,6 +242,34 @@ static int serve_read(struct bulk *b, const struct bulk_req *rq, const char *pat
 	return answer(b, rq->id, 0, b->buf, got, (uint64_t)st.st_size);
 }
 
+static int serve_write(struct bulk *b, const struct bulk_req *rq, const char *path)
+{
+	struct stat st;
+	size_t done = 0;
+	int fd, rc;
+
+	if (!b->shm || rq->shm_off > b->shm_size || rq->len > b->shm_size - rq->shm_off)
+		return answer(b, rq->id, EINVAL, NULL, 0, 0);
+	rc = files_open_regular(b->id, path, O_WRONLY, &fd, &st);
+	if (rc < 0)
+		return answer(b, rq->id, -rc, NULL, 0, 0);
+	while (done < rq->len) {
+		ssize_t n = pwrite(fd, b->shm + rq->shm_off + done, rq->len - done,
+		                   (off_t)(rq->off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			break;
+		}
+		done += (size_t)n;
+	}
+	close(fd);
+	if (rc < 0 && done == 0)
+		return answer(b, rq->id, -rc, NULL, 0, 0);
+	return answer(b, rq->id, 0, NULL, 0, done);
+}
+
 /* One request: 0, or what read_full says. */
 static int serve_one(struct bulk *b)
 {
@@ -196,9 +280,11 @@ static int serve_one(struct bulk *b)
 	if (rc < 0)
 		return rc;
 	if (rq.op == BULK_HELLO && rq.pathlen == 0)
-		return answer(b, rq.id, 0, NULL, 0, 0) == -ECANCELED ? -ECANCELED : 0;
+		return answer(b, rq.id, 0, NULL, 0, b->shm ? BULK_F_WRITE : 0) == -ECANCELED
+		           ? -ECANCELED
+		           : 0;
 	/* (an answer that could not go: the daemon's wait for it ends in a timeout) */
-	if (rq.op != BULK_READ || rq.pathlen == 0 || rq.pathlen > BULK_PATH_MAX ||
+	if ((rq.op != BULK_READ && rq.op != BULK_WRITE) || rq.pathlen == 0 || rq.pathlen > BULK_PATH_MAX ||
 	    rq.len > BULK_LEN_MAX)
 		return 0; /* not a frame after all: the scan goes on from the next one */
 	if ((rc = read_full(b, path, rq.pathlen)) < 0)
@@ -206,6 +292,8 @@ static int serve_one(struct bulk *b)
 	path[rq.pathlen] = 0;
 	if (path[0] != '/' || memchr(path, 0, rq.pathlen))
 		rc = answer(b, rq.id, EINVAL, NULL, 0, 0);
+	else if (rq.op == BULK_WRITE)
+		rc = serve_write(b, &rq, path);
 	else
 		rc = serve_read(b, &rq, path);
 	return rc == -ECANCELED ? rc : 0; /* a failed answer: the daemon times out, asks again */
@@ -252,6 +340,8 @@ int bulk_start(struct bulk **out, const struct ident *id)
 	b->buf = malloc(BULK_LEN_MAX);
 	b->port = open(dev, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	b->stopfd = eventfd(0, EFD_CLOEXEC);
+	if (b->buf && b->port >= 0)
+		map_window(b);
 	if (!b->buf || b->port < 0 || b->stopfd < 0 ||
 	    pthread_create(&b->thread, NULL, bulk_main, b) != 0) {
 		int rc = b->port < 0 ? -errno : -ENOMEM;
@@ -263,7 +353,8 @@ int bulk_start(struct bulk **out, const struct ident *id)
 		free(b);
 		return rc;
 	}
-	fprintf(stderr, "deskfs-agent: bulk: serving reads of files on %s\n", dev);
+	fprintf(stderr, "deskfs-agent: bulk: serving reads of files on %s, writes %s\n", dev,
+	        b->shm ? "through the shared window" : "by HTTP (no window)");
 	*out = b;
 	return 0;
 }
@@ -278,6 +369,8 @@ void bulk_stop(struct bulk *b)
 	pthread_join(b->thread, NULL);
 	close(b->port);
 	close(b->stopfd);
+	if (b->shm)
+		munmap(b->shm, b->shm_size);
 	free(b->buf);
 	free(b);
 }

@@ -28,7 +28,8 @@
 #define BULK_LEN_MAX (4u << 20)    /* bytes of one READ */
 #define BULK_PATH_MAX 4096
 
-enum { BULK_HELLO = 1, BULK_READ = 2 };
+enum { BULK_HELLO = 1, BULK_READ = 2, BULK_WRITE = 3 };
+#define BULK_F_WRITE 1u /* HELLO's answer, in size: the agent has the window */
 
 struct bulk_req {
 	uint32_t magic; /* BULK_MAGIC_REQ */
@@ -37,6 +38,7 @@ struct bulk_req {
 	uint64_t off;
 	uint32_t len;     /* at most BULK_LEN_MAX */
 	uint32_t pathlen; /* at most BULK_PATH_MAX */
+	uint64_t shm_off; /* WRITE: where its len bytes are in the window */
 };
 
 struct bulk_ans {
@@ -45,10 +47,10 @@ struct bulk_ans {
 	uint64_t id;
 	uint32_t len; /* data bytes that follow */
 	uint32_t pad;
-	uint64_t size; /* the file's size (READ) */
+	uint64_t size; /* READ: the file's size; WRITE: bytes written; HELLO: BULK_F_* */
 };
 
-_Static_assert(sizeof(struct bulk_req) == 32, "bulk_req is 32 bytes");
+_Static_assert(sizeof(struct bulk_req) == 40, "bulk_req is 40 bytes");
 _Static_assert(sizeof(struct bulk_ans) == 32, "bulk_ans is 32 bytes");
 
 #endif

@@ -28,6 +28,8 @@
 #include "common/bulk_proto.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -35,6 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -45,6 +49,9 @@
 #define BULK_CALL_MS 15000
 #define BULK_DOWN_MS 2000
 #define BULK_DOWN_MAX_MS 60000
+#define BULK_SLOT (1u << 20) /* a write's room in the window */
+#define BULK_SLOTS_MAX 32
+#define BULK_SHM_NAME "bulk.shm"
 
 enum { CALL_QUEUED, CALL_SENT, CALL_DONE };
 
@@ -59,6 +66,8 @@ struct bulk_call {
 	size_t flen;
 	char *data; /* want bytes: the thread's while SENT, the caller's when DONE */
 	size_t want, got;
+	int slot;         /* a write's part of the window, or -1 */
+	uint64_t written; /* a write's answer */
 	pthread_cond_t cond;
 	struct bulk_call *next; /* protected by b->lock: queue or inflight */
 };
@@ -75,6 +84,14 @@ struct bulk {
 	int ninflight;                    /* protected by lock */
 	uint64_t next_id;                 /* protected by lock */
 	uint64_t down_until, down_ms;     /* protected by lock: HTTP only until then */
+	pthread_cond_t state;             /* greeted, down, or a slot came free */
+	int greeted, want_connect;        /* protected by lock */
+	unsigned features;                /* protected by lock: the agent's BULK_F_* */
+	char shm_path[PATH_MAX];
+	char *shm;                        /* the window, mapped once (writes hold slots of it) */
+	size_t shm_size;
+	int nslots;                       /* protected by lock */
+	unsigned slot_busy, slot_held;    /* protected by lock: in use; lost in a cut connection */
 	/* the thread's own */
 	int fd;
 	struct bulk_ans ans; /* the answer being read */
@@ -100,7 +117,13 @@ struct bulk *bulk_new(const char *sock_path)
 		return NULL;
 	}
 	snprintf(b->path, sizeof b->path, "%s", sock_path);
+	snprintf(b->shm_path, sizeof b->shm_path, "%s", sock_path);
+	char *slash = strrchr(b->shm_path, '/');
+	snprintf(slash ? slash + 1 : b->shm_path,
+		 sizeof b->shm_path - (size_t)(slash ? slash + 1 - b->shm_path : 0), "%s",
+		 BULK_SHM_NAME);
 	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->state, NULL);
 	b->qtail = &b->queue;
 	b->fd = -1;
 	b->down_ms = BULK_DOWN_MS;
@@ -125,9 +148,18 @@ static void call_put_locked(struct bulk_call *c)
 	free(c);
 }
 
-/* The call is over; caller holds b->lock and has taken it off its list. */
-static void call_done_locked(struct bulk_call *c, int result)
+/* The call is over; caller holds b->lock and has taken it off its list.
+ * A write's slot comes free, unless it was sent on a connection now cut: the
+ * agent may still read it, until it answers the next greeting. */
+static void call_done_locked(struct bulk *b, struct bulk_call *c, int result)
 {
+	if (c->slot >= 0) {
+		if (result == -ENOTCONN && c->state == CALL_SENT)
+			b->slot_held |= 1u << c->slot;
+		b->slot_busy &= ~(1u << c->slot);
+		c->slot = -1;
+		pthread_cond_broadcast(&b->state);
+	}
 	c->state = CALL_DONE;
 	c->result = result;
 	pthread_cond_signal(&c->cond);
@@ -144,16 +176,18 @@ static void channel_down(struct bulk *b, int greeting_failed)
 	b->cur_left = 0;
 	pthread_mutex_lock(&b->lock);
 	if (b->cur) /* off the lists, half read */
-		call_done_locked(b->cur, -ENOTCONN);
+		call_done_locked(b, b->cur, -ENOTCONN);
 	b->cur = NULL;
 	for (struct bulk_call **l = &b->inflight; l; l = l == &b->inflight ? &b->queue : NULL)
 		while (*l) {
 			struct bulk_call *c = *l;
 			*l = c->next;
-			call_done_locked(c, -ENOTCONN);
+			call_done_locked(b, c, -ENOTCONN);
 		}
 	b->qtail = &b->queue;
 	b->ninflight = 0;
+	b->greeted = 0;
+	pthread_cond_broadcast(&b->state);
 	if (greeting_failed) {
 		b->down_until = now_ms() + b->down_ms;
 		b->down_ms = b->down_ms * 2 > BULK_DOWN_MAX_MS ? BULK_DOWN_MAX_MS : b->down_ms * 2;
@@ -170,7 +204,7 @@ static int channel_up(struct bulk *b)
 	if (b->fd < 0 || connect(b->fd, (struct sockaddr *)&sa, sizeof sa) < 0)
 		return -errno;
 	uint64_t nonce = now_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)b;
-	struct bulk_req hello = {BULK_MAGIC_REQ, BULK_HELLO, nonce, 0, 0, 0};
+	struct bulk_req hello = {BULK_MAGIC_REQ, BULK_HELLO, nonce, 0, 0, 0, 0};
 	if (send(b->fd, &hello, sizeof hello, MSG_NOSIGNAL) != (ssize_t)sizeof hello)
 		return -EIO;
 	/* everything before the answer to this hello is old: skip it */
@@ -195,6 +229,11 @@ static int channel_up(struct bulk *b)
 	}
 	pthread_mutex_lock(&b->lock);
 	b->down_ms = BULK_DOWN_MS;
+	b->greeted = 1;
+	b->want_connect = 0;
+	b->features = (unsigned)a.size;
+	b->slot_held = 0; /* the agent answered: it is done with every older request */
+	pthread_cond_broadcast(&b->state);
 	pthread_mutex_unlock(&b->lock);
 	return 0;
 }
@@ -210,7 +249,7 @@ static int send_queued(struct bulk *b)
 			b->queue = c->next;
 			if (!b->queue)
 				b->qtail = &b->queue;
-			call_done_locked(c, -EINTR);
+			call_done_locked(b, c, -EINTR);
 			continue;
 		}
 		/* a frame is at most 4 KiB against a socket buffer of hundreds:
@@ -289,7 +328,8 @@ static int read_answers(struct bulk *b)
 		/* one whole answer */
 		if (b->cur) {
 			pthread_mutex_lock(&b->lock);
-			call_done_locked(b->cur, b->ans.err ? -(int)b->ans.err : 0);
+			b->cur->written = b->ans.size;
+			call_done_locked(b, b->cur, b->ans.err ? -(int)b->ans.err : 0);
 			pthread_mutex_unlock(&b->lock);
 		}
 		b->cur = NULL;
@@ -316,7 +356,7 @@ static void *bulk_main(void *arg)
 	struct bulk *b = arg;
 	for (;;) {
 		pthread_mutex_lock(&b->lock);
-		int stop = b->stop, work = b->queue || b->inflight;
+		int stop = b->stop, work = b->queue || b->inflight || b->want_connect;
 		pthread_mutex_unlock(&b->lock);
 		if (stop)
 			break;
@@ -346,76 +386,177 @@ static void *bulk_main(void *arg)
 	return NULL;
 }
 
+/* Wait, with b->lock held, until deadline (ms) or a change of b->state; 1 if
+ * the caller gave up (intr). */
+static int wait_state_locked(struct bulk *b, pthread_cond_t *cond, int (*intr)(void *),
+			     void *arg)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 100 * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(cond, &b->lock, &ts);
+	return intr && intr(arg);
+}
+
+/* A new call for path (frame built, want bytes of answer room); NULL: no memory. */
+static struct bulk_call *call_new(uint32_t op, const char *path, size_t plen, long long off,
+				  size_t len, size_t want)
+{
+	struct bulk_call *c = calloc(1, sizeof *c);
+	if (!c || !(c->frame = malloc(sizeof(struct bulk_req) + plen)) ||
+	    !(c->data = malloc(want + 1))) {
+		if (c)
+			free(c->frame);
+		free(c);
+		return NULL;
+	}
+	pthread_cond_init(&c->cond, NULL);
+	c->refs = 2;
+	c->want = want;
+	c->slot = -1;
+	c->flen = sizeof(struct bulk_req) + plen;
+	struct bulk_req rq = {BULK_MAGIC_REQ, op, 0, (uint64_t)off, (uint32_t)len, (uint32_t)plen, 0};
+	memcpy(c->frame, &rq, sizeof rq);
+	memcpy(c->frame + sizeof rq, path, plen);
+	return c;
+}
+
+/* Start the thread if it is not running; caller holds b->lock. 0 or -ENOTCONN. */
+static int usable_locked(struct bulk *b)
+{
+	if (b->stop || now_ms() < b->down_until)
+		return -ENOTCONN;
+	if (!b->started) {
+		if (pthread_create(&b->thread, NULL, bulk_main, b) != 0)
+			return -ENOTCONN;
+		b->started = 1;
+	}
+	return 0;
+}
+
+/* Queue c and wait for its answer; caller holds b->lock. The call's result,
+ * or -EINTR (the caller gave up: the call goes on without it). */
+static int submit_locked(struct bulk *b, struct bulk_call *c, int (*intr)(void *), void *arg)
+{
+	c->id = ++b->next_id;
+	memcpy(c->frame + offsetof(struct bulk_req, id), &c->id, sizeof c->id);
+	*b->qtail = c;
+	b->qtail = &c->next;
+	wake(b);
+	while (c->state != CALL_DONE)
+		if (wait_state_locked(b, &c->cond, intr, arg) && c->state != CALL_DONE) {
+			c->abandoned = 1;
+			return -EINTR;
+		}
+	return c->result;
+}
+
 int bulk_read(struct bulk *b, const char *path, long long off, size_t len, struct buf *out,
 	      int (*intr)(void *), void *arg)
 {
 	size_t plen = strlen(path);
-	int rc = 0;
 	if (len > BULK_LEN_MAX)
 		len = BULK_LEN_MAX;
 	if (plen == 0 || plen > BULK_PATH_MAX || off < 0)
 		return -ENOTCONN; /* not for this channel: HTTP says what is wrong */
-	struct bulk_call *c = calloc(1, sizeof *c);
-	if (!c || !(c->frame = malloc(sizeof(struct bulk_req) + plen)) ||
-	    !(c->data = malloc(len + 1))) {
-		if (c)
-			free(c->frame);
-		free(c);
+	struct bulk_call *c = call_new(BULK_READ, path, plen, off, len, len);
+	if (!c)
 		return -ENOMEM;
-	}
-	pthread_cond_init(&c->cond, NULL);
-	c->refs = 2;
-	c->want = len;
-	c->flen = sizeof(struct bulk_req) + plen;
 	pthread_mutex_lock(&b->lock);
-	if (b->stop || now_ms() < b->down_until) {
-		c->refs = 1;
-		call_put_locked(c);
-		pthread_mutex_unlock(&b->lock);
+	int rc = usable_locked(b);
+	if (rc == 0)
+		rc = submit_locked(b, c, intr, arg);
+	else
+		c->refs = 1; /* never queued: the thread has no reference */
+	if (rc == 0) {
+		buf_free(out);
+		out->data = c->data;
+		out->len = c->got;
+		out->cap = c->want + 1;
+		out->data[out->len] = 0;
+		c->data = NULL;
+	}
+	call_put_locked(c);
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
+/* The window, mapped once for the channel's life (slots of it are copied
+ * into without the lock); caller holds b->lock. 0 or -ENOTCONN. */
+static int window_locked(struct bulk *b)
+{
+	if (b->shm)
+		return 0;
+	int fd = open(b->shm_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	if (fd < 0)
 		return -ENOTCONN;
-	}
-	if (!b->started) {
-		if (pthread_create(&b->thread, NULL, bulk_main, b) != 0) {
-			c->refs = 1;
-			call_put_locked(c);
-			pthread_mutex_unlock(&b->lock);
-			return -ENOTCONN;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= (off_t)BULK_SLOT) {
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (m != MAP_FAILED) {
+			b->shm = m;
+			b->shm_size = (size_t)st.st_size;
+			b->nslots = (int)(st.st_size / BULK_SLOT);
+			if (b->nslots > BULK_SLOTS_MAX)
+				b->nslots = BULK_SLOTS_MAX;
 		}
-		b->started = 1;
 	}
-	c->id = ++b->next_id;
-	struct bulk_req rq = {BULK_MAGIC_REQ, BULK_READ, c->id, (uint64_t)off, (uint32_t)len,
-			      (uint32_t)plen};
-	memcpy(c->frame, &rq, sizeof rq);
-	memcpy(c->frame + sizeof rq, path, plen);
-	*b->qtail = c;
-	b->qtail = &c->next;
-	wake(b);
-	while (c->state != CALL_DONE) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&c->cond, &b->lock, &ts);
-		if (c->state != CALL_DONE && intr && intr(arg)) {
-			c->abandoned = 1;
+	close(fd);
+	return b->shm ? 0 : -ENOTCONN;
+}
+
+int bulk_write(struct bulk *b, const char *path, long long off, const void *data, size_t len,
+	       size_t *written, int (*intr)(void *), void *arg)
+{
+	size_t plen = strlen(path);
+	*written = 0;
+	if (len == 0 || len > BULK_SLOT || plen == 0 || plen > BULK_PATH_MAX || off < 0)
+		return -ENOTCONN;
+	struct bulk_call *c = call_new(BULK_WRITE, path, plen, off, len, 0);
+	if (!c)
+		return -ENOMEM;
+	c->refs = 1; /* the caller's, until queued */
+	pthread_mutex_lock(&b->lock);
+	int rc = usable_locked(b);
+	/* the agent says at its greeting whether it has the window */
+	uint64_t end = now_ms() + BULK_HELLO_MS + 1000;
+	while (rc == 0 && !b->greeted) {
+		b->want_connect = 1;
+		wake(b);
+		if (wait_state_locked(b, &b->state, intr, arg))
 			rc = -EINTR;
-			break;
-		}
+		else if (now_ms() > end || now_ms() < b->down_until || b->stop)
+			rc = -ENOTCONN;
+	}
+	if (rc == 0 && (!(b->features & BULK_F_WRITE) || window_locked(b) < 0))
+		rc = -ENOTCONN;
+	/* a free slot (writes in flight are few: FUSE's threads) */
+	int slot = -1;
+	while (rc == 0 && slot < 0) {
+		for (int i = 0; i < b->nslots && slot < 0; i++)
+			if (!((b->slot_busy | b->slot_held) & (1u << i)))
+				slot = i;
+		if (slot < 0 && wait_state_locked(b, &b->state, intr, arg))
+			rc = -EINTR;
+		else if (slot < 0 && !b->greeted)
+			rc = -ENOTCONN;
 	}
 	if (rc == 0) {
-		rc = c->result;
-		if (rc == 0) {
-			buf_free(out);
-			out->data = c->data;
-			out->len = c->got;
-			out->cap = c->want + 1;
-			out->data[out->len] = 0;
-			c->data = NULL;
-		}
+		b->slot_busy |= 1u << slot;
+		pthread_mutex_unlock(&b->lock);
+		memcpy(b->shm + (size_t)slot * BULK_SLOT, data, len); /* the slot is ours */
+		pthread_mutex_lock(&b->lock);
+		c->slot = slot;
+		uint64_t shm_off = (uint64_t)slot * BULK_SLOT;
+		memcpy(c->frame + offsetof(struct bulk_req, shm_off), &shm_off, sizeof shm_off);
+		c->refs = 2;
+		rc = submit_locked(b, c, intr, arg);
+		if (rc == 0)
+			*written = c->written > len ? len : (size_t)c->written;
 	}
 	call_put_locked(c);
 	pthread_mutex_unlock(&b->lock);
@@ -433,7 +574,10 @@ void bulk_free(struct bulk *b)
 	wake(b);
 	if (started)
 		pthread_join(b->thread, NULL);
+	if (b->shm)
+		munmap(b->shm, b->shm_size);
 	close(b->wakefd);
+	pthread_cond_destroy(&b->state);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
 }

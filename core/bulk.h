@@ -7,6 +7,8 @@
  *	r = bulk_read(b, "/tmp/big", 0, 1 << 20, &out, intr, req);
  *	    0 (out: the bytes, short at EOF), a guest's -errno (-ENOENT, ...),
  *	    -EINTR (intr said so), or -ENOTCONN: no channel now, ask by HTTP
+ *	r = bulk_write(b, "/tmp/big", 0, data, 1 << 20, &written, intr, req);
+ *	    the same, the bytes crossing by the shared window (bulk.shm)
  *	bulk_free(b);                                              at the session's end
  *
  * bulk_read may be called from any thread, many at once; it holds no lock
@@ -26,6 +28,10 @@ struct bulk;
 struct bulk *bulk_new(const char *sock_path);
 int bulk_read(struct bulk *b, const char *path, long long off, size_t len, struct buf *out,
 	      int (*intr)(void *), void *arg);
+/* len bytes (at most 1 MiB) at off, through the shared window: 0 with *written,
+ * a guest's -errno, -EINTR, or -ENOTCONN (ask by HTTP). */
+int bulk_write(struct bulk *b, const char *path, long long off, const void *data, size_t len,
+	       size_t *written, int (*intr)(void *), void *arg);
 void bulk_free(struct bulk *b);
 
 #endif

@@ -197,6 +197,11 @@ int sess_files_write(struct sess *s, const char *path, long long off, const void
 	snprintf(extra, sizeof extra, "&offset=%lld", off);
 	*written = 0;
 	int r = files_ok(s);
+	struct bulk *bk = r == 0 && len >= SESS_FILES_BULK_MIN ? files_bulk(s) : NULL;
+	if (bk && (r = bulk_write(bk, path, off, data, len, written, intr, arg)) != -ENOTCONN)
+		return r; /* written, or the guest's errno */
+	if (bk)
+		r = 0; /* no channel now: by HTTP */
 	if (r == 0)
 		r = files_path(url, sizeof url, "write", path, extra);
 	if (r < 0)

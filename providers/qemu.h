@@ -13,6 +13,8 @@
 #define QEMU_MAX_ARGS 64
 #define QEMU_BULK_SOCK "bulk.sock"  /* in the session's state directory, QEMU's */
 #define QEMU_BULK_PORT "deskfs.bulk" /* the virtserialport's name in the guest */
+#define QEMU_BULK_SHM "bulk.shm"     /* the window of writes, an ivshmem-plain */
+#define QEMU_BULK_SHM_SIZE (4u << 20)
 
 struct sess_conf;
 

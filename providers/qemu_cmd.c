@@ -281,8 +281,9 @@ static void add(struct prov_qemu_cmd *c, const char *fmt, ...)
 
 /* The bulk channel of files/ (core/bulk.c): a virtio-serial port named
  * deskfs.bulk whose host end is a unix socket QEMU listens on, bulk.sock
- * beside qmp.sock (the daemon connects, and again after QEMU is replaced).
- * The agent finds the port by name (agent/svc_bulk.c). */
+ * beside qmp.sock (the daemon connects, and again after QEMU is replaced),
+ * and a shared memory window, bulk.shm, for the bytes of writes. The agent
+ * finds both (agent/bulk.c). */
 static void add_bulk_channel(struct prov_qemu_cmd *c, const struct prov_qemu_paths *p)
 {
 	char dir[PATH_MAX];
@@ -296,6 +297,14 @@ static void add_bulk_channel(struct prov_qemu_cmd *c, const struct prov_qemu_pat
 	add(c, "virtio-serial-pci,id=bulkser,max_ports=2");
 	add(c, "-device");
 	add(c, "virtserialport,bus=bulkser.0,chardev=bulk,name=" QEMU_BULK_PORT);
+	/* the window writes cross by (a port's host-to-guest side moves a page
+	 * per interrupt): shared memory the daemon maps too; master=on keeps it
+	 * migratable (checkpoints carry its few MiB) */
+	add(c, "-object");
+	add(c, "memory-backend-file,id=bulkmem,size=%u,share=on,mem-path=%s/" QEMU_BULK_SHM,
+	    QEMU_BULK_SHM_SIZE, slash ? dir : ".");
+	add(c, "-device");
+	add(c, "ivshmem-plain,memdev=bulkmem,master=on");
 }
 
 void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets *a,
