@@ -208,24 +208,37 @@ static int read_header(struct bulk *b, struct bulk_req *rq)
 	return rc;
 }
 
+static int answer_w(struct bulk *b, uint64_t id, int err, const void *data, size_t len,
+                    size_t wlen, uint64_t size)
+{
+	struct bulk_ans a = {BULK_MAGIC_ANS, (uint32_t)err, id, (uint32_t)len, (uint32_t)wlen, size};
+	struct iovec iov[2] = {{&a, sizeof a}, {(void *)data, len}};
+	return write_full(b, iov, len ? 2 : 1);
+}
+
 static int answer(struct bulk *b, uint64_t id, int err, const void *data, size_t len,
                   uint64_t size)
 {
-	struct bulk_ans a = {BULK_MAGIC_ANS, (uint32_t)err, id, (uint32_t)len, 0, size};
-	struct iovec iov[2] = {{&a, sizeof a}, {(void *)data, len}};
-	return write_full(b, iov, len ? 2 : 1);
+	return answer_w(b, id, err, data, len, 0, size);
 }
 
 static int serve_read(struct bulk *b, const struct bulk_req *rq, const char *path)
 {
 	struct stat st;
 	size_t got = 0;
-	int fd, rc = files_open_regular(b->id, path, O_RDONLY, &fd, &st);
+	int window = rq->shm_off != BULK_NO_WINDOW;
+	char *dst = b->buf;
+	int fd, rc;
 
+	if (window && (!b->shm || rq->shm_off > b->shm_size || rq->len > b->shm_size - rq->shm_off))
+		return answer(b, rq->id, EINVAL, NULL, 0, 0);
+	if (window)
+		dst = b->shm + rq->shm_off;
+	rc = files_open_regular(b->id, path, O_RDONLY, &fd, &st);
 	if (rc < 0)
 		return answer(b, rq->id, -rc, NULL, 0, 0);
 	while (got < rq->len) {
-		ssize_t n = pread(fd, b->buf + got, rq->len - got, (off_t)(rq->off + got));
+		ssize_t n = pread(fd, dst + got, rq->len - got, (off_t)(rq->off + got));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -239,6 +252,8 @@ static int serve_read(struct bulk *b, const struct bulk_req *rq, const char *pat
 	close(fd);
 	if (rc < 0)
 		return answer(b, rq->id, -rc, NULL, 0, 0);
+	if (window)
+		return answer_w(b, rq->id, 0, NULL, 0, got, (uint64_t)st.st_size);
 	return answer(b, rq->id, 0, b->buf, got, (uint64_t)st.st_size);
 }
 

@@ -30,6 +30,7 @@
 
 enum { BULK_HELLO = 1, BULK_READ = 2, BULK_WRITE = 3 };
 #define BULK_F_WRITE 1u /* HELLO's answer, in size: the agent has the window */
+#define BULK_NO_WINDOW UINT64_MAX
 
 struct bulk_req {
 	uint32_t magic; /* BULK_MAGIC_REQ */
@@ -38,15 +39,16 @@ struct bulk_req {
 	uint64_t off;
 	uint32_t len;     /* at most BULK_LEN_MAX */
 	uint32_t pathlen; /* at most BULK_PATH_MAX */
-	uint64_t shm_off; /* WRITE: where its len bytes are in the window */
+	uint64_t shm_off; /* WRITE: where its len bytes are in the window; READ: where
+			     to put them, or BULK_NO_WINDOW (they follow the answer) */
 };
 
 struct bulk_ans {
 	uint32_t magic; /* BULK_MAGIC_ANS */
 	uint32_t err;   /* 0, or an errno of the guest */
 	uint64_t id;
-	uint32_t len; /* data bytes that follow */
-	uint32_t pad;
+	uint32_t len;  /* data bytes that follow */
+	uint32_t wlen; /* READ into the window: bytes put there */
 	uint64_t size; /* READ: the file's size; WRITE: bytes written; HELLO: BULK_F_* */
 };
 

@@ -68,6 +68,7 @@ struct bulk_call {
 	size_t want, got;
 	int slot;         /* a write's part of the window, or -1 */
 	uint64_t written; /* a write's answer */
+	size_t wlen;      /* a read into the window: the bytes there */
 	pthread_cond_t cond;
 	struct bulk_call *next; /* protected by b->lock: queue or inflight */
 };
@@ -137,11 +138,16 @@ static void wake(struct bulk *b)
 		return; /* a full counter wakes it anyway */
 }
 
-/* Drop one reference; caller holds b->lock. */
-static void call_put_locked(struct bulk_call *c)
+/* Drop one reference; caller holds b->lock. The last one frees the call's
+ * slot of the window (unless a cut connection holds it, call_done_locked). */
+static void call_put_locked(struct bulk *b, struct bulk_call *c)
 {
 	if (--c->refs > 0)
 		return;
+	if (c->slot >= 0) {
+		b->slot_busy &= ~(1u << c->slot);
+		pthread_cond_broadcast(&b->state);
+	}
 	pthread_cond_destroy(&c->cond);
 	free(c->frame);
 	free(c->data);
@@ -149,21 +155,16 @@ static void call_put_locked(struct bulk_call *c)
 }
 
 /* The call is over; caller holds b->lock and has taken it off its list.
- * A write's slot comes free, unless it was sent on a connection now cut: the
- * agent may still read it, until it answers the next greeting. */
+ * A slot sent on a connection now cut stays out of use even when the call is
+ * freed: the agent may still use it, until it answers the next greeting. */
 static void call_done_locked(struct bulk *b, struct bulk_call *c, int result)
 {
-	if (c->slot >= 0) {
-		if (result == -ENOTCONN && c->state == CALL_SENT)
-			b->slot_held |= 1u << c->slot;
-		b->slot_busy &= ~(1u << c->slot);
-		c->slot = -1;
-		pthread_cond_broadcast(&b->state);
-	}
+	if (c->slot >= 0 && result == -ENOTCONN && c->state == CALL_SENT)
+		b->slot_held |= 1u << c->slot;
 	c->state = CALL_DONE;
 	c->result = result;
 	pthread_cond_signal(&c->cond);
-	call_put_locked(c); /* the thread's */
+	call_put_locked(b, c); /* the thread's */
 }
 
 /* The connection is gone (or never came): every call ends, the caller asks by HTTP. */
@@ -313,7 +314,7 @@ static int read_answers(struct bulk *b)
 					break;
 				}
 			pthread_mutex_unlock(&b->lock);
-			if (b->cur && b->ans.len > b->cur->want)
+			if (b->cur && (b->ans.len > b->cur->want || b->ans.wlen > b->cur->want))
 				return -EPROTO;
 			b->cur_left = b->ans.len;
 			continue;
@@ -329,6 +330,7 @@ static int read_answers(struct bulk *b)
 		if (b->cur) {
 			pthread_mutex_lock(&b->lock);
 			b->cur->written = b->ans.size;
+			b->cur->wlen = b->ans.wlen;
 			call_done_locked(b, b->cur, b->ans.err ? -(int)b->ans.err : 0);
 			pthread_mutex_unlock(&b->lock);
 		}
@@ -419,7 +421,8 @@ static struct bulk_call *call_new(uint32_t op, const char *path, size_t plen, lo
 	c->want = want;
 	c->slot = -1;
 	c->flen = sizeof(struct bulk_req) + plen;
-	struct bulk_req rq = {BULK_MAGIC_REQ, op, 0, (uint64_t)off, (uint32_t)len, (uint32_t)plen, 0};
+	struct bulk_req rq = {BULK_MAGIC_REQ, op,           0, (uint64_t)off, (uint32_t)len,
+			      (uint32_t)plen, BULK_NO_WINDOW};
 	memcpy(c->frame, &rq, sizeof rq);
 	memcpy(c->frame + sizeof rq, path, plen);
 	return c;
@@ -455,36 +458,6 @@ static int submit_locked(struct bulk *b, struct bulk_call *c, int (*intr)(void *
 	return c->result;
 }
 
-int bulk_read(struct bulk *b, const char *path, long long off, size_t len, struct buf *out,
-	      int (*intr)(void *), void *arg)
-{
-	size_t plen = strlen(path);
-	if (len > BULK_LEN_MAX)
-		len = BULK_LEN_MAX;
-	if (plen == 0 || plen > BULK_PATH_MAX || off < 0)
-		return -ENOTCONN; /* not for this channel: HTTP says what is wrong */
-	struct bulk_call *c = call_new(BULK_READ, path, plen, off, len, len);
-	if (!c)
-		return -ENOMEM;
-	pthread_mutex_lock(&b->lock);
-	int rc = usable_locked(b);
-	if (rc == 0)
-		rc = submit_locked(b, c, intr, arg);
-	else
-		c->refs = 1; /* never queued: the thread has no reference */
-	if (rc == 0) {
-		buf_free(out);
-		out->data = c->data;
-		out->len = c->got;
-		out->cap = c->want + 1;
-		out->data[out->len] = 0;
-		c->data = NULL;
-	}
-	call_put_locked(c);
-	pthread_mutex_unlock(&b->lock);
-	return rc;
-}
-
 /* The window, mapped once for the channel's life (slots of it are copied
  * into without the lock); caller holds b->lock. 0 or -ENOTCONN. */
 static int window_locked(struct bulk *b)
@@ -507,6 +480,71 @@ static int window_locked(struct bulk *b)
 	}
 	close(fd);
 	return b->shm ? 0 : -ENOTCONN;
+}
+
+/* A free slot of the window, or -1 (none: wait says whether to wait for one,
+ * -2 when the caller gave up); caller holds b->lock. */
+static int slot_take_locked(struct bulk *b, int wait, int (*intr)(void *), void *arg)
+{
+	for (;;) {
+		for (int i = 0; i < b->nslots; i++)
+			if (!((b->slot_busy | b->slot_held) & (1u << i))) {
+				b->slot_busy |= 1u << i;
+				return i;
+			}
+		if (!wait || !b->greeted)
+			return -1;
+		if (wait_state_locked(b, &b->state, intr, arg))
+			return -2;
+	}
+}
+
+/* Does the agent have the window (and is it mapped here)? Caller holds b->lock. */
+static int window_ok_locked(struct bulk *b)
+{
+	return b->greeted && (b->features & BULK_F_WRITE) && window_locked(b) == 0;
+}
+
+int bulk_read(struct bulk *b, const char *path, long long off, size_t len, struct buf *out,
+	      int (*intr)(void *), void *arg)
+{
+	size_t plen = strlen(path);
+	if (len > BULK_LEN_MAX)
+		len = BULK_LEN_MAX;
+	if (plen == 0 || plen > BULK_PATH_MAX || off < 0)
+		return -ENOTCONN; /* not for this channel: HTTP says what is wrong */
+	struct bulk_call *c = call_new(BULK_READ, path, plen, off, len, len);
+	if (!c)
+		return -ENOMEM;
+	pthread_mutex_lock(&b->lock);
+	int rc = usable_locked(b);
+	/* into a free slot of the window if there is one (no waiting for it) */
+	if (rc == 0 && len <= BULK_SLOT && window_ok_locked(b) &&
+	    (c->slot = slot_take_locked(b, 0, NULL, NULL)) >= 0) {
+		uint64_t shm_off = (uint64_t)c->slot * BULK_SLOT;
+		memcpy(c->frame + offsetof(struct bulk_req, shm_off), &shm_off, sizeof shm_off);
+	}
+	if (rc == 0)
+		rc = submit_locked(b, c, intr, arg);
+	else
+		c->refs = 1; /* never queued: the thread has no reference */
+	if (rc == 0 && c->slot >= 0) { /* the slot is ours until the call is freed */
+		pthread_mutex_unlock(&b->lock);
+		memcpy(c->data, b->shm + (size_t)c->slot * BULK_SLOT, c->wlen);
+		pthread_mutex_lock(&b->lock);
+		c->got = c->wlen;
+	}
+	if (rc == 0) {
+		buf_free(out);
+		out->data = c->data;
+		out->len = c->got;
+		out->cap = c->want + 1;
+		out->data[out->len] = 0;
+		c->data = NULL;
+	}
+	call_put_locked(b, c);
+	pthread_mutex_unlock(&b->lock);
+	return rc;
 }
 
 int bulk_write(struct bulk *b, const char *path, long long off, const void *data, size_t len,
@@ -532,25 +570,17 @@ int bulk_write(struct bulk *b, const char *path, long long off, const void *data
 		else if (now_ms() > end || now_ms() < b->down_until || b->stop)
 			rc = -ENOTCONN;
 	}
-	if (rc == 0 && (!(b->features & BULK_F_WRITE) || window_locked(b) < 0))
+	if (rc == 0 && !window_ok_locked(b))
 		rc = -ENOTCONN;
 	/* a free slot (writes in flight are few: FUSE's threads) */
-	int slot = -1;
-	while (rc == 0 && slot < 0) {
-		for (int i = 0; i < b->nslots && slot < 0; i++)
-			if (!((b->slot_busy | b->slot_held) & (1u << i)))
-				slot = i;
-		if (slot < 0 && wait_state_locked(b, &b->state, intr, arg))
-			rc = -EINTR;
-		else if (slot < 0 && !b->greeted)
-			rc = -ENOTCONN;
-	}
+	int slot = rc == 0 ? slot_take_locked(b, 1, intr, arg) : -1;
+	if (rc == 0 && slot < 0)
+		rc = slot == -2 ? -EINTR : -ENOTCONN;
 	if (rc == 0) {
-		b->slot_busy |= 1u << slot;
+		c->slot = slot; /* freed with the call */
 		pthread_mutex_unlock(&b->lock);
 		memcpy(b->shm + (size_t)slot * BULK_SLOT, data, len); /* the slot is ours */
 		pthread_mutex_lock(&b->lock);
-		c->slot = slot;
 		uint64_t shm_off = (uint64_t)slot * BULK_SLOT;
 		memcpy(c->frame + offsetof(struct bulk_req, shm_off), &shm_off, sizeof shm_off);
 		c->refs = 2;
@@ -558,7 +588,7 @@ int bulk_write(struct bulk *b, const char *path, long long off, const void *data
 		if (rc == 0)
 			*written = c->written > len ? len : (size_t)c->written;
 	}
-	call_put_locked(c);
+	call_put_locked(b, c);
 	pthread_mutex_unlock(&b->lock);
 	return rc;
 }
