@@ -1,7 +1,10 @@
 /*
  * bulk.c - the daemon's end of the bulk channel of files/ (see bulk.h and
- * common/bulk_proto.h): large reads of a VM's files over a virtio-serial
- * port, whose host end is the unix socket QEMU listens on.
+ * common/bulk_proto.h): large reads and writes of a VM's files, framed
+ * requests over a virtio-serial port (its host end the unix socket QEMU
+ * listens on), the bytes through a shared memory window (bulk.shm, mapped
+ * here once for the channel's life) in slots of 1 MiB, or after the answer
+ * when no slot is free (reads only).
  *
  * Threads (the concurrency note). One channel thread per session, started
  * by the first read, owns the socket: it connects, greets (HELLO), sends
@@ -13,7 +16,10 @@
  * buffer is the thread's while the call is SENT, the caller's once DONE.
  * A caller who gives up (interrupt) marks the call abandoned and drops its
  * reference; the thread drops the other. At most BULK_INFLIGHT calls are
- * sent and unanswered, so a stuck guest holds bounded memory.
+ * sent and unanswered, so a stuck guest holds bounded memory. A slot of the
+ * window belongs to one call from its taking (under the lock) until the call
+ * is freed; its bytes are copied without the lock by that call's caller
+ * alone, before the request is queued (write) or after its answer (read).
  *
  * Failures: a socket that will not connect (no QEMU yet, a VMM without the
  * port), a HELLO not answered in time (an agent without the channel), an
@@ -51,7 +57,6 @@
 #define BULK_DOWN_MAX_MS 60000
 #define BULK_SLOT (1u << 20) /* a write's room in the window */
 #define BULK_SLOTS_MAX 32
-#define BULK_SHM_NAME "bulk.shm"
 
 enum { CALL_QUEUED, CALL_SENT, CALL_DONE };
 

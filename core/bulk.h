@@ -21,7 +21,8 @@
 
 #include "core/util.h"
 
-#define BULK_SOCK_NAME "bulk.sock"
+#define BULK_SOCK_NAME "bulk.sock" /* QEMU listens there (providers/qemu_cmd.c) */
+#define BULK_SHM_NAME "bulk.shm"   /* the window QEMU shares (ivshmem-plain) */
 
 struct bulk;
 

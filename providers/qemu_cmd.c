@@ -35,6 +35,7 @@
 #include "providers/prov.h"
 #include "providers/qemu.h"
 #include "providers/qemu_net.h"
+#include "core/bulk.h"
 #include "core/sess.h"
 
 #include <errno.h>
@@ -282,7 +283,7 @@ static void add(struct prov_qemu_cmd *c, const char *fmt, ...)
 /* The bulk channel of files/ (core/bulk.c): a virtio-serial port named
  * deskfs.bulk whose host end is a unix socket QEMU listens on, bulk.sock
  * beside qmp.sock (the daemon connects, and again after QEMU is replaced),
- * and a shared memory window, bulk.shm, for the bytes of writes. The agent
+ * and a shared memory window, bulk.shm, for the bytes. The agent
  * finds both (agent/bulk.c). */
 static void add_bulk_channel(struct prov_qemu_cmd *c, const struct prov_qemu_paths *p)
 {
@@ -292,7 +293,7 @@ static void add_bulk_channel(struct prov_qemu_cmd *c, const struct prov_qemu_pat
 	if (slash)
 		*slash = '\0';
 	add(c, "-chardev");
-	add(c, "socket,id=bulk,path=%s/" QEMU_BULK_SOCK ",server=on,wait=off", slash ? dir : ".");
+	add(c, "socket,id=bulk,path=%s/" BULK_SOCK_NAME ",server=on,wait=off", slash ? dir : ".");
 	add(c, "-device");
 	add(c, "virtio-serial-pci,id=bulkser,max_ports=2");
 	add(c, "-device");
@@ -301,7 +302,7 @@ static void add_bulk_channel(struct prov_qemu_cmd *c, const struct prov_qemu_pat
 	 * per interrupt): shared memory the daemon maps too; master=on keeps it
 	 * migratable (checkpoints carry its few MiB) */
 	add(c, "-object");
-	add(c, "memory-backend-file,id=bulkmem,size=%u,share=on,mem-path=%s/" QEMU_BULK_SHM,
+	add(c, "memory-backend-file,id=bulkmem,size=%u,share=on,mem-path=%s/" BULK_SHM_NAME,
 	    QEMU_BULK_SHM_SIZE, slash ? dir : ".");
 	add(c, "-device");
 	add(c, "ivshmem-plain,memdev=bulkmem,master=on");
