@@ -67,6 +67,7 @@
 
 #include "agent/desk.h"
 #include "agent/http.h"
+#include "agent/bulk.h"
 #include "agent/ident.h"
 #include "agent/keys.h"
 #include "agent/procs.h"
@@ -321,6 +322,7 @@ int main(int argc, char **argv)
 	struct runner *procs_runner = NULL, *files_runner = NULL;
 	struct http_server *srv = NULL;
 	struct svc_ident ident_svc = {0};
+	struct bulk *bulk = NULL;
 	Display *watch;
 	char err[512], *token = NULL;
 	const char *sock_path = NULL;
@@ -407,6 +409,9 @@ int main(int argc, char **argv)
 	__atomic_store_n(&ident_svc.srv, srv, __ATOMIC_RELEASE); /* before the first request is read */
 	fprintf(stderr, LOG_PREFIX "serving %s (%dx%d) on %s; files %s, programs as uid %u\n",
 	        desk.x.name, desk.x.width, desk.x.height, o.listen, id.root, (unsigned)id.uid);
+	/* a VM's port for large reads of files/ (none elsewhere: nothing runs) */
+	if ((rc = bulk_start(&bulk, &id)) < 0)
+		fprintf(stderr, LOG_PREFIX "bulk channel: %s (files go by HTTP)\n", strerror(-rc));
 	say_ready(o.ready_fd, port);
 
 	wait_for_end(sfd, watch);
@@ -414,6 +419,7 @@ int main(int argc, char **argv)
 	runner_stop(procs_runner); /* no program starts from here on */
 	procs_stop(procs);         /* every program's group ends (TERM, 2 s, KILL) */
 	runner_stop(files_runner);
+	bulk_stop(bulk);
 	http_stop(srv); /* so libmicrohttpd has no suspended connection left */
 	status = 0;
 

@@ -147,7 +147,7 @@ add_module() {
 	echo "$m" >>"$root/etc/modules"
 	loaded="$loaded$m "
 }
-for m in virtio_pci virtio_net qemu_fw_cfg; do add_module "$m"; done
+for m in virtio_pci virtio_net qemu_fw_cfg virtio_console; do add_module "$m"; done
 # desktop: the base disk (virtio-blk, ext4 read-only) under an overlay
 [ "$recipe" = minimal ] || for m in virtio_blk ext4 overlay; do add_module "$m"; done
 # loaded by init once the agent is up, off the boot's critical path: the

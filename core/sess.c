@@ -4,6 +4,7 @@
  * is sess_reg.c. See sess_int.h for the locking rules.
  */
 #include "core/sess.h"
+#include "core/bulk.h"
 #include "core/sess_int.h"
 #include "core/agentc.h"
 #include "core/ckpt.h"

@@ -104,6 +104,8 @@ struct sess {
 	char agent_sock[PATH_MAX];    /* set by the provider before bridge_listening */
 	char agent_url[256];          /* set by the provider before bridge_listening */
 	struct agentc *agent;         /* protected by lock; valid while READY */
+	struct bulk *bulk;            /* protected by lock: files/'s bulk channel (a VM's
+					 bulk.sock), made at first use, freed with s */
 	struct buf error;             /* protected by lock: last error JSON, one line */
 	uint64_t actions_done;        /* protected by lock */
 	char screenshot_source[32];   /* protected by lock: "agent" or "qmp" */

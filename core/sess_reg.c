@@ -3,6 +3,7 @@
  * look up, list, destroy, detach, shut down; the state directory's lock. See
  * sess_int.h for the locking rules.
  */
+#include "core/bulk.h"
 #include "core/pool.h"
 #include "core/tmpl.h"
 #include "core/sess.h"
@@ -76,6 +77,7 @@ int sess_lockfd(void)
 
 static void sess_free(struct sess *s)
 {
+	bulk_free(s->bulk);
 	blob_unref(s->last_png);
 	cJSON_Delete(s->caps);
 	evq_hub_close(&s->events);

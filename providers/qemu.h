@@ -10,7 +10,10 @@
 #include <stddef.h>
 
 #define QEMU_GUEST_PORT 7070 /* the agent's port inside the guest */
-#define QEMU_MAX_ARGS 80
+#define QEMU_MAX_ARGS 96
+/* files/'s bulk channel (core/bulk.h names its files in the state directory) */
+#define QEMU_BULK_PORT "deskfs.bulk"  /* the virtserialport's name in the guest */
+#define QEMU_BULK_SHM_SIZE (4u << 20) /* the window: four slots of 1 MiB */
 
 struct sess_conf;
 

@@ -45,6 +45,7 @@
 #include "providers/qemu.h"
 #include "providers/qemu_net.h"
 #include "core/host.h"
+#include "core/bulk.h"
 #include "core/sess.h"
 #include "core/tmpl.h"
 #include "core/util.h"
@@ -352,6 +353,35 @@ static void add_base_drive(struct prov_qemu_cmd *c, const struct prov_qemu_asset
 	add(c, "virtio-blk-pci,drive=base");
 }
 
+/* The bulk channel of files/ (core/bulk.c): a virtio-serial port named
+ * deskfs.bulk whose host end is a unix socket QEMU listens on, bulk.sock in
+ * the session's directory, beside its token (the daemon connects, and again
+ * after QEMU is replaced; a pool's claim renames the directory, socket and all),
+ * and a shared memory window, bulk.shm, for the bytes. The agent
+ * finds both (agent/bulk.c). */
+static void add_bulk_channel(struct prov_qemu_cmd *c, const struct prov_qemu_paths *p)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", p->token);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	add(c, "-chardev");
+	add(c, "socket,id=bulk,path=%s/" BULK_SOCK_NAME ",server=on,wait=off", slash ? dir : ".");
+	add(c, "-device");
+	add(c, "virtio-serial-pci,id=bulkser,max_ports=2");
+	add(c, "-device");
+	add(c, "virtserialport,bus=bulkser.0,chardev=bulk,name=" QEMU_BULK_PORT);
+	/* the window writes cross by (a port's host-to-guest side moves a page
+	 * per interrupt): shared memory the daemon maps too; master=on keeps it
+	 * migratable (checkpoints carry its few MiB) */
+	add(c, "-object");
+	add(c, "memory-backend-file,id=bulkmem,size=%u,share=on,mem-path=%s/" BULK_SHM_NAME,
+	    QEMU_BULK_SHM_SIZE, slash ? dir : ".");
+	add(c, "-device");
+	add(c, "ivshmem-plain,memdev=bulkmem,master=on");
+}
+
 void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets *a,
                          const struct prov_qemu_accel *acc, const struct sess_conf *conf,
                          const struct prov_qemu_paths *p)
@@ -430,6 +460,7 @@ void prov_qemu_build_cmd(struct prov_qemu_cmd *c, const struct prov_qemu_assets 
 	add(c, "name=opt/deskfs/token,file=%s", p->token);
 	add_incoming(c, p);
 	add_base_drive(c, a);
+	add_bulk_channel(c, p);
 }
 
 /* ---- --dry-run ---- */
