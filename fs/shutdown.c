@@ -16,6 +16,7 @@
  */
 #include "fs/fs.h"
 #include "fs/cli.h"
+#include "fs/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,11 +32,17 @@ static struct {
 	struct fuse_session *se;
 } sd = {.pipe = {-1, -1}};
 
-static void on_signal(int sig)
+struct sigmsg {
+	int sig;
+	pid_t pid; /* who sent it: the log says so */
+};
+
+static void on_signal(int sig, siginfo_t *si, void *uc)
 {
+	(void)uc;
 	int saved = errno;
-	char c = (char)sig;
-	if (write(sd.pipe[1], &c, 1) < 0)
+	struct sigmsg m = {.sig = sig, .pid = si ? si->si_pid : 0};
+	if (write(sd.pipe[1], &m, sizeof m) < 0) /* atomic: under PIPE_BUF */
 		(void)0; /* the pipe is full: a shutdown is already under way */
 	errno = saved;
 }
@@ -47,11 +54,13 @@ static void on_wake(int sig)
 
 static void *shutdown_main(void *arg)
 {
-	char c;
+	struct sigmsg m;
 	ssize_t n;
-	while ((n = read(sd.pipe[0], &c, 1)) < 0 && errno == EINTR)
+	while ((n = read(sd.pipe[0], &m, sizeof m)) < 0 && errno == EINTR)
 		;
-	if (n == 1) { /* a signal, not the end of the loop */
+	if (n == (ssize_t)sizeof m) { /* a signal, not the end of the loop */
+		fs_log(LOG_NOTICE, "deskfs: %s from pid %d: ending every session, then the mount",
+		       strsignal(m.sig), (int)m.pid);
 		fs_notify_stopping();
 		sess_shutdown();
 	}
@@ -71,7 +80,8 @@ int fs_shutdown_arm(struct fuse_session *se)
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_wake; /* no SA_RESTART: the loop's sem_wait returns */
 	sigaction(SIGUSR1, &sa, NULL);
-	sa.sa_handler = on_signal;
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
