@@ -33,7 +33,7 @@ static struct {
 } sd = {.pipe = {-1, -1}};
 
 struct sigmsg {
-	int sig;
+	int sig, code;
 	pid_t pid; /* who sent it: the log says so */
 };
 
@@ -41,7 +41,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
 	int saved = errno;
-	struct sigmsg m = {.sig = sig, .pid = si ? si->si_pid : 0};
+	struct sigmsg m = {.sig = sig, .pid = si ? si->si_pid : 0, .code = si ? si->si_code : 0};
 	if (write(sd.pipe[1], &m, sizeof m) < 0) /* atomic: under PIPE_BUF */
 		(void)0; /* the pipe is full: a shutdown is already under way */
 	errno = saved;
@@ -59,8 +59,9 @@ static void *shutdown_main(void *arg)
 	while ((n = read(sd.pipe[0], &m, sizeof m)) < 0 && errno == EINTR)
 		;
 	if (n == (ssize_t)sizeof m) { /* a signal, not the end of the loop */
-		fs_log(LOG_NOTICE, "deskfs: %s from pid %d: ending every session, then the mount",
-		       strsignal(m.sig), (int)m.pid);
+		fs_log(LOG_NOTICE,
+		       "deskfs: %s from pid %d (si_code %d): ending every session, then the mount",
+		       strsignal(m.sig), (int)m.pid, m.code);
 		fs_notify_stopping();
 		sess_shutdown();
 	}
