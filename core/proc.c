@@ -206,6 +206,14 @@ int proc_spawn(struct proc *p, const char *role, const char *const argv[],
 	return proc_start(p, role, argv, &o);
 }
 
+/* Is pid a thread of this process (a pid reused for one of our threads)? */
+static int ours(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/task/%d", (int)pid);
+	return pid == getpid() || access(path, F_OK) == 0;
+}
+
 int proc_alive(struct proc *p)
 {
 	if (p->pid <= 0)
@@ -219,8 +227,12 @@ int proc_alive(struct proc *p)
 		return 0;
 	}
 	if (r < 0 && errno == ECHILD) {
-		/* not our child (re-attached): trust /proc and the start time */
-		if (kill(p->pid, 0) < 0 || proc_starttime(p->pid) != p->start) {
+		/* not our child (re-attached): trust /proc and the start time; a pid that
+		 * is one of our own threads now was reused, and is never signalled */
+		if (ours(p->pid))
+			fprintf(stderr, "deskfs: %s: pid %d was reused for one of the daemon's "
+				"threads: never signalled\n", p->role, (int)p->pid);
+		if (kill(p->pid, 0) < 0 || proc_starttime(p->pid) != p->start || ours(p->pid)) {
 			p->exited = 1;
 			p->pid = 0;
 			return 0;
