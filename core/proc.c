@@ -161,12 +161,27 @@ int proc_start(struct proc *p, const char *role, const char *const argv[],
 		r = -errno;
 		goto out;
 	}
+	/* The child must never run the daemon's handlers: one that wrote the
+	 * shutdown pipe (fs/shutdown.c) ended the daemon when a session was
+	 * destroyed while its child waited at the gate (make stress, pools).
+	 * Signals stay blocked across fork, and the child takes the defaults. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid_t pid = fork();
 	if (pid == 0) {
+		struct sigaction dfl = {.sa_handler = SIG_DFL};
+		for (int sig = 1; sig < NSIG; sig++)
+			if (sig != SIGKILL && sig != SIGSTOP)
+				sigaction(sig, &dfl, NULL);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (gate[1] >= 0)
 			close(gate[1]);
 		child_exec(argv, envp, logfd, o, gate[0], groups, ngroups);
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
 		r = -errno;
 		goto out;
