@@ -74,6 +74,13 @@ if kill -0 "$DPID" 2>/dev/null; then
 		[ -d "$d" ] && timeout 60 rmdir "$d" 2>/dev/null
 	done
 	check_eq "every session can be removed after the run" "" "$(timeout 10 ls "$MNT" 2>&1)"
+	# every warm pool drains: its members are sessions too (hidden ones)
+	for t in $(python3 -c "import json; print(' '.join(p['template'] for p in json.load(open('$MNT/.pools.json'))['pools']))" 2>/dev/null); do
+		echo "pool $t size=0" >"$MNT/.ctl"
+	done
+	check "every pool drains after the run" wait_long 30 \
+		python3 -c "import json,sys; sys.exit(1 if json.load(open('$MNT/.pools.json'))['pools'] else 0)"
+	check "  and no member is left" wait_long 30 bash -c "! ls -A '$STATE' | grep -q '^\.pool-'"
 	sleep 0.5
 	FD1=$(fd_count)
 	TH1=$(thread_count)
