@@ -57,8 +57,14 @@ mv "$broot/usr/bin/xkbcomp" "$broot/usr/bin/xkbcomp.real"
 install -m 0755 "$top/contrib/guest/xkbcomp" "$broot/usr/bin/xkbcomp"
 chmod 0700 "$broot/root"
 # fontconfig's caches, built here: a guest that builds them itself keeps its
-# window manager busy ~30 s under TCG (windows stayed unmapped meanwhile)
-[ -x "$broot/usr/bin/fc-cache" ] && chroot "$broot" /usr/bin/fc-cache -s -f >&2
+# window manager busy ~30 s under TCG (windows stayed unmapped meanwhile). A
+# cache is valid while its directory's mtime matches to the nanosecond, and
+# mkfs.ext4 -d keeps whole seconds only: the font directories lose theirs first.
+if [ -x "$broot/usr/bin/fc-cache" ]; then
+	find "$broot/usr/share/fonts" "$broot/usr/local/share/fonts" -type d 2>/dev/null |
+		while read -r d; do touch -d "@$(stat -c %Y "$d")" "$d"; done
+	chroot "$broot" /usr/bin/fc-cache -s -f >&2
+fi
 # nothing of the build stays: apt's lists and caches, machine-id, logs
 rm -rf "$broot"/var/lib/apt/lists/* "$broot"/var/cache/apt/* "$broot"/var/log/* \
 	"$broot"/etc/machine-id "$broot"/var/cache/debconf/*-old
