@@ -27,7 +27,7 @@ import json; j=json.load(open('$MNT/s1/session.json'))
 assert len(j['id'])==36 and j['display'].startswith(':') and j['created_at'] and 'capabilities' in j
 print(j['name'], j['provider'], j['width'], j['height'], j['status'], j['readiness'])")"
 check_eq "error is empty when all is well" "" "$(cat "$MNT/s1/error")"
-check_eq "session lists its files (files/ is reachable, not listed)" "actions artifacts ctl error events observation.json procs screenshot.png session.json status xauthority" "$(ls "$MNT/s1" | tr '\n' ' ' | sed 's/ $//')"
+check_eq "session lists its files (files/ is reachable, not listed)" "actions artifacts checkpoints ctl error events observation.json procs screenshot.png session.json status xauthority" "$(ls "$MNT/s1" | tr '\n' ' ' | sed 's/ $//')"
 check "artifacts holds the Xvfb and agent logs" bash -c "ls '$MNT/s1/artifacts' | grep -q xvfb.log && ls '$MNT/s1/artifacts' | grep -q agent.log"
 
 # names and refusals
