@@ -115,6 +115,6 @@ check "a program in d1 sees / as an overlay (procs/, /proc/mounts)" grep -q ' / 
 code=$(run_wait "$MNT/d1" wv sh -c 'echo x | dd of=/dev/vda bs=1 count=1 conv=notrunc 2>&1')
 check "the base is read-only inside too: writing /dev/vda fails (exit $code)" test "$code" != 0
 for s in d1 d2 m1 x1; do rmdir "$MNT/$s"; done
-check "rmdir of every session leaves no qemu" wait_long 30 bash -c "! pgrep -f 'qemu-system.*$STATE/' >/dev/null"
+check "rmdir of every session leaves no qemu" wait_long 30 bash -c "! pgrep -f 'qemu-syste[m].*$STATE/' >/dev/null"
 check_eq "base.img is unchanged (sha256 before and after)" "$SHA0" "$(sha256sum "$BASE" | cut -d' ' -f1)"
 finish

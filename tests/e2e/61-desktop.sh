@@ -80,5 +80,5 @@ check "  and the screen still shows the page beside it" draw
 echo 'signal KILL' >"$MNT/d/procs/web/ctl" 2>/dev/null
 echo 'signal KILL' >"$MNT/d/procs/term/ctl" 2>/dev/null
 rmdir "$MNT/d"
-check "rmdir leaves no qemu" wait_until 30 bash -c "! pgrep -f 'qemu-system.*$STATE/' >/dev/null"
+check "rmdir leaves no qemu" wait_until 30 bash -c "! pgrep -f 'qemu-syste[m].*$STATE/' >/dev/null"
 finish
