@@ -8,7 +8,9 @@
  *	    0 (out: the bytes, short at EOF), a guest's -errno (-ENOENT, ...),
  *	    -EINTR (intr said so), or -ENOTCONN: no channel now, ask by HTTP
  *	r = bulk_write(b, "/tmp/big", 0, data, 1 << 20, &written, intr, req);
- *	    the same, the bytes crossing by the shared window (bulk.shm)
+ *	    the same, the bytes crossing by a shared window (bulk.shm), where QEMU
+ *	    has one; today it has none (providers/qemu_cmd.c says why: it broke
+ *	    checkpoints on QEMU 7.2), so this answers -ENOTCONN and writes take HTTP
  *	bulk_free(b);                                              at the session's end
  *
  * bulk_read may be called from any thread, many at once; it holds no lock
