@@ -349,6 +349,8 @@ static void write_cmdline(struct sess *s, const struct prov_qemu_cmd *c)
 	buf_free(&b);
 }
 
+static int wait_exit(struct proc *p, unsigned ms);
+
 static int qemu_start(struct sess *s, struct derr *e)
 {
 	struct prov_qemu_assets a;
@@ -416,8 +418,11 @@ static int qemu_start(struct sess *s, struct derr *e)
 	r = read_host_port(vm, e);
 	if (r == 0)
 		r = qemu_net_apply(s, q, &vm->net, e); /* the recorded forwards */
-	if (r < 0)
+	if (r < 0) { /* a monitor that closed: QEMU died, and how it died is the error */
+		if (!qemu_running(host_proc(s, SLOT_QEMU)) || wait_exit(host_proc(s, SLOT_QEMU), 500))
+			r = qemu_death(s, "while the guest booted", e);
 		goto out;
+	}
 	if (vm->origin[0]) /* its agent listened before the checkpoint: it listens now */
 		r = resumed_agent(s, vm);
 	else
