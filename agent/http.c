@@ -212,7 +212,8 @@ int http_set_token(struct http_server *s, const char *token, size_t len)
 	s->token = copy;
 	s->token_len = len;
 	pthread_mutex_unlock(&s->token_lock);
-	explicit_bzero(old, oldlen);
+	if (old) /* the first token has none before it */
+		explicit_bzero(old, oldlen);
 	free(old);
 	return 0;
 }

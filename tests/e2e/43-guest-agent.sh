@@ -25,7 +25,9 @@ wait_until() {
 jf() { python3 -c "import json,sys; j=json.load(sys.stdin); print($1)" 2>/dev/null; }
 status_is() { [ "$(cat "$MNT/$1/status" 2>/dev/null)" = "$2" ]; }
 
-mount_deskfs -o provider=qemu,width=800,height=600
+# 512 MB: a 64 MiB file lives in the guest's RAM beside its agent (an ASan
+# build of it, with make SANITIZE=1 check, was killed by the guest's OOM at 256)
+mount_deskfs -o provider=qemu,width=800,height=600,memory=512
 mkdir "$MNT/vm"
 check "the VM session becomes ready" wait_until 120 status_is vm ready
 URL=$(jf 'j.get("agent_endpoint") or j.get("agent",{}).get("endpoint","")' <"$MNT/vm/session.json")
