@@ -174,7 +174,7 @@ BASE=${URL%%/\?*} TOKEN=${URL##*token=}
 check "a viewer run by another user lists that user's sessions only" bash -c "
 	curl -s '$BASE/?token=$TOKEN' | grep -q '/s/theirs?' && ! curl -s '$BASE/?token=$TOKEN' | grep -q rootonly"
 check_eq "and does not serve another user's session" "404" "$(code "$BASE/s/rootonly/frame.png?token=$TOKEN")"
-check "but serves its own" bash -c "curl -s -o '$TMP/t.png' '$BASE/s/theirs/frame.png?token=$TOKEN' && '$TOOLS/pngtool' size '$TMP/t.png' | grep -q '320 240'"
+check "but serves its own" wait_long 30 bash -c "curl -s -o '$TMP/t.png' '$BASE/s/theirs/frame.png?token=$TOKEN' && '$TOOLS/pngtool' size '$TMP/t.png' | grep -q '320 240'"
 kill -TERM "$VPID"
 wait "$VPID"
 check_eq "that viewer exits 0 too" "0" "$?"
