@@ -5,7 +5,6 @@
 #include "core/agentc.h"
 #include "core/bulk.h"
 #include "core/sess_int.h"
-#include "providers/prov.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
