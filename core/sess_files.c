@@ -5,6 +5,7 @@
 #include "core/agentc.h"
 #include "core/bulk.h"
 #include "core/sess_int.h"
+#include "core/prov_ops.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
